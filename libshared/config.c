@@ -1,0 +1,347 @@
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "crypto.h"
+
+#define CONF_FILE_MAX	(1024 * 1024)
+
+struct conf_ctx {
+	const char	*file;
+	const char	*text;
+	size_t		 len;
+	char		*err;
+	size_t		 errlen;
+};
+
+struct conf_key {
+	const char	*k_name;
+	int		(*k_set)(struct conf_ctx *, const char *, json_t *,
+			    struct mvm_config *);
+};
+
+static int	 conf_err(struct conf_ctx *, const char *, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	 set_state_dir(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_socket(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_socket_group(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_uid_base(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_uid_count(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_tenant(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_log_level(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_libexec_dir(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_key_name(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+
+static const struct conf_key conf_keys[] = {
+	{ "key_name",		set_key_name },
+	{ "libexec_dir",	set_libexec_dir },
+	{ "log_level",		set_log_level },
+	{ "socket",		set_socket },
+	{ "socket_group",	set_socket_group },
+	{ "state_dir",		set_state_dir },
+	{ "tenant",		set_tenant },
+	{ "uid_base",		set_uid_base },
+	{ "uid_count",		set_uid_count },
+};
+
+void
+config_defaults(struct mvm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	(void)strlcpy(c->c_state_dir, MVM_STATEDIR, sizeof(c->c_state_dir));
+	(void)strlcpy(c->c_socket, MVM_SOCKET, sizeof(c->c_socket));
+	c->c_uid_base = MVM_UID_BASE_DEFAULT;
+	c->c_uid_count = MVM_UID_COUNT_DEFAULT;
+	(void)strlcpy(c->c_tenant, MVM_TENANT_DEFAULT, sizeof(c->c_tenant));
+	c->c_log_level = 0;
+}
+
+/* Format "file:line:col: message" for the key's position. */
+static int
+conf_err(struct conf_ctx *cx, const char *key, const char *fmt, ...)
+{
+	const char	*path[1] = { key };
+	char		 msg[256];
+	va_list		 ap;
+	int		 line = 1, col = 1;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (key != NULL)
+		(void)json_locate(cx->text, cx->len, path, 1, &line, &col);
+	(void)snprintf(cx->err, cx->errlen, "%s:%d:%d: %s", cx->file, line,
+	    col, msg);
+	return (-1);
+}
+
+static int
+get_string(struct conf_ctx *cx, const char *k, json_t *v, char *out,
+    size_t len)
+{
+	if (!json_is_string(v))
+		return (conf_err(cx, k, "\"%s\": expected a string", k));
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return (conf_err(cx, k, "\"%s\": NUL in string", k));
+	if (strlcpy(out, json_string_value(v), len) >= len)
+		return (conf_err(cx, k, "\"%s\": too long (at most %zu bytes)",
+		    k, len - 1));
+	return (0);
+}
+
+static int
+get_abspath(struct conf_ctx *cx, const char *k, json_t *v, char *out,
+    size_t len)
+{
+	if (get_string(cx, k, v, out, len) == -1)
+		return (-1);
+	if (out[0] != '/' || strstr(out, "/../") != NULL ||
+	    strcmp(out + strlen(out) - (strlen(out) >= 3 ? 3 : 0), "/..") == 0)
+		return (conf_err(cx, k, "\"%s\": not an absolute path", k));
+	return (0);
+}
+
+static int
+get_uint32(struct conf_ctx *cx, const char *k, json_t *v, uint32_t lo,
+    uint32_t hi, uint32_t *out)
+{
+	json_int_t	 n;
+
+	if (!json_is_integer(v))
+		return (conf_err(cx, k, "\"%s\": expected an integer", k));
+	n = json_integer_value(v);
+	if (n < (json_int_t)lo || n > (json_int_t)hi)
+		return (conf_err(cx, k, "\"%s\": %lld out of range %u-%u", k,
+		    (long long)n, lo, hi));
+	*out = (uint32_t)n;
+	return (0);
+}
+
+static int
+set_state_dir(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	/* leave room for the deepest path we build under it */
+	return (get_abspath(cx, k, v, c->c_state_dir,
+	    sizeof(c->c_state_dir) - 96));
+}
+
+static int
+set_socket(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	if (get_abspath(cx, k, v, c->c_socket, sizeof(c->c_socket)) == -1)
+		return (-1);
+	c->c_socket_set = 1;
+	return (0);
+}
+
+static int
+set_socket_group(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	struct group	*gr;
+	uint32_t	 gid = 0;
+
+	if (json_is_integer(v)) {
+		if (get_uint32(cx, k, v, 1, 0xfffffffe, &gid) == -1)
+			return (-1);
+		c->c_socket_gid = gid;
+		(void)snprintf(c->c_socket_group, sizeof(c->c_socket_group),
+		    "%u", gid);
+	} else {
+		if (get_string(cx, k, v, c->c_socket_group,
+		    sizeof(c->c_socket_group)) == -1)
+			return (-1);
+		if ((gr = getgrnam(c->c_socket_group)) == NULL)
+			return (conf_err(cx, k, "\"%s\": no such group: %s", k,
+			    c->c_socket_group));
+		if (gr->gr_gid == 0)
+			return (conf_err(cx, k, "\"%s\": must not be gid 0",
+			    k));
+		c->c_socket_gid = gr->gr_gid;
+	}
+	c->c_has_group = 1;
+	return (0);
+}
+
+static int
+set_uid_base(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1000, 0x7fffffff, &c->c_uid_base));
+}
+
+static int
+set_uid_count(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, MVM_UID_COUNT_MIN, 1 << 20,
+	    &c->c_uid_count));
+}
+
+static int
+set_tenant(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	if (get_string(cx, k, v, c->c_tenant, sizeof(c->c_tenant)) == -1)
+		return (-1);
+	if (!tenant_valid(c->c_tenant))
+		return (conf_err(cx, k, "\"%s\": invalid tenant name "
+		    "(want [a-z0-9][a-z0-9_-]*)", k));
+	return (0);
+}
+
+static int
+set_log_level(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	char	 lvl[16];
+
+	if (get_string(cx, k, v, lvl, sizeof(lvl)) == -1)
+		return (-1);
+	if (strcmp(lvl, "warning") == 0)
+		c->c_log_level = -1;
+	else if (strcmp(lvl, "info") == 0)
+		c->c_log_level = 0;
+	else if (strcmp(lvl, "debug") == 0)
+		c->c_log_level = 1;
+	else
+		return (conf_err(cx, k, "\"%s\": want warning, info or debug",
+		    k));
+	return (0);
+}
+
+static int
+set_libexec_dir(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_abspath(cx, k, v, c->c_libexec_dir,
+	    sizeof(c->c_libexec_dir) - 32));
+}
+
+static int
+set_key_name(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	if (get_string(cx, k, v, c->c_key_name, sizeof(c->c_key_name)) == -1)
+		return (-1);
+	if (!key_name_valid(c->c_key_name))
+		return (conf_err(cx, k, "\"%s\": invalid key name (printable, "
+		    "no spaces, no '+')", k));
+	return (0);
+}
+
+static const struct conf_key *
+conf_key_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
+		if (strcmp(conf_keys[i].k_name, name) == 0)
+			return (&conf_keys[i]);
+	return (NULL);
+}
+
+/*
+ * Parse configuration text.  On error, err holds one line
+ * "file:line:col: message" and -1 is returned; c is then undefined.
+ */
+int
+config_parse(const char *file, const char *text, size_t len,
+    struct mvm_config *c, char *err, size_t errlen)
+{
+	struct conf_ctx		 cx = { file, text, len, err, errlen };
+	const struct conf_key	*ck;
+	json_error_t		 je;
+	json_t			*root, *v;
+	const char		*k;
+	int			 rc = -1;
+
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (root == NULL) {
+		(void)snprintf(err, errlen, "%s:%d:%d: %s", file, je.line,
+		    je.column, je.text);
+		return (-1);
+	}
+	if (!json_is_object(root)) {
+		conf_err(&cx, NULL, "top level must be an object");
+		goto done;
+	}
+	json_object_foreach(root, k, v) {
+		if ((ck = conf_key_find(k)) == NULL) {
+			conf_err(&cx, k, "unknown key \"%s\"", k);
+			goto done;
+		}
+		if (ck->k_set(&cx, k, v, c) == -1)
+			goto done;
+	}
+	if ((uint64_t)c->c_uid_base + c->c_uid_count > 0xfffffffeULL) {
+		conf_err(&cx, "uid_count", "uid range overflows 32 bits");
+		goto done;
+	}
+	rc = 0;
+done:
+	json_decref(root);
+	return (rc);
+}
+
+/* Read and parse a file on top of whatever c already holds. */
+int
+config_load(const char *file, struct mvm_config *c, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*text;
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 fd, rc;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > CONF_FILE_MAX) {
+		(void)snprintf(err, errlen, "%s: not a regular file of at "
+		    "most %d bytes", file, CONF_FILE_MAX);
+		close(fd);
+		return (-1);
+	}
+	if ((text = malloc(st.st_size + 1)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, text + off, st.st_size - off);
+		if (n <= 0)
+			break;
+		off += n;
+	}
+	close(fd);
+	text[off] = '\0';
+	rc = config_parse(file, text, off, c, err, errlen);
+	free(text);
+	return (rc);
+}

@@ -1,0 +1,43 @@
+/*
+ * mvm.conf: JSON, read by the supervisor only (STYLE.md section 8).
+ * Strict: unknown keys, duplicates and wrong types are errors reported
+ * as "file:line:column: message".  json_t never leaves config.c.
+ */
+#ifndef MVM_CONFIG_H
+#define MVM_CONFIG_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "mvm.h"
+
+#define MVM_UID_BASE_DEFAULT	900000
+#define MVM_UID_COUNT_DEFAULT	65536
+#define MVM_UID_COUNT_MIN	64
+#define MVM_SOCKPATH_MAX	108	/* sun_path */
+
+struct mvm_config {
+	char		 c_state_dir[MVM_ROOT_MAX];
+	char		 c_socket[MVM_SOCKPATH_MAX];
+	int		 c_socket_set;		/* given in the file */
+	int		 c_has_group;
+	gid_t		 c_socket_gid;
+	char		 c_socket_group[64];
+	uint32_t	 c_uid_base;
+	uint32_t	 c_uid_count;
+	char		 c_tenant[MVM_TENANT_MAX];
+	int		 c_log_level;		/* 0 info, 1 debug; -1 warning */
+	char		 c_libexec_dir[MVM_ROOT_MAX];
+	char		 c_key_name[MVM_KEYNAME_MAX];
+};
+
+void	 config_defaults(struct mvm_config *);
+int	 config_load(const char *, struct mvm_config *, char *, size_t);
+int	 config_parse(const char *, const char *, size_t, struct mvm_config *,
+	    char *, size_t);
+int	 json_locate(const char *, size_t, const char *const *, int, int *,
+	    int *);
+
+#endif /* MVM_CONFIG_H */

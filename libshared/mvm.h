@@ -1,0 +1,242 @@
+/*
+ * mvm.h: the only IPC header.  Every message that crosses a socket
+ * between mvm processes is listed here with its fixed payload struct.
+ *
+ * Rules (STYLE.md section 5): fixed-width integers and char arrays only;
+ * one struct per type; one reader per struct in msg.c; append to the
+ * enum, never renumber; retired numbers stay as comments.
+ */
+#ifndef MVM_H
+#define MVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imsg.h"
+
+#ifndef MVM_VERSION
+#define MVM_VERSION		"0.0.0"
+#endif
+
+#define MVM_PROTO_VERSION	1	/* supervisor <-> children */
+#define MVM_CTL_VERSION		1	/* mvmctl <-> supervisor */
+
+/* limits */
+#define MVM_IMSG_MAX		(256 * 1024 + 4096)	/* internal peers */
+#define MVM_CTL_MAX		(64 * 1024)		/* control clients */
+#define MVM_NAME_MAX		64	/* guest, image, secret names */
+#define MVM_TENANT_MAX		64
+#define MVM_KEYNAME_MAX		64	/* C2SP key name */
+#define MVM_ORIGIN_MAX		128	/* checkpoint origin line */
+#define MVM_ROOT_MAX		256	/* jail root path */
+#define MVM_ERRMSG_MAX		256
+#define MVM_SIGN_BODY_MAX	(64 * 1024)
+#define MVM_READY_TIMEOUT_MS	10000
+
+/* default locations (DESIGN.md section 4) */
+#define MVM_STATEDIR		"/var/lib/mvm"
+#define MVM_SOCKET		"/run/mvm/control.sock"
+#define MVM_CONFFILE		"/etc/mvm/mvm.conf"
+#define MVM_TENANT_DEFAULT	"local"
+
+/* uid/gid layout inside [uid_base, uid_base + uid_count) */
+#define MVM_UID_SIGNER		0
+#define MVM_UID_AUDITD		1
+#define MVM_UID_GUEST0		16	/* one per guest slot from here */
+
+/* roles of child processes */
+#define MVM_ROLE_SIGNER		1
+#define MVM_ROLE_AUDITD		2
+#define MVM_ROLE_VMM		3
+
+enum imsg_type {
+	IMSG_NONE = 0,
+
+	/* supervisor <-> any child */
+	IMSG_HELLO,		/* child -> sv	mvm_hello */
+	IMSG_CONFIG,		/* sv -> child	mvm_child_config */
+	IMSG_CONFIG_FD,		/* sv -> child	mvm_config_fd + fd */
+	IMSG_CONFIG_END,	/* sv -> child	(empty) */
+	IMSG_READY,		/* child -> sv	mvm_ready */
+
+	/* signer */
+	IMSG_SIGN_REQ,		/* sv|auditd -> signer	mvm_sign_req + body */
+	IMSG_SIGN_RES,		/* signer -> requester	mvm_sign_res */
+
+	/* test builds only (MVM_TEST_HOOKS); release builds reject it */
+	IMSG_TEST_SYSCALL,	/* sv -> child	mvm_test_syscall */
+
+	/* control socket: mvmctl <-> supervisor */
+	IMSG_CTL_HELLO = 100,	/* both ways	mvm_ctl_hello */
+	IMSG_CTL_ERROR,		/* sv -> ctl	mvm_ctl_error */
+	IMSG_CTL_STATUS_REQ,	/* ctl -> sv	(empty) */
+	IMSG_CTL_STATUS_PROC,	/* sv -> ctl	mvm_ctl_proc, one per process */
+	IMSG_CTL_STATUS_END,	/* sv -> ctl	mvm_ctl_status */
+	IMSG_CTL_KEY_REQ,	/* ctl -> sv	(empty) */
+	IMSG_CTL_KEY_RES,	/* sv -> ctl	mvm_ctl_key */
+};
+
+/*
+ * Typed error codes carried in replies.  Values below 1000 are errno
+ * values.  Never reuse a retired number.
+ */
+#define MVM_EVERSION		1000	/* protocol version mismatch */
+#define MVM_EPERM		1001	/* caller not allowed */
+#define MVM_EINVAL		1002	/* malformed or out-of-range request */
+#define MVM_ENOTREADY		1003	/* daemon still starting */
+#define MVM_ESIGNKIND		1004	/* signing kind not allowed here */
+#define MVM_ESIGNCONTENT	1005	/* content failed the signer's checks */
+#define MVM_EAUDIT		1006	/* audit log stopped: fail closed */
+#define MVM_ESHUTDOWN		1007	/* supervisor is stopping */
+#define MVM_EBUSY		1008	/* too many clients or requests */
+
+/* IMSG_HELLO */
+struct mvm_hello {
+	uint32_t	 he_proto;		/* MVM_PROTO_VERSION */
+	uint32_t	 he_role;		/* MVM_ROLE_* */
+	char		 he_version[32];	/* MVM_VERSION */
+};
+
+/* IMSG_CONFIG */
+struct mvm_child_config {
+	uint32_t	 cc_proto;
+	uint32_t	 cc_uid;
+	uint32_t	 cc_gid;
+	uint32_t	 cc_verbose;
+	char		 cc_root[MVM_ROOT_MAX];	/* mount point for the jail */
+	char		 cc_keyname[MVM_KEYNAME_MAX];	/* signer */
+	char		 cc_hostname[MVM_NAME_MAX];
+};
+
+/* IMSG_CONFIG_FD */
+struct mvm_config_fd {
+	uint32_t	 cf_kind;
+#define MVM_FD_SIGNER_KEY	1	/* signer: host key file, O_RDWR */
+#define MVM_FD_PEER		2	/* signer/auditd: socket to the other */
+#define MVM_FD_AUDIT_LOG	3	/* auditd: tenant log, O_APPEND */
+#define MVM_FD_AUDIT_CKPT	4	/* auditd: tenant checkpoints, O_APPEND */
+	char		 cf_name[MVM_TENANT_MAX];	/* tenant, if any */
+};
+
+/* IMSG_READY */
+struct mvm_ready {
+	uint32_t	 rd_role;
+	uint32_t	 rd_flags;
+#define MVM_READY_KEY_CREATED	0x1	/* signer made a new host key */
+	uint32_t	 rd_keyid;		/* signer: C2SP key id */
+	uint8_t		 rd_pubkey[32];		/* signer: Ed25519 public */
+	char		 rd_keyname[MVM_KEYNAME_MAX];
+};
+
+/*
+ * IMSG_SIGN_REQ: the fixed part, followed by sr_len bytes of body whose
+ * form depends on the kind.  The signer parses and checks each kind
+ * itself and signs a domain-separated message; it never signs raw bytes.
+ */
+struct mvm_sign_req {
+	uint32_t	 sr_id;			/* echoed in the reply */
+	uint32_t	 sr_kind;
+#define MVM_SIGN_AUDIT_RECORD	1	/* body: record JSON without "sig" */
+#define MVM_SIGN_CHECKPOINT	2	/* body: struct mvm_sign_checkpoint */
+#define MVM_SIGN_RECEIPT	3	/* body: in-toto Statement JSON */
+#define MVM_SIGN_SNAPSHOT	4	/* body: snapshot manifest JSON */
+#define MVM_SIGN_KIND_MAX	4
+	uint32_t	 sr_len;
+	uint32_t	 sr_reserved;
+};
+
+struct mvm_sign_checkpoint {
+	char		 ck_origin[MVM_ORIGIN_MAX];
+	uint64_t	 ck_size;
+	uint8_t		 ck_root[32];
+};
+
+/* IMSG_SIGN_RES */
+struct mvm_sign_res {
+	uint32_t	 ss_id;
+	uint32_t	 ss_kind;
+	uint32_t	 ss_error;		/* 0 or MVM_E* */
+	uint32_t	 ss_keyid;
+	uint8_t		 ss_sig[64];
+};
+
+/* IMSG_TEST_SYSCALL */
+struct mvm_test_syscall {
+	uint32_t	 ts_which;
+#define MVM_TEST_SYS_SOCKET	1	/* socket(AF_INET, ...) */
+#define MVM_TEST_SYS_OPEN	2	/* openat("/etc/passwd") */
+#define MVM_TEST_SYS_FTRUNCATE	3	/* ftruncate on a received fd */
+};
+
+/* IMSG_CTL_HELLO */
+struct mvm_ctl_hello {
+	uint32_t	 ch_version;		/* MVM_CTL_VERSION */
+	char		 ch_software[32];
+};
+
+/* IMSG_CTL_ERROR */
+struct mvm_ctl_error {
+	uint32_t	 ce_code;		/* MVM_E* or errno */
+	char		 ce_msg[MVM_ERRMSG_MAX];
+};
+
+/* IMSG_CTL_STATUS_PROC */
+struct mvm_ctl_proc {
+	char		 cp_name[32];
+	uint32_t	 cp_pid;
+	uint32_t	 cp_uid;
+	uint32_t	 cp_gid;
+	int32_t		 cp_seccomp;		/* Seccomp: from /proc, -1 unknown */
+	int32_t		 cp_nnp;		/* NoNewPrivs: */
+	uint32_t	 cp_state;
+#define MVM_PROC_STARTING	1
+#define MVM_PROC_READY		2
+#define MVM_PROC_STOPPING	3
+#define MVM_PROC_CONFIGURED	4	/* got its config, not ready */
+	uint64_t	 cp_capeff;		/* CapEff: */
+	uint32_t	 cp_jailed;		/* root differs from the host's */
+	uint32_t	 cp_reserved;
+};
+
+/* IMSG_CTL_STATUS_END */
+struct mvm_ctl_status {
+	char		 cs_version[32];
+	uint64_t	 cs_uptime_ms;
+	uint32_t	 cs_nprocs;
+	uint32_t	 cs_nguests;
+	uint32_t	 cs_audit_ok;		/* 0: log stopped (fail closed) */
+	uint32_t	 cs_reserved;
+	char		 cs_tenant[MVM_TENANT_MAX];
+	char		 cs_state_dir[MVM_ROOT_MAX];
+};
+
+/* IMSG_CTL_KEY_RES */
+struct mvm_ctl_key {
+	uint8_t		 ck_pubkey[32];
+	uint32_t	 ck_keyid;
+	uint32_t	 ck_reserved;
+	char		 ck_name[MVM_KEYNAME_MAX];
+};
+
+/* msg.c: one reader per struct; -1 (errno EBADMSG) if malformed */
+int	 msg_get_hello(struct imsg *, struct mvm_hello *);
+int	 msg_get_child_config(struct imsg *, struct mvm_child_config *);
+int	 msg_get_config_fd(struct imsg *, struct mvm_config_fd *, int *);
+int	 msg_get_ready(struct imsg *, struct mvm_ready *);
+int	 msg_get_sign_req(struct imsg *, struct mvm_sign_req *,
+	    const uint8_t **);
+int	 msg_get_sign_res(struct imsg *, struct mvm_sign_res *);
+int	 msg_get_test_syscall(struct imsg *, struct mvm_test_syscall *);
+int	 msg_get_ctl_hello(struct imsg *, struct mvm_ctl_hello *);
+int	 msg_get_ctl_error(struct imsg *, struct mvm_ctl_error *);
+int	 msg_get_ctl_proc(struct imsg *, struct mvm_ctl_proc *);
+int	 msg_get_ctl_status(struct imsg *, struct mvm_ctl_status *);
+int	 msg_get_ctl_key(struct imsg *, struct mvm_ctl_key *);
+int	 msg_get_empty(struct imsg *);
+const char *mvm_strerror(uint32_t);
+
+/* util.c */
+int	 tenant_valid(const char *);
+const char *imsg_type_name(uint32_t);
+
+#endif /* MVM_H */

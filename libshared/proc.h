@@ -1,0 +1,78 @@
+/*
+ * Process plumbing: spawning jailed children, the imsg <-> libevent glue
+ * every daemon uses, and the relay of children's log lines.
+ */
+#ifndef MVM_PROC_H
+#define MVM_PROC_H
+
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+#include "imsg.h"
+#include "log.h"
+
+#define MVM_CHILD_FD		3	/* a child's socket to its parent */
+
+/* namespaces every jailed child starts in (the vmm adds cgroups) */
+#define PROC_NS_JAIL	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | \
+			    CLONE_NEWIPC | CLONE_NEWUTS)
+
+struct proc_spawn {
+	const char	*ps_path;	/* absolute path of the binary */
+	char *const	*ps_argv;
+	int		 ps_cloneflags;	/* CLONE_NEW* or 0 */
+	pid_t		 ps_pid;	/* out */
+	int		 ps_sock;	/* out: parent's end of the socket */
+	int		 ps_log;	/* out: read end of the child's stderr */
+};
+
+int	 proc_spawn(struct proc_spawn *);
+int	 proc_child_socket(void);
+void	 proc_wait_status(int, char *, size_t);
+
+/* return values of a peer's dispatch function */
+#define PEER_OK		0	/* message handled, go on */
+#define PEER_BAD	(-1)	/* malformed: drop the peer */
+#define PEER_GONE	1	/* dispatch freed the peer: stop touching it */
+
+/* reasons passed to a peer's closed callback */
+#define PEER_EOF	0	/* orderly close */
+#define PEER_IOERR	1	/* read or write failed */
+#define PEER_MALFORMED	2	/* framing, size, type or content error */
+
+struct peer;
+typedef int	(*peer_dispatch_t)(struct peer *, struct imsg *);
+typedef void	(*peer_closed_t)(struct peer *, int);
+
+struct peer {
+	struct imsgbuf		 p_ibuf;
+	struct event_base	*p_base;
+	struct event		*p_ev;
+	short			 p_events;
+	peer_dispatch_t		 p_dispatch;
+	peer_closed_t		 p_closed;
+	void			*p_arg;
+	char			 p_name[32];
+	int			 p_open;
+};
+
+int	 peer_init(struct peer *, struct event_base *, int, size_t,
+	    peer_dispatch_t, peer_closed_t, void *, const char *);
+int	 peer_compose(struct peer *, uint32_t, uint32_t, int, const void *,
+	    size_t);
+int	 peer_composev2(struct peer *, uint32_t, uint32_t, int, const void *,
+	    size_t, const void *, size_t);
+void	 peer_update(struct peer *);
+void	 peer_shutdown(struct peer *);
+int	 peer_flush(struct peer *);
+
+/* log relay: the supervisor reads each child's stderr pipe */
+struct logrelay;
+struct logrelay *logrelay_start(struct event_base *, int, const char *,
+	    pid_t);
+void	 logrelay_stop(struct logrelay *);
+
+int	 fd_nonblock(int);
+
+#endif /* MVM_PROC_H */

@@ -1,0 +1,45 @@
+/*
+ * Test-only triggers, compiled in with -DMVM_TEST_HOOKS (the build/test
+ * variant).  Release builds do not contain this code and treat
+ * IMSG_TEST_SYSCALL as an unknown message (fatal).
+ */
+#ifndef MVM_TESTHOOK_H
+#define MVM_TESTHOOK_H
+
+#ifndef MVM_TEST_HOOKS
+#error "testhook.h is for test builds only"
+#endif
+
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mvm.h"
+
+/* Make a syscall the sandbox forbids; the kernel must kill us. */
+static inline void
+testhook_syscall(struct imsg *imsg)
+{
+	struct mvm_test_syscall	 ts;
+
+	if (msg_get_test_syscall(imsg, &ts) == -1)
+		fatalx("malformed TEST_SYSCALL");
+	log_warnx("test hook: forbidden syscall %u", ts.ts_which);
+	switch (ts.ts_which) {
+	case MVM_TEST_SYS_SOCKET:
+		(void)socket(AF_INET, SOCK_STREAM, 0);
+		break;
+	case MVM_TEST_SYS_OPEN:
+		(void)open("/etc/passwd", O_RDONLY);
+		break;
+	case MVM_TEST_SYS_FTRUNCATE:
+		(void)ftruncate(STDERR_FILENO, 0);
+		break;
+	}
+	/* still alive: the sandbox failed */
+	fatalx("test hook: syscall %u was allowed", ts.ts_which);
+}
+
+#endif /* MVM_TESTHOOK_H */

@@ -1,0 +1,324 @@
+/*
+ * control.c: the control socket.  Clients are authenticated by
+ * SO_PEERCRED (root, or a member of socket_group), must say HELLO with
+ * our protocol version first, and may then send requests.  A request
+ * that is malformed, unknown or out of turn closes that connection
+ * without an answer; the supervisor carries on.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+static void	 control_accept(evutil_socket_t, short, void *);
+static int	 control_dispatch(struct peer *, struct imsg *);
+static void	 control_closed(struct peer *, int);
+static void	 control_free(struct ctl_client *);
+
+/* Is a live supervisor answering on this path? */
+static int
+socket_in_use(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, rc;
+
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (0);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	close(fd);
+	return (rc == 0);
+}
+
+void
+control_listen(void)
+{
+	struct sockaddr_un	 sun;
+	const char		*path = sv.conf.c_socket;
+	char			 dir[MVM_SOCKPATH_MAX], *slash;
+	mode_t			 old;
+	int			 fd;
+
+	if (sv.ctl_fd != -1 || sv.stopping)
+		return;
+	(void)strlcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", dir);
+	}
+	if (socket_in_use(path))
+		fatalx("%s: another supervisor is listening", path);
+	if (unlink(path) == -1 && errno != ENOENT)
+		fatal("unlink %s", path);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		fatalx("%s: socket path too long", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		fatal("socket");
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	if (chown(path, 0, sv.conf.c_has_group ? sv.conf.c_socket_gid : 0) ==
+	    -1 || chmod(path, sv.conf.c_has_group ? 0660 : 0600) == -1)
+		fatal("%s", path);
+	if (listen(fd, 64) == -1)
+		fatal("listen");
+	sv.ctl_fd = fd;
+	sv.ctl_ev = event_new(sv.base, fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
+	if (sv.ctl_ev == NULL || event_add(sv.ctl_ev, NULL) == -1)
+		fatalx("event_add");
+	log_info("ready, listening on %s", path);
+}
+
+void
+control_close(void)
+{
+	struct ctl_client	*cl;
+
+	while ((cl = TAILQ_FIRST(&sv.clients)) != NULL)
+		control_free(cl);
+	if (sv.ctl_fd == -1)
+		return;
+	event_free(sv.ctl_ev);
+	sv.ctl_ev = NULL;
+	close(sv.ctl_fd);
+	sv.ctl_fd = -1;
+	(void)unlink(sv.conf.c_socket);
+}
+
+/* root, or a member (primary or supplementary) of socket_group */
+static int
+control_authorized(int fd, uid_t uid, gid_t gid)
+{
+	gid_t		 groups[256];
+	socklen_t	 len = sizeof(groups);
+	size_t		 i;
+
+	if (uid == 0)
+		return (1);
+	if (!sv.conf.c_has_group)
+		return (0);
+	if (gid == sv.conf.c_socket_gid)
+		return (1);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return (0);
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == sv.conf.c_socket_gid)
+			return (1);
+	return (0);
+}
+
+static void
+control_hello_timeout(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	(void)fd;
+	(void)ev;
+	log_info("client %u (pid %d): no HELLO in time, closed", cl->cl_id,
+	    (int)cl->cl_pid);
+	control_free(cl);
+}
+
+static void
+control_accept(evutil_socket_t lfd, short ev, void *arg)
+{
+	struct ctl_client	*cl;
+	struct ucred		 cred;
+	struct timeval		 tv;
+	socklen_t		 len = sizeof(cred);
+	int			 fd;
+
+	(void)ev;
+	(void)arg;
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    !control_authorized(fd, cred.uid, cred.gid)) {
+		log_info("refused control connection from uid %u",
+		    (unsigned int)cred.uid);
+		close(fd);
+		return;
+	}
+	if (sv.nclients >= MVM_CTL_CLIENTS_MAX) {
+		log_warnx("too many control clients; refusing pid %d",
+		    (int)cred.pid);
+		close(fd);
+		return;
+	}
+	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
+		close(fd);
+		return;
+	}
+	cl->cl_uid = cred.uid;
+	cl->cl_pid = cred.pid;
+	cl->cl_id = ++sv.next_client;
+	if (peer_init(&cl->cl_peer, sv.base, fd, MVM_CTL_MAX,
+	    control_dispatch, control_closed, cl, "client") == -1) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	cl->cl_timer = evtimer_new(sv.base, control_hello_timeout, cl);
+	tv.tv_sec = MVM_CTL_HELLO_MS / 1000;
+	tv.tv_usec = 0;
+	if (cl->cl_timer != NULL)
+		evtimer_add(cl->cl_timer, &tv);
+	TAILQ_INSERT_TAIL(&sv.clients, cl, cl_entry);
+	sv.nclients++;
+	log_debug("client %u: pid %d uid %u", cl->cl_id, (int)cl->cl_pid,
+	    (unsigned int)cl->cl_uid);
+}
+
+static void
+control_free(struct ctl_client *cl)
+{
+	TAILQ_REMOVE(&sv.clients, cl, cl_entry);
+	sv.nclients--;
+	if (cl->cl_timer != NULL)
+		event_free(cl->cl_timer);
+	peer_shutdown(&cl->cl_peer);
+	free(cl);
+}
+
+/* Send a typed error and close: one try to write, no waiting. */
+static int
+control_fail(struct ctl_client *cl, uint32_t code, const char *msg)
+{
+	struct mvm_ctl_error	 ce;
+
+	memset(&ce, 0, sizeof(ce));
+	ce.ce_code = code;
+	(void)strlcpy(ce.ce_msg, msg != NULL ? msg : mvm_strerror(code),
+	    sizeof(ce.ce_msg));
+	if (peer_compose(&cl->cl_peer, IMSG_CTL_ERROR, 0, -1, &ce,
+	    sizeof(ce)) == 0)
+		(void)imsgbuf_write(&cl->cl_peer.p_ibuf);
+	control_free(cl);
+	return (PEER_GONE);
+}
+
+static int
+control_hello(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_ctl_hello	 ch;
+
+	if (cl->cl_hello || msg_get_ctl_hello(imsg, &ch) == -1)
+		return (PEER_BAD);
+	if (ch.ch_version != MVM_CTL_VERSION) {
+		log_info("client %u: protocol %u, want %u", cl->cl_id,
+		    ch.ch_version, MVM_CTL_VERSION);
+		return (control_fail(cl, MVM_EVERSION, NULL));
+	}
+	memset(&ch, 0, sizeof(ch));
+	ch.ch_version = MVM_CTL_VERSION;
+	(void)snprintf(ch.ch_software, sizeof(ch.ch_software), "mvm %s",
+	    MVM_VERSION);
+	cl->cl_hello = 1;
+	evtimer_del(cl->cl_timer);
+	return (peer_compose(&cl->cl_peer, IMSG_CTL_HELLO, 0, -1, &ch,
+	    sizeof(ch)) == -1 ? PEER_BAD : PEER_OK);
+}
+
+static void
+status_proc(struct ctl_client *cl, const char *name, pid_t pid, int state)
+{
+	struct mvm_ctl_proc	 cp;
+
+	memset(&cp, 0, sizeof(cp));
+	(void)strlcpy(cp.cp_name, name, sizeof(cp.cp_name));
+	cp.cp_state = state;
+	if (pid > 0)
+		(void)proc_status_read(pid, &cp);
+	(void)peer_compose(&cl->cl_peer, IMSG_CTL_STATUS_PROC, 0, -1, &cp,
+	    sizeof(cp));
+}
+
+static int
+control_status(struct ctl_client *cl)
+{
+	struct mvm_ctl_status	 cs;
+
+	status_proc(cl, "mvm-supervisor", getpid(), MVM_PROC_READY);
+	status_proc(cl, "mvm-signer", sv.signer.c_pid, sv.signer.c_state);
+	status_proc(cl, "mvm-auditd", sv.auditd.c_pid, sv.auditd.c_state);
+	memset(&cs, 0, sizeof(cs));
+	(void)strlcpy(cs.cs_version, MVM_VERSION, sizeof(cs.cs_version));
+	cs.cs_uptime_ms = now_ms() - sv.start_ms;
+	cs.cs_nprocs = 3;
+	cs.cs_audit_ok = sv.audit_ok;
+	(void)strlcpy(cs.cs_tenant, sv.conf.c_tenant, sizeof(cs.cs_tenant));
+	(void)strlcpy(cs.cs_state_dir, sv.conf.c_state_dir,
+	    sizeof(cs.cs_state_dir));
+	return (peer_compose(&cl->cl_peer, IMSG_CTL_STATUS_END, 0, -1, &cs,
+	    sizeof(cs)) == -1 ? PEER_BAD : PEER_OK);
+}
+
+static int
+control_key(struct ctl_client *cl)
+{
+	struct mvm_ctl_key	 ck;
+
+	memset(&ck, 0, sizeof(ck));
+	memcpy(ck.ck_pubkey, sv.pubkey, sizeof(ck.ck_pubkey));
+	ck.ck_keyid = sv.keyid;
+	(void)strlcpy(ck.ck_name, sv.keyname, sizeof(ck.ck_name));
+	return (peer_compose(&cl->cl_peer, IMSG_CTL_KEY_RES, 0, -1, &ck,
+	    sizeof(ck)) == -1 ? PEER_BAD : PEER_OK);
+}
+
+static int
+control_dispatch(struct peer *p, struct imsg *imsg)
+{
+	struct ctl_client	*cl = p->p_arg;
+	uint32_t		 type = imsg_type(imsg);
+
+	if (type == IMSG_CTL_HELLO)
+		return (control_hello(cl, imsg));
+	if (!cl->cl_hello)
+		return (PEER_BAD);
+	switch (type) {
+	case IMSG_CTL_STATUS_REQ:
+		if (msg_get_empty(imsg) == -1)
+			return (PEER_BAD);
+		return (control_status(cl));
+	case IMSG_CTL_KEY_REQ:
+		if (msg_get_empty(imsg) == -1)
+			return (PEER_BAD);
+		return (control_key(cl));
+	}
+	return (PEER_BAD);
+}
+
+static void
+control_closed(struct peer *p, int why)
+{
+	struct ctl_client	*cl = p->p_arg;
+
+	if (why == PEER_MALFORMED)
+		log_info("client %u (pid %d uid %u): malformed request, "
+		    "connection closed", cl->cl_id, (int)cl->cl_pid,
+		    (unsigned int)cl->cl_uid);
+	control_free(cl);
+}
