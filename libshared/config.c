@@ -297,10 +297,6 @@ config_parse(const char *file, const char *text, size_t len,
 		if (ck->k_set(&cx, k, v, c) == -1)
 			goto done;
 	}
-	if ((uint64_t)c->c_uid_base + c->c_uid_count > 0xfffffffeULL) {
-		conf_err(&cx, "uid_count", "uid range overflows 32 bits");
-		goto done;
-	}
 	rc = 0;
 done:
 	json_decref(root);

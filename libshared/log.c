@@ -18,7 +18,7 @@ static void	 vlog(int, const char *, va_list)
 static void	 log_emit(int, const char *);
 
 /*
- * mode: one of LOG_MODE_*; verbose: 0 info, 1 debug, 2 more.
+ * mode: one of LOG_MODE_*; verbose: -1 warnings only, 0 info, 1 debug.
  */
 void
 log_init(int mode, int verbose, const char *name)
@@ -105,6 +105,8 @@ vlog(int prio, const char *fmt, va_list ap)
 	char	 line[MVM_LOGLINE_MAX];
 
 	if (prio == LOG_DEBUG && log_verbose < 1)
+		return;
+	if (prio == LOG_INFO && log_verbose < 0)
 		return;
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	log_clean(line);

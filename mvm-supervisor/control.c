@@ -45,18 +45,12 @@ control_listen(void)
 {
 	struct sockaddr_un	 sun;
 	const char		*path = sv.conf.c_socket;
-	char			 dir[MVM_SOCKPATH_MAX], *slash;
 	mode_t			 old;
 	int			 fd;
 
 	if (sv.ctl_fd != -1 || sv.stopping)
 		return;
-	(void)strlcpy(dir, path, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
-			fatal("mkdir %s", dir);
-	}
+	mkdir_parents(path);
 	if (socket_in_use(path))
 		fatalx("%s: another supervisor is listening", path);
 	if (unlink(path) == -1 && errno != ENOENT)

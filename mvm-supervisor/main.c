@@ -101,7 +101,10 @@ static void
 resolve_paths(const char *sflag)
 {
 	const char	*env = getenv("MVM_STATE_DIR");
-	const char	*dir = sflag != NULL ? sflag : env;
+	const char	*dir = sflag;
+
+	if (dir == NULL && env != NULL && env[0] != '\0')
+		dir = env;
 
 	if (dir != NULL) {
 		if (dir[0] != '/' ||
@@ -168,7 +171,7 @@ main(int argc, char *argv[])
 		printf("configuration OK\n");
 		exit(0);
 	}
-	if (sv.verbose == 0 && sv.conf.c_log_level > 0)
+	if (sv.verbose == 0)
 		sv.verbose = sv.conf.c_log_level;
 	if (geteuid() != 0)
 		errx(1, "must run as root");

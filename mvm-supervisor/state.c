@@ -42,7 +42,9 @@ state_path(char *buf, size_t len, const char *fmt, ...)
 
 /*
  * Create a directory, or check an existing one: a real directory (no
- * symlink), owned as asked, mode fixed up.  Returns 1 if created.
+ * symlink) already owned by uid; someone else's directory is refused,
+ * never taken over.  The mode and group are fixed up.  Returns 1 if
+ * created, 0 if it was there.
  */
 int
 mkdir_mode(const char *path, mode_t mode, uid_t uid, gid_t gid)
@@ -50,9 +52,11 @@ mkdir_mode(const char *path, mode_t mode, uid_t uid, gid_t gid)
 	struct stat	 st;
 	int		 created = 0;
 
-	if (mkdir(path, mode) == 0)
+	if (mkdir(path, mode) == 0) {
 		created = 1;
-	else if (errno != EEXIST)
+		if (chown(path, uid, gid) == -1)
+			return (-1);
+	} else if (errno != EEXIST)
 		return (-1);
 	if (lstat(path, &st) == -1)
 		return (-1);
@@ -60,8 +64,11 @@ mkdir_mode(const char *path, mode_t mode, uid_t uid, gid_t gid)
 		errno = ENOTDIR;
 		return (-1);
 	}
-	if ((st.st_uid != uid || st.st_gid != gid) &&
-	    chown(path, uid, gid) == -1)
+	if (st.st_uid != uid) {
+		errno = EPERM;
+		return (-1);
+	}
+	if (st.st_gid != gid && chown(path, uid, gid) == -1)
 		return (-1);
 	if ((st.st_mode & 07777) != mode && chmod(path, mode) == -1)
 		return (-1);
@@ -81,7 +88,7 @@ fsync_dir(const char *path)
 }
 
 /* mkdir -p for the parents of a path we are about to create */
-static void
+void
 mkdir_parents(const char *path)
 {
 	char	 buf[MVM_ROOT_MAX], *p;
@@ -111,15 +118,12 @@ state_prepare(void)
 	};
 	const char	*top = sv.conf.c_state_dir;
 	char		 path[MVM_ROOT_MAX], pid[32];
-	struct stat	 st;
 	size_t		 i;
 	int		 n;
 
 	mkdir_parents(top);
 	if (mkdir_mode(top, 0711, 0, 0) == -1)
-		fatal("state dir %s", top);
-	if (lstat(top, &st) == -1 || (st.st_mode & 022) != 0)
-		fatalx("state dir %s is writable by others", top);
+		fatal("state dir %s (must be a directory owned by root)", top);
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		state_path(path, sizeof(path), "%s/%s", top, dirs[i].name);
 		if (mkdir_mode(path, dirs[i].mode, 0, 0) == -1)

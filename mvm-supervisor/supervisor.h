@@ -92,5 +92,6 @@ void	 state_write_pub(void);
 int	 state_open_audit(const char *, const char *);
 int	 mkdir_mode(const char *, mode_t, uid_t, gid_t);
 int	 fsync_dir(const char *);
+void	 mkdir_parents(const char *);
 
 #endif /* MVM_SUPERVISOR_H */
