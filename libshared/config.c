@@ -110,15 +110,34 @@ get_string(struct conf_ctx *cx, const char *k, json_t *v, char *out,
 	return (0);
 }
 
+/* An absolute path with no "." or ".." component. */
+static int
+path_clean(const char *p)
+{
+	const char	*c;
+	size_t		 n;
+
+	if (p[0] != '/')
+		return (0);
+	for (c = p; *c != '\0'; c += n) {
+		c += strspn(c, "/");
+		n = strcspn(c, "/");
+		if ((n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return (0);
+	}
+	return (1);
+}
+
 static int
 get_abspath(struct conf_ctx *cx, const char *k, json_t *v, char *out,
     size_t len)
 {
 	if (get_string(cx, k, v, out, len) == -1)
 		return (-1);
-	if (out[0] != '/' || strstr(out, "/../") != NULL ||
-	    strcmp(out + strlen(out) - (strlen(out) >= 3 ? 3 : 0), "/..") == 0)
-		return (conf_err(cx, k, "\"%s\": not an absolute path", k));
+	if (!path_clean(out))
+		return (conf_err(cx, k, "\"%s\": want an absolute path "
+		    "without . or .. components", k));
 	return (0);
 }
 

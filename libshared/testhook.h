@@ -23,23 +23,25 @@ static inline void
 testhook_syscall(struct imsg *imsg)
 {
 	struct mvm_test_syscall	 ts;
+	long			 rc = 0;
 
 	if (msg_get_test_syscall(imsg, &ts) == -1)
 		fatalx("malformed TEST_SYSCALL");
 	log_warnx("test hook: forbidden syscall %u", ts.ts_which);
 	switch (ts.ts_which) {
 	case MVM_TEST_SYS_SOCKET:
-		(void)socket(AF_INET, SOCK_STREAM, 0);
+		rc = socket(AF_INET, SOCK_STREAM, 0);
 		break;
 	case MVM_TEST_SYS_OPEN:
-		(void)open("/etc/passwd", O_RDONLY);
+		rc = open("/etc/passwd", O_RDONLY);
 		break;
 	case MVM_TEST_SYS_FTRUNCATE:
-		(void)ftruncate(STDERR_FILENO, 0);
+		rc = ftruncate(STDERR_FILENO, 0);
 		break;
 	}
 	/* still alive: the sandbox failed */
-	fatalx("test hook: syscall %u was allowed", ts.ts_which);
+	fatalx("test hook: syscall %u was allowed (returned %ld)",
+	    ts.ts_which, rc);
 }
 
 #endif /* MVM_TESTHOOK_H */

@@ -1,0 +1,155 @@
+# Shared helpers for regress/*.t (bash).  Source it first:
+#	. "$MVM_TOP/regress/lib.sh"
+# Output is TAP-style: "ok N - what", "not ok N - what", "# note".
+
+: "${MVM_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${MVM_BUILD:=$MVM_TOP/build}"
+: "${MVM_TEST_BUILD:=$MVM_TOP/build/test}"
+
+T_N=0
+T_FAIL=0
+ok()	{ T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
+nok()	{ T_N=$((T_N + 1)); T_FAIL=$((T_FAIL + 1)); echo "not ok $T_N - $*"; }
+diag()	{ echo "# $*"; }
+skip()	{ T_N=$((T_N + 1)); echo "ok $T_N - $* # SKIP"; }
+
+# check "description" command args...: ok if the command succeeds
+check() {
+	local desc=$1; shift
+	if "$@"; then ok "$desc"; else nok "$desc"; fi
+}
+
+# is GOT WANT "description"
+is() {
+	if [ "$1" = "$2" ]; then
+		ok "$3"
+	else
+		nok "$3"
+		diag "  got:  '$1'"
+		diag "  want: '$2'"
+	fi
+}
+
+# like TEXT REGEX "description"
+like() {
+	if grep -qE -- "$2" <<<"$1"; then
+		ok "$3"
+	else
+		nok "$3"
+		diag "  text: '$(head -c 400 <<<"$1")'"
+		diag "  want match: '$2'"
+	fi
+}
+
+# unlike TEXT REGEX "description"
+unlike() {
+	if grep -qE -- "$2" <<<"$1"; then
+		nok "$3"
+		diag "  unexpected match of '$2' in: '$(head -c 400 <<<"$1")'"
+	else
+		ok "$3"
+	fi
+}
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$1: needs root"
+		exit 0
+	fi
+}
+
+MVM_TMP=$(mktemp -d /tmp/mvm-regress.XXXXXX)
+chmod 0755 "$MVM_TMP"
+SV_PIDS=()
+SV_INST=0
+
+lib_cleanup() {
+	local p
+	for p in "${SV_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${SV_PIDS[@]}"; do
+		for _ in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+	done
+	rm -rf "$MVM_TMP"
+}
+trap lib_cleanup EXIT
+
+# A uid range of 64 for this test process and instance number.
+uid_base_for() {
+	echo $(( 3000000 + ($$ % 5000) * 1000 + $1 * 64 ))
+}
+
+# sv_start NAME [extra JSON members, starting with a comma]
+# Starts a private supervisor (release build unless SV_BUILD is set) and
+# waits until it answers.  Sets SV_PID, SV_DIR (state dir), SV_LOG,
+# SV_CONF and MVMCTL ("mvmctl -S dir").  Returns non-zero on failure.
+sv_start() {
+	local name=$1 extra=${2:-} build=${SV_BUILD:-$MVM_BUILD}
+	local dir=$MVM_TMP/$name
+	mkdir -p "$dir"
+	SV_INST=$((SV_INST + 1))
+	SV_CONF=$dir/mvm.conf
+	cat >"$SV_CONF" <<JSON
+{ "uid_base": $(uid_base_for $SV_INST), "uid_count": 64 $extra }
+JSON
+	SV_DIR=$dir/state
+	SV_LOG=$dir/supervisor.log
+	"$build/mvm-supervisor" -d -f "$SV_CONF" -S "$SV_DIR" \
+	    ${SV_FLAGS:-} 2>>"$SV_LOG" &
+	SV_PID=$!
+	SV_PIDS+=("$SV_PID")
+	MVMCTL="$MVM_BUILD/mvmctl -S $SV_DIR"
+	local i
+	for i in $(seq 200); do
+		if [ -S "$SV_DIR/control.sock" ] &&
+		    $MVMCTL status >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$SV_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "supervisor $name did not come up; log:"
+	sed 's/^/#   /' "$SV_LOG"
+	return 1
+}
+
+# sv_stop [PID]: SIGTERM and wait; the exit status goes to SV_RC
+# (not a command substitution: only this shell can wait for it)
+sv_stop() {
+	local p=${1:-$SV_PID}
+	kill -TERM "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	SV_RC=$?
+}
+
+# wait_gone PID [tenths]: wait until a (non-child) process is gone
+wait_gone() {
+	local i
+	for i in $(seq "${2:-100}"); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# pid of a process by name, from "mvmctl status --json"
+sv_pid_of() {
+	$MVMCTL status --json |
+	    jq -r --arg n "$1" '.processes[] | select(.name == $n) | .pid'
+}
+
+# a field of /proc/PID/status
+proc_field() {
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+
+# not CMD...: succeeds if CMD fails
+not() { ! "$@"; }
+
+# hex to raw bytes on stdout, without xxd
+unhex() { printf "$(sed 's/../\\x&/g' <<<"$1")"; }

@@ -1,0 +1,165 @@
+/*
+ * mvm-ctlpoke: a misbehaving control client, for tests.
+ *
+ * usage: mvm-ctlpoke SOCKET MODE [N]
+ *   garbage	send 64 bytes of junk
+ *   nohello	send STATUS_REQ without HELLO first
+ *   badversion	say HELLO with protocol version 999
+ *   oversize	HELLO, then a header claiming 1 MiB
+ *   trunc	HELLO, then half a header, then close
+ *   unknown	HELLO, then a message of an unknown type
+ *   wrongsize	HELLO, then STATUS_REQ with a 3-byte payload
+ *   stall	connect and send nothing; hold it N seconds (default 8)
+ *   hold	HELLO, then hold the connection N seconds
+ * Prints "closed answered <bytes>" once the supervisor closes the
+ * connection (after HELLO's answer, for the modes that say HELLO),
+ * "error <code>" if it sent a typed error, or "open" if it was still
+ * open after the wait.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsg.h"
+#include "mvm.h"
+
+static int	 fd;
+
+static void
+send_bytes(const void *p, size_t len)
+{
+	if (write(fd, p, len) != (ssize_t)len)
+		err(1, "write");
+}
+
+static void
+send_msg(uint32_t type, const void *data, size_t len)
+{
+	struct imsg_hdr	 hdr;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = type;
+	hdr.len = sizeof(hdr) + len;
+	hdr.pid = getpid();
+	send_bytes(&hdr, sizeof(hdr));
+	if (len > 0)
+		send_bytes(data, len);
+}
+
+/* Say HELLO and consume the answer. */
+static void
+hello(uint32_t version)
+{
+	struct mvm_ctl_hello	 ch;
+	struct imsg_hdr		 hdr;
+	struct mvm_ctl_error	 ce;
+	char			 buf[sizeof(ce)];
+
+	memset(&ch, 0, sizeof(ch));
+	ch.ch_version = version;
+	(void)strlcpy(ch.ch_software, "ctlpoke", sizeof(ch.ch_software));
+	send_msg(IMSG_CTL_HELLO, &ch, sizeof(ch));
+	if (read(fd, &hdr, sizeof(hdr)) != sizeof(hdr))
+		return;
+	if (hdr.type == IMSG_CTL_ERROR &&
+	    hdr.len == sizeof(hdr) + sizeof(ce) &&
+	    read(fd, buf, sizeof(ce)) == sizeof(ce)) {
+		memcpy(&ce, buf, sizeof(ce));
+		printf("error %u\n", ce.ce_code);
+		exit(0);
+	}
+	if (hdr.type != IMSG_CTL_HELLO || hdr.len != sizeof(hdr) + sizeof(ch) ||
+	    read(fd, &ch, sizeof(ch)) != sizeof(ch))
+		errx(1, "bad HELLO answer");
+}
+
+/* Wait up to ms for the server to close; count what it sends. */
+static void
+wait_close(int ms)
+{
+	struct pollfd	 pfd;
+	char		 buf[4096];
+	size_t		 total = 0;
+	ssize_t		 n;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, ms) <= 0) {
+			printf("open\n");
+			return;
+		}
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	printf("closed answered %zu\n", total);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sockaddr_un	 sun;
+	struct imsg_hdr		 hdr;
+	const char		*mode;
+	char			 junk[64];
+	int			 secs;
+
+	if (argc < 3)
+		errx(2, "usage: mvm-ctlpoke SOCKET MODE [N]");
+	mode = argv[2];
+	secs = argc > 3 ? atoi(argv[3]) : 8;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	(void)strlcpy(sun.sun_path, argv[1], sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "connect %s", argv[1]);
+
+	if (strcmp(mode, "garbage") == 0) {
+		memset(junk, 0xa5, sizeof(junk));
+		send_bytes(junk, sizeof(junk));
+	} else if (strcmp(mode, "nohello") == 0) {
+		send_msg(IMSG_CTL_STATUS_REQ, NULL, 0);
+	} else if (strcmp(mode, "badversion") == 0) {
+		hello(999);
+	} else if (strcmp(mode, "oversize") == 0) {
+		hello(MVM_CTL_VERSION);
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.type = IMSG_CTL_STATUS_REQ;
+		hdr.len = 1024 * 1024;
+		send_bytes(&hdr, sizeof(hdr));
+	} else if (strcmp(mode, "trunc") == 0) {
+		hello(MVM_CTL_VERSION);
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.type = IMSG_CTL_STATUS_REQ;
+		hdr.len = sizeof(hdr);
+		send_bytes(&hdr, sizeof(hdr) / 2);
+		shutdown(fd, SHUT_WR);
+	} else if (strcmp(mode, "unknown") == 0) {
+		hello(MVM_CTL_VERSION);
+		send_msg(7777, "x", 1);
+	} else if (strcmp(mode, "wrongsize") == 0) {
+		hello(MVM_CTL_VERSION);
+		send_msg(IMSG_CTL_STATUS_REQ, "abc", 3);
+	} else if (strcmp(mode, "stall") == 0) {
+		wait_close(secs * 1000);
+		return (0);
+	} else if (strcmp(mode, "hold") == 0) {
+		hello(MVM_CTL_VERSION);
+		wait_close(secs * 1000);
+		return (0);
+	} else
+		errx(2, "unknown mode %s", mode);
+	wait_close(5000);
+	return (0);
+}

@@ -1,0 +1,74 @@
+/*
+ * mvm-keytool: key format conversions and signature checks, for tests.
+ *
+ *   mvm-keytool pem VKEY			PEM for a C2SP verifier key
+ *   mvm-keytool verify VKEY MSGFILE SIGFILE	exit 0 iff the 64-byte
+ *						signature verifies
+ *   mvm-keytool gen NAME			new secret key line (test key)
+ */
+#include <err.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "crypto.h"
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	struct stat	 st;
+	uint8_t		*buf;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &st) == -1)
+		err(2, "%s", path);
+	if ((buf = malloc(st.st_size + 1)) == NULL)
+		err(2, NULL);
+	if (read(fd, buf, st.st_size) != st.st_size)
+		err(2, "%s", path);
+	close(fd);
+	*len = st.st_size;
+	return (buf);
+}
+
+int
+main(int argc, char *argv[])
+{
+	uint8_t		 pk[32], sk[64], *msg, *sig;
+	char		 name[64], out[512];
+	size_t		 mlen, slen;
+
+	if (mvm_crypto_init() == -1)
+		errx(2, "sodium_init");
+	if (argc == 3 && strcmp(argv[1], "pem") == 0) {
+		if (vkey_parse(argv[2], name, sizeof(name), pk, NULL) == -1)
+			errx(2, "bad verifier key");
+		if (pem_format(pk, out, sizeof(out)) == -1)
+			errx(2, "pem_format");
+		fputs(out, stdout);
+		return (0);
+	}
+	if (argc == 5 && strcmp(argv[1], "verify") == 0) {
+		if (vkey_parse(argv[2], name, sizeof(name), pk, NULL) == -1)
+			errx(2, "bad verifier key");
+		msg = slurp(argv[3], &mlen);
+		sig = slurp(argv[4], &slen);
+		if (slen != 64)
+			return (1);
+		return (crypto_sign_verify_detached(sig, msg, mlen, pk) == 0 ?
+		    0 : 1);
+	}
+	if (argc == 3 && strcmp(argv[1], "gen") == 0) {
+		crypto_sign_keypair(pk, sk);
+		if (skey_format(argv[2], sk, pk, out, sizeof(out)) == -1)
+			errx(2, "skey_format");
+		fputs(out, stdout);
+		return (0);
+	}
+	errx(2, "usage: mvm-keytool pem VKEY | verify VKEY MSG SIG | gen NAME");
+}
