@@ -42,3 +42,18 @@ const struct sandbox_rule auditd_policy[] = {
 #endif
 };
 const size_t auditd_policy_len = SB_NELEM(auditd_policy);
+
+#ifdef MVM_SANITIZE
+/*
+ * LeakSanitizer stops the world with ptrace from a cloned thread, which
+ * this jail forbids (as it should).  Sanitizer builds of jailed daemons
+ * run ASan and UBSan without the leak check.
+ */
+const char	*__asan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return ("detect_leaks=0");
+}
+#endif

@@ -135,6 +135,10 @@ step_config(void)
 		err(1, "compose");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
 		err(1, "socketpair");
+	if (peerfd != -1) {		/* a second CONFIG, on purpose */
+		close(peerfd);
+		imsgbuf_clear(&pb);
+	}
 	peerfd = sp[1];
 	if (imsgbuf_init(&pb, peerfd, MVM_IMSG_MAX) == -1)
 		err(1, "imsgbuf_init");

@@ -42,6 +42,7 @@ main(int argc, char *argv[])
 	uint8_t		 pk[32], sk[64], *msg, *sig;
 	char		 name[64], out[512];
 	size_t		 mlen, slen;
+	int		 rc;
 
 	if (mvm_crypto_init() == -1)
 		errx(2, "sodium_init");
@@ -58,10 +59,11 @@ main(int argc, char *argv[])
 			errx(2, "bad verifier key");
 		msg = slurp(argv[3], &mlen);
 		sig = slurp(argv[4], &slen);
-		if (slen != 64)
-			return (1);
-		return (crypto_sign_verify_detached(sig, msg, mlen, pk) == 0 ?
-		    0 : 1);
+		rc = slen == 64 &&
+		    crypto_sign_verify_detached(sig, msg, mlen, pk) == 0 ? 0 : 1;
+		free(msg);
+		free(sig);
+		return (rc);
 	}
 	if (argc == 3 && strcmp(argv[1], "gen") == 0) {
 		crypto_sign_keypair(pk, sk);
