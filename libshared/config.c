@@ -53,7 +53,14 @@ static int	 set_libexec_dir(struct conf_ctx *, const char *, json_t *,
 static int	 set_key_name(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
 
+static int	 set_audit_batch_max(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_audit_batch_ms(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+
 static const struct conf_key conf_keys[] = {
+	{ "audit_batch_max",	set_audit_batch_max },
+	{ "audit_batch_ms",	set_audit_batch_ms },
 	{ "key_name",		set_key_name },
 	{ "libexec_dir",	set_libexec_dir },
 	{ "log_level",		set_log_level },
@@ -75,6 +82,8 @@ config_defaults(struct mvm_config *c)
 	c->c_uid_count = MVM_UID_COUNT_DEFAULT;
 	(void)strlcpy(c->c_tenant, MVM_TENANT_DEFAULT, sizeof(c->c_tenant));
 	c->c_log_level = 0;
+	c->c_audit_batch_max = MVM_AUDIT_BATCH_MAX_DEFAULT;
+	c->c_audit_batch_us = MVM_AUDIT_BATCH_MS_DEFAULT * 1000;
 }
 
 /* Format "file:line:col: message" for the key's position. */
@@ -269,6 +278,25 @@ set_key_name(struct conf_ctx *cx, const char *k, json_t *v,
 	if (!key_name_valid(c->c_key_name))
 		return (conf_err(cx, k, "\"%s\": invalid key name (printable, "
 		    "no spaces, no '+')", k));
+	return (0);
+}
+
+static int
+set_audit_batch_max(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, 4096, &c->c_audit_batch_max));
+}
+
+static int
+set_audit_batch_ms(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	uint32_t	 ms = 0;
+
+	if (get_uint32(cx, k, v, 1, 1000, &ms) == -1)
+		return (-1);
+	c->c_audit_batch_us = ms * 1000;
 	return (0);
 }
 

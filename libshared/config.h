@@ -31,7 +31,12 @@ struct mvm_config {
 	int		 c_log_level;		/* 0 info, 1 debug; -1 warning */
 	char		 c_libexec_dir[MVM_ROOT_MAX];
 	char		 c_key_name[MVM_KEYNAME_MAX];
+	uint32_t	 c_audit_batch_max;	/* records per commit */
+	uint32_t	 c_audit_batch_us;	/* commit delay bound */
 };
+
+#define MVM_AUDIT_BATCH_MAX_DEFAULT	256
+#define MVM_AUDIT_BATCH_MS_DEFAULT	2
 
 void	 config_defaults(struct mvm_config *);
 int	 config_load(const char *, struct mvm_config *, char *, size_t);

@@ -112,6 +112,71 @@ msg_get_test_syscall(struct imsg *imsg, struct mvm_test_syscall *ts)
 	return (get(imsg, ts, sizeof(*ts)));
 }
 
+static int
+kv_ok(const struct mvm_audit_kv *kv)
+{
+	return (STR_OK(kv->kv_key) && STR_OK(kv->kv_val) &&
+	    kv->kv_isint <= 1);
+}
+
+/* Syntax of keys and values is checked by the record builder. */
+int
+msg_get_audit_event(struct imsg *imsg, struct mvm_audit_event *ae)
+{
+	uint32_t	 i;
+
+	if (get(imsg, ae, sizeof(*ae)) == -1 || !STR_OK(ae->ae_tenant) ||
+	    !STR_OK(ae->ae_type) || ae->ae_nsubject > MVM_AUDIT_SUBJECT_MAX ||
+	    ae->ae_nlabels > MVM_AUDIT_LABELS_MAX)
+		return (bad());
+	for (i = 0; i < ae->ae_nsubject; i++)
+		if (!kv_ok(&ae->ae_subject[i]))
+			return (bad());
+	for (i = 0; i < ae->ae_nlabels; i++)
+		if (!kv_ok(&ae->ae_labels[i]))
+			return (bad());
+	return (0);
+}
+
+int
+msg_get_audit_ack(struct imsg *imsg, struct mvm_audit_ack *aa)
+{
+	return (get(imsg, aa, sizeof(*aa)));
+}
+
+int
+msg_get_audit_stopped(struct imsg *imsg, struct mvm_audit_stopped *as)
+{
+	if (get(imsg, as, sizeof(*as)) == -1 || !STR_OK(as->as_tenant))
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_audit_req(struct imsg *imsg, struct mvm_audit_req *ar)
+{
+	if (get(imsg, ar, sizeof(*ar)) == -1 || !STR_OK(ar->ar_tenant))
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_audit_ckpt(struct imsg *imsg, struct mvm_audit_ckpt *ac)
+{
+	if (get(imsg, ac, sizeof(*ac)) == -1 || !STR_OK(ac->ac_note))
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_audit_proof(struct imsg *imsg, struct mvm_audit_proof *ap)
+{
+	if (get(imsg, ap, sizeof(*ap)) == -1 || !STR_OK(ap->ap_note) ||
+	    ap->ap_nhash > MVM_AUDIT_PROOF_MAX)
+		return (bad());
+	return (0);
+}
+
 int
 msg_get_ctl_hello(struct imsg *imsg, struct mvm_ctl_hello *ch)
 {
@@ -193,6 +258,15 @@ imsg_type_name(uint32_t type)
 	case IMSG_SIGN_REQ:		return ("SIGN_REQ");
 	case IMSG_SIGN_RES:		return ("SIGN_RES");
 	case IMSG_TEST_SYSCALL:		return ("TEST_SYSCALL");
+	case IMSG_AUDIT_EVENT:		return ("AUDIT_EVENT");
+	case IMSG_AUDIT_ACK:		return ("AUDIT_ACK");
+	case IMSG_AUDIT_STOPPED:	return ("AUDIT_STOPPED");
+	case IMSG_AUDIT_CKPT_REQ:	return ("AUDIT_CKPT_REQ");
+	case IMSG_AUDIT_CKPT_RES:	return ("AUDIT_CKPT_RES");
+	case IMSG_AUDIT_PROOF_REQ:	return ("AUDIT_PROOF_REQ");
+	case IMSG_AUDIT_PROOF_RES:	return ("AUDIT_PROOF_RES");
+	case IMSG_CTL_AUDIT_CKPT_REQ:	return ("CTL_AUDIT_CKPT_REQ");
+	case IMSG_CTL_AUDIT_CKPT_RES:	return ("CTL_AUDIT_CKPT_RES");
 	case IMSG_CTL_HELLO:		return ("CTL_HELLO");
 	case IMSG_CTL_ERROR:		return ("CTL_ERROR");
 	case IMSG_CTL_STATUS_REQ:	return ("CTL_STATUS_REQ");

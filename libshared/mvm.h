@@ -66,6 +66,15 @@ enum imsg_type {
 	/* test builds only (MVM_TEST_HOOKS); release builds reject it */
 	IMSG_TEST_SYSCALL,	/* sv -> child	mvm_test_syscall */
 
+	/* auditd */
+	IMSG_AUDIT_EVENT,	/* sv -> auditd	mvm_audit_event */
+	IMSG_AUDIT_ACK,		/* auditd -> sv	mvm_audit_ack, after fsync */
+	IMSG_AUDIT_STOPPED,	/* auditd -> sv	mvm_audit_stopped */
+	IMSG_AUDIT_CKPT_REQ,	/* sv -> auditd	mvm_audit_req */
+	IMSG_AUDIT_CKPT_RES,	/* auditd -> sv	mvm_audit_ckpt */
+	IMSG_AUDIT_PROOF_REQ,	/* sv -> auditd	mvm_audit_req */
+	IMSG_AUDIT_PROOF_RES,	/* auditd -> sv	mvm_audit_proof */
+
 	/* control socket: mvmctl <-> supervisor */
 	IMSG_CTL_HELLO = 100,	/* both ways	mvm_ctl_hello */
 	IMSG_CTL_ERROR,		/* sv -> ctl	mvm_ctl_error */
@@ -74,6 +83,8 @@ enum imsg_type {
 	IMSG_CTL_STATUS_END,	/* sv -> ctl	mvm_ctl_status */
 	IMSG_CTL_KEY_REQ,	/* ctl -> sv	(empty) */
 	IMSG_CTL_KEY_RES,	/* sv -> ctl	mvm_ctl_key */
+	IMSG_CTL_AUDIT_CKPT_REQ, /* ctl -> sv	mvm_audit_req (tenant only) */
+	IMSG_CTL_AUDIT_CKPT_RES, /* sv -> ctl	mvm_audit_ckpt */
 };
 
 /*
@@ -104,8 +115,13 @@ struct mvm_child_config {
 	uint32_t	 cc_gid;
 	uint32_t	 cc_verbose;
 	char		 cc_root[MVM_ROOT_MAX];	/* mount point for the jail */
-	char		 cc_keyname[MVM_KEYNAME_MAX];	/* signer */
+	char		 cc_keyname[MVM_KEYNAME_MAX];	/* signer: for a new key;
+						   auditd: the key in use */
 	char		 cc_hostname[MVM_NAME_MAX];
+	uint32_t	 cc_keyid;		/* auditd: key id in use */
+	uint32_t	 cc_batch_max;		/* auditd: records per commit */
+	uint32_t	 cc_batch_us;		/* auditd: commit delay bound */
+	uint32_t	 cc_reserved;
 };
 
 /* IMSG_CONFIG_FD */
@@ -166,6 +182,76 @@ struct mvm_test_syscall {
 #define MVM_TEST_SYS_SOCKET	1	/* socket(AF_INET, ...) */
 #define MVM_TEST_SYS_OPEN	2	/* openat("/etc/passwd") */
 #define MVM_TEST_SYS_FTRUNCATE	3	/* ftruncate on a received fd */
+};
+
+/* auditd: one key/value of an event's subject or labels */
+struct mvm_audit_kv {
+	char		 kv_key[32];
+	char		 kv_val[136];		/* a token (record.h) */
+	int64_t		 kv_int;
+	uint32_t	 kv_isint;		/* value is kv_int */
+	uint32_t	 kv_reserved;
+};
+#define MVM_AUDIT_SUBJECT_MAX	8
+#define MVM_AUDIT_LABELS_MAX	16
+#define MVM_TYPE_MAX		64
+
+/* IMSG_AUDIT_EVENT */
+struct mvm_audit_event {
+	uint32_t	 ae_id;			/* echoed in the ack */
+	uint32_t	 ae_nsubject;
+	uint32_t	 ae_nlabels;
+	uint32_t	 ae_reserved;
+	char		 ae_tenant[MVM_TENANT_MAX];
+	char		 ae_type[MVM_TYPE_MAX];	/* category.verb */
+	struct mvm_audit_kv ae_subject[MVM_AUDIT_SUBJECT_MAX];
+	struct mvm_audit_kv ae_labels[MVM_AUDIT_LABELS_MAX];
+};
+
+/* IMSG_AUDIT_ACK: sent once the record is on disk (fdatasync) */
+struct mvm_audit_ack {
+	uint32_t	 aa_id;
+	uint32_t	 aa_error;		/* 0 or MVM_E* */
+	uint64_t	 aa_seq;		/* = leaf index */
+	uint8_t		 aa_leaf[32];		/* Merkle leaf hash */
+};
+
+/* IMSG_AUDIT_STOPPED: the log failed; nothing more is appended */
+struct mvm_audit_stopped {
+	uint32_t	 as_errno;
+	uint32_t	 as_reserved;
+	char		 as_tenant[MVM_TENANT_MAX];
+};
+
+/* IMSG_AUDIT_CKPT_REQ, IMSG_AUDIT_PROOF_REQ, IMSG_CTL_AUDIT_CKPT_REQ */
+struct mvm_audit_req {
+	uint32_t	 ar_id;
+	uint32_t	 ar_reserved;
+	uint64_t	 ar_index;		/* proof: leaf index */
+	char		 ar_tenant[MVM_TENANT_MAX];
+};
+
+#define MVM_NOTE_MAX		1024
+/* IMSG_AUDIT_CKPT_RES, IMSG_CTL_AUDIT_CKPT_RES */
+struct mvm_audit_ckpt {
+	uint32_t	 ac_id;
+	uint32_t	 ac_error;
+	uint64_t	 ac_size;
+	char		 ac_note[MVM_NOTE_MAX];	/* signed note text */
+};
+
+#define MVM_AUDIT_PROOF_MAX	64
+/* IMSG_AUDIT_PROOF_RES: inclusion of ap_index in the checkpoint */
+struct mvm_audit_proof {
+	uint32_t	 ap_id;
+	uint32_t	 ap_error;
+	uint64_t	 ap_index;
+	uint64_t	 ap_size;
+	uint32_t	 ap_nhash;
+	uint32_t	 ap_reserved;
+	uint8_t		 ap_leaf[32];
+	uint8_t		 ap_hash[MVM_AUDIT_PROOF_MAX][32];
+	char		 ap_note[MVM_NOTE_MAX];
 };
 
 /* IMSG_CTL_HELLO */
@@ -232,6 +318,12 @@ int	 msg_get_ctl_error(struct imsg *, struct mvm_ctl_error *);
 int	 msg_get_ctl_proc(struct imsg *, struct mvm_ctl_proc *);
 int	 msg_get_ctl_status(struct imsg *, struct mvm_ctl_status *);
 int	 msg_get_ctl_key(struct imsg *, struct mvm_ctl_key *);
+int	 msg_get_audit_event(struct imsg *, struct mvm_audit_event *);
+int	 msg_get_audit_ack(struct imsg *, struct mvm_audit_ack *);
+int	 msg_get_audit_stopped(struct imsg *, struct mvm_audit_stopped *);
+int	 msg_get_audit_req(struct imsg *, struct mvm_audit_req *);
+int	 msg_get_audit_ckpt(struct imsg *, struct mvm_audit_ckpt *);
+int	 msg_get_audit_proof(struct imsg *, struct mvm_audit_proof *);
 int	 msg_get_empty(struct imsg *);
 const char *mvm_strerror(uint32_t);
 

@@ -181,12 +181,22 @@ int
 peer_composev2(struct peer *p, uint32_t type, uint32_t peerid, int fd,
     const void *d1, size_t l1, const void *d2, size_t l2)
 {
+	int	 was_empty;
+
 	if (!p->p_open) {
 		errno = EPIPE;
 		return (-1);
 	}
+	was_empty = !imsgbuf_queued(&p->p_ibuf);
 	if (imsg_composev2(&p->p_ibuf, type, peerid, fd, d1, l1, d2, l2) == -1)
 		return (-1);
+	/*
+	 * Write at once if nothing was waiting: most messages then never
+	 * touch EV_WRITE.  What the socket does not take (or an error)
+	 * stays queued for the event loop to deal with.
+	 */
+	if (was_empty)
+		(void)imsgbuf_write(&p->p_ibuf);
 	peer_update(p);
 	return (0);
 }

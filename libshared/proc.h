@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <sched.h>
+
 #include <event2/event.h>
 
 #include "imsg.h"

@@ -129,6 +129,25 @@ check_map(json_t *o, int ids, const char *what, char *err, size_t errlen)
 	return (0);
 }
 
+/* audit.recovered names its region: offset, length, sha256 */
+static int
+check_recovered(json_t *labels, struct record_fields *rf)
+{
+	json_t		*off = json_object_get(labels, "offset");
+	json_t		*len = json_object_get(labels, "length");
+	json_t		*h = json_object_get(labels, "sha256");
+
+	if (!json_is_integer(off) || json_integer_value(off) < 0 ||
+	    !json_is_integer(len) || json_integer_value(len) <= 0 ||
+	    !json_is_string(h) ||
+	    hex_decode(json_string_value(h), rf->rf_rec_hash, 32) == -1)
+		return (-1);
+	rf->rf_recovered = 1;
+	rf->rf_rec_off = json_integer_value(off);
+	rf->rf_rec_len = json_integer_value(len);
+	return (0);
+}
+
 static const char *
 get_str(json_t *root, const char *k)
 {
@@ -181,6 +200,9 @@ check_members(json_t *root, int flags, struct record_fields *rf, char *err,
 	if ((v = json_object_get(root, "subject")) != NULL &&
 	    check_map(v, 1, "subject", err, errlen) == -1)
 		return (-1);
+	if (strcmp(rf->rf_type, REC_TYPE_RECOVERED) == 0 &&
+	    check_recovered(json_object_get(root, "labels"), rf) == -1)
+		return (rec_err(err, errlen, "audit.recovered: bad labels"));
 	s = get_str(root, "sig");
 	if (flags & REC_WITH_SIG) {
 		if (s == NULL || b64_decode(s, strlen(s), rf->rf_sig,
@@ -228,4 +250,91 @@ done:
 	free(canon);
 	json_decref(root);
 	return (rc);
+}
+
+/*
+ * Find the top-level "sig" member of a canonical record line: on
+ * return [*start, *end) is ',"sig":"..."', whose removal gives the
+ * signed (unsigned) form.  Strings in records never hold '"' or '\\',
+ * so a depth count over braces, skipping strings, is exact.  -1 if there
+ * is no top-level sig.
+ */
+int
+record_unsigned(const char *line, size_t len, size_t *start, size_t *end)
+{
+	static const char	 key[] = ",\"sig\":\"";
+	size_t			 i, j;
+	int			 depth = 0;
+
+	for (i = 0; i < len; i++) {
+		switch (line[i]) {
+		case '{':
+			depth++;
+			break;
+		case '}':
+			depth--;
+			break;
+		case '"':
+			for (i++; i < len && line[i] != '"'; i++)
+				;
+			break;
+		case ',':
+			if (depth != 1 || len - i < sizeof(key) - 1 ||
+			    memcmp(line + i, key, sizeof(key) - 1) != 0)
+				break;
+			for (j = i + sizeof(key) - 1; j < len && line[j] != '"';
+			    j++)
+				;
+			if (j == len)
+				return (-1);
+			*start = i;
+			*end = j + 1;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/*
+ * The inverse: put ',"sig":"<b64>"' into a canonical unsigned record,
+ * right after its top-level seq member (keys are sorted: kid, labels,
+ * prev, seq, sig, subject, tenant, ...).  Returns a new string, or NULL.
+ */
+char *
+record_insert_sig(const char *text, const char *b64)
+{
+	static const char	 key[] = ",\"seq\":";
+	size_t			 len = strlen(text), i, at = 0;
+	char			*out;
+	int			 depth = 0;
+
+	for (i = 0; i < len && at == 0; i++) {
+		switch (text[i]) {
+		case '{':
+			depth++;
+			break;
+		case '}':
+			depth--;
+			break;
+		case '"':
+			for (i++; i < len && text[i] != '"'; i++)
+				;
+			break;
+		case ',':
+			if (depth == 1 && len - i > sizeof(key) - 1 &&
+			    memcmp(text + i, key, sizeof(key) - 1) == 0) {
+				at = i + sizeof(key) - 1;
+				while (at < len && text[at] >= '0' &&
+				    text[at] <= '9')
+					at++;
+			}
+			break;
+		}
+	}
+	if (at == 0 || at == len)
+		return (NULL);
+	if (asprintf(&out, "%.*s,\"sig\":\"%s\"%s", (int)at, text, b64,
+	    text + at) == -1)
+		return (NULL);
+	return (out);
 }

@@ -37,6 +37,11 @@ struct record_fields {
 	char		 rf_type[REC_TYPE_MAX];
 	char		 rf_tenant[64];
 	char		 rf_time[REC_TIME_LEN + 1];
+	/* type audit.recovered: the crash region it describes */
+	int		 rf_recovered;
+	uint64_t	 rf_rec_off;
+	uint64_t	 rf_rec_len;
+	uint8_t		 rf_rec_hash[32];
 };
 
 int	 record_token_ok(const char *);
@@ -45,5 +50,9 @@ int	 record_type_ok(const char *);
 int	 record_time_ok(const char *);
 int	 record_check(const char *, size_t, int, struct record_fields *,
 	    char *, size_t);
+int	 record_unsigned(const char *, size_t, size_t *, size_t *);
+char	*record_insert_sig(const char *, const char *);
+
+#define REC_TYPE_RECOVERED	"audit.recovered"
 
 #endif /* MVM_RECORD_H */

@@ -21,18 +21,15 @@
 #include "proc.h"
 #include "sandbox.h"
 
+struct auditd ad = { .signerfd = -1 };
+
+/* fds received, by tenant, until CONFIG_END pairs them up */
 static struct {
-	struct event_base	*base;
-	struct peer		 parent;
-	struct peer		 signer;
-	struct mvm_child_config	 conf;
-	int			 have_conf;
-	int			 signerfd;
-	int			 logfd;
-	int			 ckptfd;
-	char			 tenant[MVM_TENANT_MAX];
-	int			 ready;
-} ad = { .signerfd = -1, .logfd = -1, .ckptfd = -1 };
+	char	 name[MVM_TENANT_MAX];
+	int	 logfd;
+	int	 ckptfd;
+} fds[AUDITD_TENANTS_MAX];
+static int	 nfds;
 
 static void	 usage(void) __attribute__((noreturn));
 static int	 auditd_dispatch_parent(struct peer *, struct imsg *);
@@ -119,19 +116,50 @@ static void
 auditd_ready(void)
 {
 	struct mvm_ready	 rd;
+	struct tenant		*t;
+	int			 i;
 
-	if (ad.logfd == -1 || ad.ckptfd == -1 || ad.signerfd == -1)
+	if (nfds == 0 || ad.signerfd == -1)
 		fatalx("configuration incomplete");
+	if (ad.conf.cc_keyid == 0 || !key_name_valid(ad.conf.cc_keyname))
+		fatalx("no signing key in the configuration");
 	if (fd_nonblock(ad.signerfd) == -1 ||
 	    peer_init(&ad.signer, ad.base, ad.signerfd, MVM_IMSG_MAX,
 	    auditd_dispatch_signer, auditd_closed, NULL, "signer") == -1)
 		fatal("signer peer");
+	journal_init();
+	/* read and check each log before the jail (reads stay allowed) */
+	for (i = 0; i < nfds; i++) {
+		if (fds[i].logfd == -1 || fds[i].ckptfd == -1)
+			fatalx("tenant %s: log or checkpoints missing",
+			    fds[i].name);
+		t = tenant_add(fds[i].name, fds[i].logfd, fds[i].ckptfd);
+		journal_recover(t);
+	}
 	auditd_demote();
 	memset(&rd, 0, sizeof(rd));
 	rd.rd_role = MVM_ROLE_AUDITD;
 	if (peer_compose(&ad.parent, IMSG_READY, 0, -1, &rd, sizeof(rd)) == -1)
 		fatal("compose");
 	ad.ready = 1;
+}
+
+static int *
+fd_slot(const char *tenant, uint32_t kind)
+{
+	int	 i;
+
+	for (i = 0; i < nfds; i++)
+		if (strcmp(fds[i].name, tenant) == 0)
+			break;
+	if (i == nfds) {
+		if (nfds == AUDITD_TENANTS_MAX)
+			fatalx("too many tenants");
+		(void)strlcpy(fds[i].name, tenant, sizeof(fds[i].name));
+		fds[i].logfd = fds[i].ckptfd = -1;
+		nfds++;
+	}
+	return (kind == MVM_FD_AUDIT_LOG ? &fds[i].logfd : &fds[i].ckptfd);
 }
 
 static void
@@ -147,21 +175,16 @@ auditd_config_fd(struct imsg *imsg)
 		slot = &ad.signerfd;
 		break;
 	case MVM_FD_AUDIT_LOG:
-		slot = &ad.logfd;
-		break;
 	case MVM_FD_AUDIT_CKPT:
-		slot = &ad.ckptfd;
+		if (!tenant_valid(cf.cf_name))
+			fatalx("invalid tenant");
+		slot = fd_slot(cf.cf_name, cf.cf_kind);
 		break;
 	default:
 		fatalx("unexpected fd kind %u", cf.cf_kind);
 	}
 	if (*slot != -1)
 		fatalx("duplicate fd kind %u", cf.cf_kind);
-	if (cf.cf_kind != MVM_FD_PEER) {
-		if (!tenant_valid(cf.cf_name))
-			fatalx("invalid tenant");
-		(void)strlcpy(ad.tenant, cf.cf_name, sizeof(ad.tenant));
-	}
 	*slot = fd;
 }
 
@@ -172,6 +195,9 @@ auditd_config_fd(struct imsg *imsg)
 static int
 auditd_dispatch_parent(struct peer *p, struct imsg *imsg)
 {
+	struct mvm_audit_event	 ev;
+	struct mvm_audit_req	 ar;
+
 	switch (imsg_type(imsg)) {
 	case IMSG_CONFIG:
 		if (ad.have_conf || ad.ready)
@@ -192,6 +218,17 @@ auditd_dispatch_parent(struct peer *p, struct imsg *imsg)
 			fatalx("CONFIG_END out of turn");
 		auditd_ready();
 		break;
+	case IMSG_AUDIT_EVENT:
+		if (!ad.ready || msg_get_audit_event(imsg, &ev) == -1)
+			fatalx("malformed AUDIT_EVENT");
+		journal_event(&ev, 1);
+		break;
+	case IMSG_AUDIT_CKPT_REQ:
+	case IMSG_AUDIT_PROOF_REQ:
+		if (!ad.ready || msg_get_audit_req(imsg, &ar) == -1)
+			fatalx("malformed %s", imsg_type_name(imsg_type(imsg)));
+		journal_ckpt_req(&ar, imsg_type(imsg));
+		break;
 #ifdef MVM_TEST_HOOKS
 	case IMSG_TEST_SYSCALL:
 		testhook_syscall(imsg);
@@ -207,7 +244,14 @@ auditd_dispatch_parent(struct peer *p, struct imsg *imsg)
 static int
 auditd_dispatch_signer(struct peer *p, struct imsg *imsg)
 {
-	fatalx("%s: unexpected message type %u", p->p_name, imsg_type(imsg));
+	struct mvm_sign_res	 res;
+
+	if (imsg_type(imsg) != IMSG_SIGN_RES ||
+	    msg_get_sign_res(imsg, &res) == -1)
+		fatalx("%s: unexpected message type %u", p->p_name,
+		    imsg_type(imsg));
+	journal_sign_res(&res);
+	return (PEER_OK);
 }
 
 static void
@@ -222,5 +266,10 @@ auditd_closed(struct peer *p, int why)
 	}
 	if (why == PEER_IOERR)
 		fatal("%s", p->p_name);
-	exit(0);
+	/* the supervisor is done: commit what is queued, then exit */
+	peer_shutdown(p);
+	if (!ad.ready)
+		exit(0);
+	ad.draining = 1;
+	journal_drain_check();
 }

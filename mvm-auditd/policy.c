@@ -23,6 +23,7 @@ const struct sandbox_rule auditd_policy[] = {
 	SB_ALLOW(epoll_wait),		/* libevent */
 	SB_ALLOW(epoll_pwait),		/* libevent */
 	SB_ALLOW(epoll_ctl),		/* libevent */
+	SB_ALLOW(poll),			/* group commit: more events waiting? */
 	SB_ALLOW(clock_gettime),	/* record times, batch deadlines */
 	SB_ALLOW(gettimeofday),		/* libevent */
 	SB_ALLOW(brk),			/* malloc */

@@ -18,12 +18,14 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "record.h"
 #include "supervisor.h"
 
 static int	 child_dispatch(struct peer *, struct imsg *);
 static void	 child_closed(struct peer *, int);
 static void	 child_ready_timeout(evutil_socket_t, short, void *);
 static void	 child_configure(struct child *);
+static void	 host_started(void);
 
 static void
 child_spawn(struct child *c, const char *name, int role, uint32_t uidoff)
@@ -70,11 +72,11 @@ child_spawn(struct child *c, const char *name, int role, uint32_t uidoff)
 	    c->c_uid);
 }
 
+/* The signer first: auditd needs its key id; auditd once it is ready. */
 void
 child_start_all(void)
 {
 	child_spawn(&sv.signer, "signer", MVM_ROLE_SIGNER, MVM_UID_SIGNER);
-	child_spawn(&sv.auditd, "auditd", MVM_ROLE_AUDITD, MVM_UID_AUDITD);
 }
 
 static void
@@ -111,6 +113,9 @@ child_configure(struct child *c)
 		fatalx("state dir path too long");
 	(void)strlcpy(cc.cc_keyname, sv.keyname, sizeof(cc.cc_keyname));
 	(void)strlcpy(cc.cc_hostname, sv.hostname, sizeof(cc.cc_hostname));
+	cc.cc_keyid = sv.keyid;
+	cc.cc_batch_max = sv.conf.c_audit_batch_max;
+	cc.cc_batch_us = sv.conf.c_audit_batch_us;
 	if (peer_compose(&c->c_peer, IMSG_CONFIG, 0, -1, &cc, sizeof(cc)) == -1)
 		fatal("compose");
 
@@ -160,9 +165,52 @@ child_ready(struct child *c, struct mvm_ready *rd)
 	c->c_state = MVM_PROC_READY;
 	evtimer_del(c->c_timer);
 	log_debug("%s ready", c->c_name);
+	if (c->c_role == MVM_ROLE_SIGNER)
+		child_spawn(&sv.auditd, "auditd", MVM_ROLE_AUDITD,
+		    MVM_UID_AUDITD);
 	if (child_all_ready())
-		control_listen();
+		host_started();
 	return (PEER_OK);
+}
+
+static void
+host_started_acked(void *arg, uint32_t error, const void *reply)
+{
+	(void)arg;
+	(void)reply;
+	if (error != 0) {
+		log_warnx("host.started could not be recorded: %s",
+		    mvm_strerror(error));
+		supervisor_stop(1);
+		return;
+	}
+	control_listen();
+}
+
+/*
+ * Both children ready: record the key (if new) and the start, and only
+ * once host.started is on disk open the control socket.
+ */
+static void
+host_started(void)
+{
+	struct mvm_audit_event	 ev;
+	char			 id[9];
+
+	key_id_hex(sv.keyid, id);
+	if (sv.key_created) {
+		aev_init(&ev, "key.created");
+		aev_subject(&ev, "key", id);
+		aev_label(&ev, "algorithm", "ed25519");
+		aev_label(&ev, "name", sv.keyname);
+		(void)audit_send(&ev, NULL, NULL);
+	}
+	aev_init(&ev, "host.started");
+	aev_subject(&ev, "key", id);
+	aev_label(&ev, "version", MVM_VERSION);
+	aev_label_int(&ev, "pid", getpid());
+	if (audit_send(&ev, host_started_acked, NULL) == -1)
+		fatalx("cannot record host.started");
 }
 
 /*
@@ -196,6 +244,8 @@ child_dispatch(struct peer *p, struct imsg *imsg)
 			return (PEER_BAD);
 		return (child_ready(c, &rd));
 	}
+	if (c->c_role == MVM_ROLE_AUDITD && c->c_state == MVM_PROC_READY)
+		return (audit_dispatch(imsg));
 	log_warnx("%s: unexpected message %s (%u)", c->c_name,
 	    imsg_type_name(imsg_type(imsg)), imsg_type(imsg));
 	return (PEER_BAD);
@@ -207,6 +257,8 @@ child_closed(struct peer *p, int why)
 	struct child	*c = p->p_arg;
 
 	peer_shutdown(p);
+	if (c->c_role == MVM_ROLE_AUDITD)
+		audit_fail_all();
 	if (sv.stopping)
 		return;
 	if (why == PEER_MALFORMED) {
@@ -268,6 +320,8 @@ child_reap(void)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((c = child_by_pid(pid)) == NULL)
 			continue;
+		if (c->c_role == MVM_ROLE_AUDITD)
+			audit_fail_all();
 		proc_wait_status(status, how, sizeof(how));
 		c->c_pid = 0;
 		c->c_status = status;
@@ -283,21 +337,33 @@ child_reap(void)
 			log_warnx("%s %s", c->c_name, how);
 		if (!sv.stopping)
 			supervisor_stop(1);
+		else if (c->c_role == MVM_ROLE_AUDITD)
+			child_stop_signer();
 	}
 	if (sv.stopping && child_all_gone())
 		event_base_loopexit(sv.base, NULL);
 }
 
-/* Closing fd 3 tells a child to finish and exit. */
+/*
+ * Closing fd 3 tells a child to finish and exit.  auditd goes first: it
+ * commits what it holds and signs a final checkpoint, so the signer is
+ * told only once auditd has exited (child_reap).
+ */
 void
 child_stop_all(void)
 {
-	sv.signer.c_state = sv.auditd.c_state = MVM_PROC_STOPPING;
-	/* auditd first: it may still want signatures for its last batch */
-	if (sv.auditd.c_peer.p_open) {
+	if (sv.auditd.c_pid > 0 && sv.auditd.c_peer.p_open) {
+		sv.auditd.c_state = MVM_PROC_STOPPING;
 		(void)peer_flush(&sv.auditd.c_peer);
 		peer_shutdown(&sv.auditd.c_peer);
-	}
+	} else
+		child_stop_signer();
+}
+
+void
+child_stop_signer(void)
+{
+	sv.signer.c_state = MVM_PROC_STOPPING;
 	if (sv.signer.c_peer.p_open) {
 		(void)peer_flush(&sv.signer.c_peer);
 		peer_shutdown(&sv.signer.c_peer);

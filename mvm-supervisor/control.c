@@ -22,6 +22,7 @@ static void	 control_accept(evutil_socket_t, short, void *);
 static int	 control_dispatch(struct peer *, struct imsg *);
 static void	 control_closed(struct peer *, int);
 static void	 control_free(struct ctl_client *);
+static int	 control_fail(struct ctl_client *, uint32_t, const char *);
 
 /* Is a live supervisor answering on this path? */
 static int
@@ -152,6 +153,7 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 	    !control_authorized(fd, cred.uid, cred.gid)) {
 		log_info("refused control connection from uid %u",
 		    (unsigned int)cred.uid);
+		audit_ctl("connect", "refused");
 		close(fd);
 		return;
 	}
@@ -282,11 +284,60 @@ control_key(struct ctl_client *cl)
 	    sizeof(ck)) == -1 ? PEER_BAD : PEER_OK);
 }
 
+static struct ctl_client *
+control_by_id(uint32_t id)
+{
+	struct ctl_client	*cl;
+
+	TAILQ_FOREACH(cl, &sv.clients, cl_entry)
+		if (cl->cl_id == id)
+			return (cl);
+	return (NULL);
+}
+
+/* auditd's answer; the client may have gone in the meantime */
+static void
+control_ckpt_done(void *arg, uint32_t error, const void *reply)
+{
+	struct ctl_client		*cl;
+	const struct mvm_audit_ckpt	*ac = reply;
+	struct mvm_audit_ckpt		 out;
+
+	audit_ctl("audit_checkpoint", error == 0 ? "ok" : "error");
+	if ((cl = control_by_id((uint32_t)(uintptr_t)arg)) == NULL)
+		return;
+	if (error != 0 || ac == NULL) {
+		(void)control_fail(cl, error != 0 ? error : MVM_EAUDIT, NULL);
+		return;
+	}
+	out = *ac;
+	out.ac_id = 0;
+	(void)peer_compose(&cl->cl_peer, IMSG_CTL_AUDIT_CKPT_RES, 0, -1, &out,
+	    sizeof(out));
+}
+
+static int
+control_audit_ckpt(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_audit_req	 ar;
+
+	if (msg_get_audit_req(imsg, &ar) == -1)
+		return (PEER_BAD);
+	if (ar.ar_tenant[0] != '\0' &&
+	    strcmp(ar.ar_tenant, sv.conf.c_tenant) != 0)
+		return (control_fail(cl, MVM_EINVAL, "unknown tenant"));
+	if (audit_request(IMSG_AUDIT_CKPT_REQ, 0, control_ckpt_done,
+	    (void *)(uintptr_t)cl->cl_id) == -1)
+		return (control_fail(cl, MVM_EAUDIT, NULL));
+	return (PEER_OK);
+}
+
 static int
 control_dispatch(struct peer *p, struct imsg *imsg)
 {
 	struct ctl_client	*cl = p->p_arg;
 	uint32_t		 type = imsg_type(imsg);
+	int			 rc;
 
 	if (type == IMSG_CTL_HELLO)
 		return (control_hello(cl, imsg));
@@ -296,11 +347,17 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 	case IMSG_CTL_STATUS_REQ:
 		if (msg_get_empty(imsg) == -1)
 			return (PEER_BAD);
-		return (control_status(cl));
+		rc = control_status(cl);
+		audit_ctl("status", rc == PEER_OK ? "ok" : "error");
+		return (rc);
 	case IMSG_CTL_KEY_REQ:
 		if (msg_get_empty(imsg) == -1)
 			return (PEER_BAD);
-		return (control_key(cl));
+		rc = control_key(cl);
+		audit_ctl("key", rc == PEER_OK ? "ok" : "error");
+		return (rc);
+	case IMSG_CTL_AUDIT_CKPT_REQ:
+		return (control_audit_ckpt(cl, imsg));
 	}
 	return (PEER_BAD);
 }
@@ -310,9 +367,11 @@ control_closed(struct peer *p, int why)
 {
 	struct ctl_client	*cl = p->p_arg;
 
-	if (why == PEER_MALFORMED)
+	if (why == PEER_MALFORMED) {
 		log_info("client %u (pid %d uid %u): malformed request, "
 		    "connection closed", cl->cl_id, (int)cl->cl_pid,
 		    (unsigned int)cl->cl_uid);
+		audit_ctl("malformed", "closed");
+	}
 	control_free(cl);
 }

@@ -31,6 +31,7 @@ struct supervisor sv;
 static void	 usage(void) __attribute__((noreturn));
 static void	 sig_cb(evutil_socket_t, short, void *);
 static void	 stop_timeout(evutil_socket_t, short, void *);
+static int	 host_stopped(int);
 
 static void
 usage(void)
@@ -247,16 +248,43 @@ supervisor_stop(int code)
 	sv.stopping = 1;
 	sv.exit_code = code;
 	control_close();
-	child_stop_all();
 	if (child_all_gone()) {
 		event_base_loopexit(sv.base, NULL);
 		return;
 	}
+	/* record the stop first, if the log still works */
+	if (sv.audit_ok && sv.auditd.c_state == MVM_PROC_READY &&
+	    host_stopped(code) == 0)
+		;	/* children stop once it is acknowledged */
+	else
+		child_stop_all();
 	tv.tv_sec = MVM_STOP_GRACE_MS / 1000;
 	tv.tv_usec = 0;
 	sv.stop_timer = evtimer_new(sv.base, stop_timeout, NULL);
 	if (sv.stop_timer == NULL || evtimer_add(sv.stop_timer, &tv) == -1)
 		fatalx("evtimer");
+}
+
+static void
+host_stopped_acked(void *arg, uint32_t error, const void *reply)
+{
+	(void)arg;
+	(void)reply;
+	if (error != 0)
+		log_warnx("host.stopped could not be recorded: %s",
+		    mvm_strerror(error));
+	child_stop_all();
+}
+
+static int
+host_stopped(int code)
+{
+	struct mvm_audit_event	 ev;
+
+	aev_init(&ev, "host.stopped");
+	aev_label(&ev, "reason", code == 0 ? "signal" : "failure");
+	aev_label_int(&ev, "status", code);
+	return (audit_send(&ev, host_stopped_acked, NULL));
 }
 
 static void

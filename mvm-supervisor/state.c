@@ -10,7 +10,10 @@
  *   guests/ images/
  */
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+
+#include <linux/fs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +29,7 @@
 
 static void	 state_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+static void	 set_append_only(int, const char *);
 
 static void
 state_path(char *buf, size_t len, const char *fmt, ...)
@@ -227,5 +231,29 @@ state_open_audit(const char *tenant, const char *which)
 		fatalx("%s: not a root-owned regular file", path);
 	if (st.st_size == 0 && fsync_dir(dir) == -1)
 		fatal("fsync %s", dir);
+	set_append_only(fd, path);
 	return (fd);
+}
+
+/*
+ * The append-only attribute (chattr +a), where the file system has it:
+ * then not even root can truncate or rewrite the file without first
+ * removing the attribute (which needs CAP_LINUX_IMMUTABLE).
+ */
+static void
+set_append_only(int fd, const char *path)
+{
+	int	 flags;
+
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == -1) {
+		if (errno != ENOTTY && errno != EOPNOTSUPP && errno != EINVAL)
+			log_warn("%s: FS_IOC_GETFLAGS", path);
+		return;
+	}
+	if (flags & FS_APPEND_FL)
+		return;
+	flags |= FS_APPEND_FL;
+	if (ioctl(fd, FS_IOC_SETFLAGS, &flags) == -1)
+		log_warnx("%s: cannot set the append-only attribute: %s",
+		    path, strerror(errno));
 }

@@ -76,10 +76,24 @@ uint64_t now_ms(void);
 void	 child_start_all(void);
 void	 child_reap(void);
 void	 child_stop_all(void);
+void	 child_stop_signer(void);
 int	 child_all_ready(void);
 int	 child_all_gone(void);
 void	 child_kill_all(void);
 int	 proc_status_read(pid_t, struct mvm_ctl_proc *);
+
+/* audit.c */
+typedef void	(*audit_cb)(void *, uint32_t, const void *);
+void	 aev_init(struct mvm_audit_event *, const char *);
+void	 aev_subject(struct mvm_audit_event *, const char *, const char *);
+void	 aev_label(struct mvm_audit_event *, const char *, const char *);
+void	 aev_label_int(struct mvm_audit_event *, const char *, int64_t);
+int	 audit_send(struct mvm_audit_event *, audit_cb, void *);
+int	 audit_request(uint32_t, uint64_t, audit_cb, void *);
+void	 audit_ctl(const char *, const char *);
+int	 audit_dispatch(struct imsg *);
+void	 audit_fail_all(void);
+int	 audit_pending(void);
 
 /* control.c */
 void	 control_listen(void);

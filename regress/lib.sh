@@ -75,6 +75,8 @@ lib_cleanup() {
 		done
 		kill -KILL "$p" 2>/dev/null
 	done
+	# audit logs carry the append-only attribute
+	chattr -R -a "$MVM_TMP" 2>/dev/null
 	rm -rf "$MVM_TMP"
 }
 trap lib_cleanup EXIT
@@ -153,3 +155,39 @@ not() { ! "$@"; }
 
 # hex to raw bytes on stdout, without xxd
 unhex() { printf "$(sed 's/../\\x&/g' <<<"$1")"; }
+
+# chain_ok LOG: every line's "prev" is the SHA-256 of the line before and
+# seq counts from 0 (structure only; signatures: mvmctl audit verify)
+chain_ok() {
+	local prev=0000000000000000000000000000000000000000000000000000000000000000
+	local n=0 line p s
+	while IFS= read -r line; do
+		p=$(jq -r .prev <<<"$line") || return 1
+		s=$(jq -r .seq <<<"$line") || return 1
+		[ "$p" = "$prev" ] && [ "$s" = "$n" ] || return 1
+		prev=$(printf '%s' "$line" | sha256sum | cut -c1-64)
+		n=$((n + 1))
+	done < "$1"
+	return 0
+}
+
+# wait_for_line FILE REGEX [tenths]: until a line matches
+wait_for_line() {
+	local i
+	for i in $(seq "${3:-50}"); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# fake_state DIR: a state-dir layout whose tenant "local" log and
+# checkpoints are DIR/log and DIR/checkpoints (what the harness writes),
+# so mvmctl -S can read them; prints the state dir
+fake_state() {
+	local s=$1/state
+	mkdir -p "$s/audit/local"
+	ln -sf "$1/log" "$s/audit/local/log"
+	ln -sf "$1/checkpoints" "$s/audit/local/checkpoints"
+	echo "$s"
+}

@@ -11,6 +11,7 @@
  *   wrongsize	HELLO, then STATUS_REQ with a 3-byte payload
  *   stall	connect and send nothing; hold it N seconds (default 8)
  *   hold	HELLO, then hold the connection N seconds
+ *   tenant S	HELLO, then ask for a checkpoint of tenant S
  * Prints "closed answered <bytes>" once the supervisor closes the
  * connection (after HELLO's answer, for the modes that say HELLO),
  * "error <code>" if it sent a typed error, or "open" if it was still
@@ -80,6 +81,24 @@ hello(uint32_t version)
 		errx(1, "bad HELLO answer");
 }
 
+/* One reply: a typed error prints "error <code>", else "reply <type>". */
+static void
+read_reply(void)
+{
+	struct imsg_hdr		 hdr;
+	struct mvm_ctl_error	 ce;
+
+	if (read(fd, &hdr, sizeof(hdr)) != sizeof(hdr)) {
+		printf("closed\n");
+		return;
+	}
+	if (hdr.type == IMSG_CTL_ERROR && hdr.len == sizeof(hdr) + sizeof(ce) &&
+	    read(fd, &ce, sizeof(ce)) == sizeof(ce))
+		printf("error %u\n", ce.ce_code);
+	else
+		printf("reply %u\n", hdr.type);
+}
+
 /* Wait up to ms for the server to close; count what it sends. */
 static void
 wait_close(int ms)
@@ -117,6 +136,8 @@ main(int argc, char *argv[])
 		errx(2, "usage: mvm-ctlpoke SOCKET MODE [N]");
 	mode = argv[2];
 	secs = argc > 3 ? atoi(argv[3]) : 8;
+	if (secs <= 0)
+		secs = 8;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	(void)strlcpy(sun.sun_path, argv[1], sizeof(sun.sun_path));
@@ -153,6 +174,15 @@ main(int argc, char *argv[])
 		send_msg(IMSG_CTL_STATUS_REQ, "abc", 3);
 	} else if (strcmp(mode, "stall") == 0) {
 		wait_close(secs * 1000);
+		return (0);
+	} else if (strcmp(mode, "tenant") == 0 && argc > 3) {
+		struct mvm_audit_req	 ar;
+
+		hello(MVM_CTL_VERSION);
+		memset(&ar, 0, sizeof(ar));
+		(void)strlcpy(ar.ar_tenant, argv[3], sizeof(ar.ar_tenant));
+		send_msg(IMSG_CTL_AUDIT_CKPT_REQ, &ar, sizeof(ar));
+		read_reply();
 		return (0);
 	} else if (strcmp(mode, "hold") == 0) {
 		hello(MVM_CTL_VERSION);

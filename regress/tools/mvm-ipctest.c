@@ -131,6 +131,7 @@ step_config(void)
 	(void)snprintf(cc.cc_root, sizeof(cc.cc_root), "%s/empty", dir);
 	(void)strlcpy(cc.cc_keyname, "mvm-test", sizeof(cc.cc_keyname));
 	(void)strlcpy(cc.cc_hostname, "test", sizeof(cc.cc_hostname));
+	cc.cc_keyid = 0x01020304;	/* auditd: the key records will name */
 	if (imsg_compose(&ib, IMSG_CONFIG, 0, -1, &cc, sizeof(cc)) == -1)
 		err(1, "compose");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)

@@ -5,6 +5,7 @@
  *   mvm-keytool verify VKEY MSGFILE SIGFILE	exit 0 iff the 64-byte
  *						signature verifies
  *   mvm-keytool gen NAME			new secret key line (test key)
+ *   mvm-keytool pub KEYFILE			verifier key of a secret key file
  */
 #include <err.h>
 #include <fcntl.h>
@@ -72,5 +73,20 @@ main(int argc, char *argv[])
 		fputs(out, stdout);
 		return (0);
 	}
-	errx(2, "usage: mvm-keytool pem VKEY | verify VKEY MSG SIG | gen NAME");
+	if (argc == 3 && strcmp(argv[1], "pub") == 0) {
+		uint8_t	 seed[32];
+
+		msg = slurp(argv[2], &mlen);
+		if (skey_parse((char *)msg, mlen, name, sizeof(name),
+		    seed) == -1)
+			errx(2, "bad secret key file");
+		free(msg);
+		crypto_sign_seed_keypair(pk, sk, seed);
+		if (vkey_format(name, pk, out, sizeof(out)) == -1)
+			errx(2, "vkey_format");
+		printf("%s\n", out);
+		return (0);
+	}
+	errx(2, "usage: mvm-keytool pem VKEY | verify VKEY MSG SIG | "
+	    "gen NAME | pub KEYFILE");
 }

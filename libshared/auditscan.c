@@ -1,0 +1,356 @@
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "auditscan.h"
+#include "crypto.h"
+#include "record.h"
+#include "sigmsg.h"
+
+static int	 scan_fail(struct audit_scan *, int, int64_t, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+const char *
+audit_class_name(int c)
+{
+	switch (c) {
+	case AV_OK:		return ("ok");
+	case AV_MALFORMED:	return ("malformed");
+	case AV_LINK:		return ("link");
+	case AV_SIGNATURE:	return ("signature");
+	case AV_ROOT:		return ("root");
+	case AV_TRUNCATED:	return ("truncated");
+	case AV_NOTEXT:		return ("not-an-extension");
+	case AV_UNKNOWNKEY:	return ("unknown-key");
+	}
+	return ("unknown");
+}
+
+static int
+scan_fail(struct audit_scan *as, int class, int64_t seq, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	as->as_class = class;
+	as->as_bad_seq = seq;
+	va_start(ap, fmt);
+	(void)vsnprintf(as->as_why, sizeof(as->as_why), fmt, ap);
+	va_end(ap);
+	return (-1);
+}
+
+/* Split into lines; the last one may lack its newline. */
+static int
+scan_split(const uint8_t *buf, size_t len, struct audit_scan *as)
+{
+	const uint8_t	*p, *nl;
+	size_t		 cap = 0, off = 0;
+	struct audit_line *l;
+
+	while (off < len) {
+		if (as->as_nlines == cap) {
+			cap = cap == 0 ? 1024 : cap * 2;
+			l = reallocarray(as->as_lines, cap, sizeof(*l));
+			if (l == NULL)
+				return (-1);
+			as->as_lines = l;
+		}
+		l = &as->as_lines[as->as_nlines++];
+		memset(l, 0, sizeof(*l));
+		p = buf + off;
+		nl = memchr(p, '\n', len - off);
+		l->al_off = off;
+		l->al_len = nl != NULL ? (size_t)(nl - p) : len - off;
+		l->al_nl = nl != NULL;
+		off += l->al_len + l->al_nl;
+	}
+	return (0);
+}
+
+/* 8 bytes of SHA-256 of a tenant name, to compare lines cheaply */
+static void
+tenant_hash(const char *t, uint8_t out[8])
+{
+	uint8_t	 h[32];
+
+	sha256(t, strlen(t), h);
+	memcpy(out, h, 8);
+}
+
+/* The part of the work that needs no neighbour: parse, hash, sign. */
+static void
+scan_line(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
+{
+	struct record_fields	 rf;
+	struct sigmsg		 m;
+	const char		*s = (const char *)buf + l->al_off;
+	size_t			 a, b, ul;
+	uint8_t			*u;
+
+	sha256(s, l->al_len, l->al_hash);
+	if (!l->al_nl || record_check(s, l->al_len, REC_WITH_SIG, &rf, NULL,
+	    0) == -1)
+		return;
+	l->al_valid = 1;
+	l->al_seq = rf.rf_seq;
+	l->al_kid = rf.rf_kid;
+	memcpy(l->al_prev, rf.rf_prev, 32);
+	tenant_hash(rf.rf_tenant, l->al_tenant);
+	if (rf.rf_recovered) {
+		l->al_recovered = 1;
+		l->al_rec_off = rf.rf_rec_off;
+		l->al_rec_len = rf.rf_rec_len;
+		memcpy(l->al_rec_hash, rf.rf_rec_hash, 32);
+	}
+	if (pk == NULL || record_unsigned(s, l->al_len, &a, &b) == -1)
+		return;
+	ul = l->al_len - (b - a);
+	if ((u = malloc(ul)) == NULL)
+		return;
+	memcpy(u, s, a);
+	memcpy(u + a, s + b, l->al_len - b);
+	if (sigmsg_audit(&m, u, ul) == 0) {
+		l->al_sig = crypto_sign_verify_detached(rf.rf_sig, m.sm_buf,
+		    m.sm_len, pk) == 0;
+		sigmsg_free(&m);
+	}
+	free(u);
+}
+
+struct scan_job {
+	const uint8_t		*buf;
+	struct audit_line	*lines;
+	size_t			 n;
+	const uint8_t		*pk;
+};
+
+static void *
+scan_worker(void *arg)
+{
+	struct scan_job	*j = arg;
+	size_t		 i;
+
+	for (i = 0; i < j->n; i++)
+		scan_line(j->buf, &j->lines[i], j->pk);
+	return (NULL);
+}
+
+/* Per-line work, on as_threads threads when there are enough lines. */
+static void
+scan_lines(const uint8_t *buf, struct audit_scan *as)
+{
+	struct scan_job	 jobs[64];
+	pthread_t	 tid[64];
+	size_t		 i, per, nt = as->as_threads;
+
+	if (nt > 64)
+		nt = 64;
+	if (nt <= 1 || as->as_nlines < 1024) {
+		for (i = 0; i < as->as_nlines; i++)
+			scan_line(buf, &as->as_lines[i], as->as_pk);
+		return;
+	}
+	per = (as->as_nlines + nt - 1) / nt;
+	for (i = 0; i < nt; i++) {
+		jobs[i].buf = buf;
+		jobs[i].lines = as->as_lines + i * per;
+		jobs[i].n = i * per >= as->as_nlines ? 0 :
+		    (as->as_nlines - i * per < per ? as->as_nlines - i * per :
+		    per);
+		jobs[i].pk = as->as_pk;
+		if (pthread_create(&tid[i], NULL, scan_worker, &jobs[i]) != 0)
+			scan_worker(&jobs[i]);	/* no thread: do it here */
+		else
+			continue;
+		tid[i] = 0;
+	}
+	for (i = 0; i < nt; i++)
+		if (tid[i] != 0)
+			pthread_join(tid[i], NULL);
+}
+
+/*
+ * Bytes from line i on are not records.  Find the audit.recovered record
+ * that names this offset; check it describes exactly these bytes.
+ * Returns the index of that record, or -1 (no such record).  *bad is
+ * set when a record names the region but does not match it.
+ */
+static ssize_t
+scan_region(const uint8_t *buf, struct audit_scan *as, size_t i, int *bad)
+{
+	struct audit_line	*r;
+	uint64_t		 off = as->as_lines[i].al_off, end;
+	uint8_t			 h[32];
+	size_t			 j;
+
+	*bad = 0;
+	for (j = i + 1; j < as->as_nlines; j++) {
+		r = &as->as_lines[j];
+		if (!r->al_valid || !r->al_recovered || r->al_rec_off != off)
+			continue;
+		end = off + r->al_rec_len;
+		/* auditd adds a newline if the region lacked one */
+		if (!(r->al_off == end || (r->al_off == end + 1 &&
+		    buf[end] == '\n' && buf[end - 1] != '\n'))) {
+			*bad = 1;
+			return (-1);
+		}
+		sha256(buf + off, r->al_rec_len, h);
+		if (sodium_memcmp(h, r->al_rec_hash, 32) != 0) {
+			*bad = 1;
+			return (-1);
+		}
+		return ((ssize_t)j);
+	}
+	return (-1);
+}
+
+/* Is any line from i on a complete record? */
+static int
+scan_any_valid(struct audit_scan *as, size_t i)
+{
+	for (; i < as->as_nlines; i++)
+		if (as->as_lines[i].al_valid)
+			return (1);
+	return (0);
+}
+
+static int
+scan_accept(struct audit_scan *as, size_t i)
+{
+	uint64_t	*idx;
+
+	if (as->as_nrec % 1024 == 0) {
+		idx = reallocarray(as->as_recidx, as->as_nrec + 1024,
+		    sizeof(*idx));
+		if (idx == NULL)
+			return (-1);
+		as->as_recidx = idx;
+	}
+	as->as_recidx[as->as_nrec++] = i;
+	return (0);
+}
+
+/*
+ * The sequential pass: links, seq, tenant, regions, key, signatures.
+ * Stops at the first failure.
+ */
+static int
+scan_walk(const uint8_t *buf, size_t len, struct audit_scan *as)
+{
+	struct audit_line	*l;
+	uint8_t			 leaf[32], tenant[8];
+	ssize_t			 j;
+	size_t			 i = 0;
+	int			 bad, have_tenant = 0;
+
+	if (as->as_tenant != NULL) {
+		tenant_hash(as->as_tenant, tenant);
+		have_tenant = 1;
+	}
+	while (i < as->as_nlines) {
+		l = &as->as_lines[i];
+		if (!l->al_valid) {
+			j = scan_region(buf, as, i, &bad);
+			if (j > 0) {
+				struct audit_region *r;
+
+				r = reallocarray(as->as_regions,
+				    as->as_nregions + 1, sizeof(*r));
+				if (r == NULL)
+					return (-1);
+				as->as_regions = r;
+				r += as->as_nregions++;
+				r->ar_off = l->al_off;
+				r->ar_len = as->as_lines[j].al_rec_len;
+				r->ar_seq = as->as_lines[j].al_seq;
+				i = j;
+				continue;
+			}
+			if (bad || scan_any_valid(as, i + 1))
+				return (scan_fail(as, AV_MALFORMED,
+				    (int64_t)as->as_nrec, "line at offset %llu "
+				    "is not a record%s",
+				    (unsigned long long)l->al_off, bad ?
+				    " and its recovery record does not match" :
+				    ""));
+			as->as_tail_off = l->al_off;
+			as->as_tail_len = len - l->al_off;
+			return (0);
+		}
+		if (l->al_seq != (int64_t)as->as_nrec)
+			return (scan_fail(as, AV_LINK, (int64_t)as->as_nrec,
+			    "seq %lld where %llu was due", (long long)l->al_seq,
+			    (unsigned long long)as->as_nrec));
+		if (sodium_memcmp(l->al_prev, as->as_last, 32) != 0)
+			return (scan_fail(as, AV_LINK, l->al_seq,
+			    "prev is not the hash of the line before"));
+		/* one tenant: the expected one, or the first record's */
+		if (!have_tenant) {
+			memcpy(tenant, l->al_tenant, sizeof(tenant));
+			have_tenant = 1;
+		}
+		if (memcmp(tenant, l->al_tenant, sizeof(tenant)) != 0)
+			return (scan_fail(as, AV_MALFORMED, l->al_seq,
+			    "record of another tenant"));
+		if (as->as_pk != NULL && l->al_kid != as->as_kid)
+			return (scan_fail(as, AV_UNKNOWNKEY, l->al_seq,
+			    "key id %08x is not the verifying key's %08x",
+			    l->al_kid, as->as_kid));
+		if (as->as_pk != NULL && !l->al_sig)
+			return (scan_fail(as, AV_SIGNATURE, l->al_seq,
+			    "signature does not verify"));
+		merkle_leaf_hash(buf + l->al_off, l->al_len, leaf);
+		if (merkle_append(&as->as_tree, leaf) == -1 ||
+		    scan_accept(as, i) == -1)
+			return (-1);
+		memcpy(as->as_last, l->al_hash, 32);
+		as->as_end = l->al_off + l->al_len + 1;
+		i++;
+	}
+	return (0);
+}
+
+/*
+ * Scan a whole log held in memory.  Returns 0 with as_class AV_OK (a
+ * torn tail is not a failure: as_tail_len says), or -1 with as_class,
+ * as_bad_seq and as_why set; -1 with AV_OK means out of memory.
+ */
+int
+audit_scan(const uint8_t *buf, size_t len, struct audit_scan *as)
+{
+	as->as_lines = NULL;
+	as->as_nlines = 0;
+	as->as_nrec = 0;
+	as->as_recidx = NULL;
+	as->as_regions = NULL;
+	as->as_nregions = 0;
+	as->as_end = 0;
+	as->as_tail_off = as->as_tail_len = 0;
+	as->as_class = AV_OK;
+	as->as_bad_seq = -1;
+	as->as_why[0] = '\0';
+	memset(as->as_last, 0, sizeof(as->as_last));
+	merkle_init(&as->as_tree);
+	if (scan_split(buf, len, as) == -1)
+		return (-1);
+	scan_lines(buf, as);
+	return (scan_walk(buf, len, as));
+}
+
+void
+audit_scan_free(struct audit_scan *as)
+{
+	free(as->as_lines);
+	free(as->as_recidx);
+	free(as->as_regions);
+	merkle_free(&as->as_tree);
+	as->as_lines = NULL;
+	as->as_recidx = NULL;
+	as->as_regions = NULL;
+}
