@@ -182,6 +182,9 @@ struct mvm_test_syscall {
 #define MVM_TEST_SYS_SOCKET	1	/* socket(AF_INET, ...) */
 #define MVM_TEST_SYS_OPEN	2	/* openat("/etc/passwd") */
 #define MVM_TEST_SYS_FTRUNCATE	3	/* ftruncate on a received fd */
+#define MVM_TEST_SYS_PWRITE	4	/* pwrite: rewrite in place */
+#define MVM_TEST_SYS_FALLOCATE	5	/* fallocate: punch or collapse */
+#define MVM_TEST_SYS_SETFL	6	/* fcntl(F_SETFL): clear O_APPEND */
 };
 
 /* auditd: one key/value of an event's subject or labels */

@@ -38,6 +38,15 @@ testhook_syscall(struct imsg *imsg)
 	case MVM_TEST_SYS_FTRUNCATE:
 		rc = ftruncate(STDERR_FILENO, 0);
 		break;
+	case MVM_TEST_SYS_PWRITE:
+		rc = pwrite(STDERR_FILENO, "x", 1, 0);
+		break;
+	case MVM_TEST_SYS_FALLOCATE:
+		rc = fallocate(STDERR_FILENO, 0, 0, 1);
+		break;
+	case MVM_TEST_SYS_SETFL:
+		rc = fcntl(STDERR_FILENO, F_SETFL, 0);
+		break;
 	}
 	/* still alive: the sandbox failed */
 	fatalx("test hook: syscall %u was allowed (returned %ld)",

@@ -34,3 +34,6 @@ done
 out=$("$IPC" "$MVM_BUILD/mvm-signer" signer "$MVM_TMP/signer" "$UID0" \
     hello config ready shortsign exit 2>/dev/null | tail -1)
 is "$out" "exit exited 1 answered 0" "signer, serving: SIGN_REQ of the wrong size"
+out=$("$IPC" "$MVM_BUILD/mvm-auditd" auditd "$MVM_TMP/auditd" "$UID0" \
+    hello config ready shortevent exit 2>/dev/null | tail -1)
+is "$out" "exit exited 1 answered 0" "auditd, serving: AUDIT_EVENT of the wrong size"

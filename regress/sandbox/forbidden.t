@@ -9,8 +9,9 @@ UID0=$(uid_base_for 1)
 for role in signer auditd; do
 	D=$MVM_TMP/$role
 	mkdir -p "$D"
-	# 1 socket(AF_INET), 2 open("/etc/passwd"), 3 ftruncate
-	for which in 1 2 3; do
+	# 1 socket(AF_INET), 2 open("/etc/passwd"), 3 ftruncate, 4 pwrite,
+	# 5 fallocate, 6 fcntl(F_SETFL): what could rewrite an O_APPEND log
+	for which in 1 2 3 4 5 6; do
 		out=$("$IPC" "$MVM_TEST_BUILD/mvm-$role" $role "$D" "$UID0" \
 		    hello config ready forbid $which exit 2>&1)
 		like "$out" "exit killed by SIGSYS answered 0" \

@@ -261,6 +261,8 @@ burst(uint64_t n)
 			if (r == 0)
 				errx(3, "auditd closed its socket");
 			while (imsg_get(&auditd.ib, &m) > 0) {
+				if (imsg_type(&m) == IMSG_AUDIT_STOPPED)
+					printf("stopped\n");
 				if (imsg_type(&m) == IMSG_AUDIT_ACK &&
 				    msg_get_audit_ack(&m, &aa) == 0) {
 					if (aa.aa_error)

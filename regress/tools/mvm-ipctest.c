@@ -16,6 +16,7 @@
  *   unknown		send a message of an unknown type
  *   wrongsize		send CONFIG one byte short
  *   shortsign		send a SIGN_REQ whose length field lies
+ *   shortevent		send an AUDIT_EVENT one byte short
  *   forbid N		send TEST_SYSCALL N (test builds only)
  *   sign KIND FILE OUT [peer]
  *			ask for a signature over FILE's bytes (kind as a
@@ -383,6 +384,13 @@ main(int argc, char *argv[])
 			sr.sr_len = 100;	/* but no body follows */
 			if (imsg_compose(&ib, IMSG_SIGN_REQ, 0, -1, &sr,
 			    sizeof(sr)) == -1)
+				err(1, "compose");
+			flush(&ib);
+		} else if (strcmp(s, "shortevent") == 0) {
+			static struct mvm_audit_event	 ev;
+
+			if (imsg_compose(&ib, IMSG_AUDIT_EVENT, 0, -1, &ev,
+			    sizeof(ev) - 1) == -1)
 				err(1, "compose");
 			flush(&ib);
 		} else if (strcmp(s, "forbid") == 0 && i + 1 < argc) {
