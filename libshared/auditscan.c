@@ -82,17 +82,16 @@ tenant_hash(const char *t, uint8_t out[8])
 	memcpy(out, h, 8);
 }
 
-/* The part of the work that needs no neighbour: parse, hash, sign. */
+/* The part of the work that needs no neighbour: hash and parse. */
 static void
-scan_line(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
+scan_parse(const uint8_t *buf, struct audit_line *l)
 {
 	struct record_fields	 rf;
-	struct sigmsg		 m;
 	const char		*s = (const char *)buf + l->al_off;
-	size_t			 a, b, ul;
-	uint8_t			*u;
 
+	l->al_done |= AL_PARSED;
 	sha256(s, l->al_len, l->al_hash);
+	merkle_leaf_hash(s, l->al_len, l->al_leaf);
 	if (!l->al_nl || record_check(s, l->al_len, REC_WITH_SIG, &rf, NULL,
 	    0) == -1)
 		return;
@@ -107,7 +106,22 @@ scan_line(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
 		l->al_rec_len = rf.rf_rec_len;
 		memcpy(l->al_rec_hash, rf.rf_rec_hash, 32);
 	}
-	if (pk == NULL || record_unsigned(s, l->al_len, &a, &b) == -1)
+}
+
+/* The signature of a parsed, valid line, over its unsigned form. */
+static void
+scan_sig(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
+{
+	struct sigmsg	 m;
+	const char	*s = (const char *)buf + l->al_off;
+	size_t		 a, b, ul, n;
+	uint8_t		*u, sig[64];
+
+	l->al_done |= AL_SIGNED;
+	if (pk == NULL || !l->al_valid ||
+	    record_unsigned(s, l->al_len, &a, &b) == -1 ||
+	    b64_decode(s + a + 8, b - a - 9, sig, sizeof(sig), &n) == -1 ||
+	    n != sizeof(sig))
 		return;
 	ul = l->al_len - (b - a);
 	if ((u = malloc(ul)) == NULL)
@@ -115,11 +129,24 @@ scan_line(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
 	memcpy(u, s, a);
 	memcpy(u + a, s + b, l->al_len - b);
 	if (sigmsg_audit(&m, u, ul) == 0) {
-		l->al_sig = crypto_sign_verify_detached(rf.rf_sig, m.sm_buf,
+		l->al_sig = crypto_sign_verify_detached(sig, m.sm_buf,
 		    m.sm_len, pk) == 0;
 		sigmsg_free(&m);
 	}
 	free(u);
+}
+
+/* Line i, with at least the work asked for done (lazily, if not yet). */
+static struct audit_line *
+scan_get(const uint8_t *buf, struct audit_scan *as, size_t i, int what)
+{
+	struct audit_line	*l = &as->as_lines[i];
+
+	if ((what & AL_PARSED) && !(l->al_done & AL_PARSED))
+		scan_parse(buf, l);
+	if ((what & AL_SIGNED) && !(l->al_done & AL_SIGNED))
+		scan_sig(buf, l, as->as_pk);
+	return (l);
 }
 
 struct scan_job {
@@ -135,26 +162,27 @@ scan_worker(void *arg)
 	struct scan_job	*j = arg;
 	size_t		 i;
 
-	for (i = 0; i < j->n; i++)
-		scan_line(j->buf, &j->lines[i], j->pk);
+	for (i = 0; i < j->n; i++) {
+		scan_parse(j->buf, &j->lines[i]);
+		scan_sig(j->buf, &j->lines[i], j->pk);
+	}
 	return (NULL);
 }
 
-/* Per-line work, on as_threads threads when there are enough lines. */
+/*
+ * Per-line work, on as_threads threads when there are enough lines;
+ * otherwise it is left to scan_get(), as the walk needs it.
+ */
 static void
 scan_lines(const uint8_t *buf, struct audit_scan *as)
 {
 	struct scan_job	 jobs[64];
 	pthread_t	 tid[64];
-	size_t		 i, per, nt = as->as_threads;
+	size_t		 i, per, nt;
 
-	if (nt > 64)
-		nt = 64;
-	if (nt <= 1 || as->as_nlines < 1024) {
-		for (i = 0; i < as->as_nlines; i++)
-			scan_line(buf, &as->as_lines[i], as->as_pk);
+	if (as->as_threads <= 1 || as->as_nlines < 1024)
 		return;
-	}
+	nt = as->as_threads > 64 ? 64 : as->as_threads;
 	per = (as->as_nlines + nt - 1) / nt;
 	for (i = 0; i < nt; i++) {
 		jobs[i].buf = buf;
@@ -183,6 +211,8 @@ scan_lines(const uint8_t *buf, struct audit_scan *as)
 static ssize_t
 scan_region(const uint8_t *buf, struct audit_scan *as, size_t i, int *bad)
 {
+	static const char	 recovered[] = "\"type\":\"" REC_TYPE_RECOVERED
+				    "\"";
 	struct audit_line	*r;
 	uint64_t		 off = as->as_lines[i].al_off, end;
 	uint8_t			 h[32];
@@ -191,6 +221,11 @@ scan_region(const uint8_t *buf, struct audit_scan *as, size_t i, int *bad)
 	*bad = 0;
 	for (j = i + 1; j < as->as_nlines; j++) {
 		r = &as->as_lines[j];
+		/* canonical: the type can only be spelled this way */
+		if (memmem(buf + r->al_off, r->al_len, recovered,
+		    sizeof(recovered) - 1) == NULL)
+			continue;
+		r = scan_get(buf, as, j, AL_PARSED);
 		if (!r->al_valid || !r->al_recovered || r->al_rec_off != off)
 			continue;
 		end = off + r->al_rec_len;
@@ -212,10 +247,10 @@ scan_region(const uint8_t *buf, struct audit_scan *as, size_t i, int *bad)
 
 /* Is any line from i on a complete record? */
 static int
-scan_any_valid(struct audit_scan *as, size_t i)
+scan_any_valid(const uint8_t *buf, struct audit_scan *as, size_t i)
 {
 	for (; i < as->as_nlines; i++)
-		if (as->as_lines[i].al_valid)
+		if (scan_get(buf, as, i, AL_PARSED)->al_valid)
 			return (1);
 	return (0);
 }
@@ -244,7 +279,7 @@ static int
 scan_walk(const uint8_t *buf, size_t len, struct audit_scan *as)
 {
 	struct audit_line	*l;
-	uint8_t			 leaf[32], tenant[8];
+	uint8_t			 tenant[8];
 	ssize_t			 j;
 	size_t			 i = 0;
 	int			 bad, have_tenant = 0;
@@ -254,7 +289,7 @@ scan_walk(const uint8_t *buf, size_t len, struct audit_scan *as)
 		have_tenant = 1;
 	}
 	while (i < as->as_nlines) {
-		l = &as->as_lines[i];
+		l = scan_get(buf, as, i, AL_PARSED);
 		if (!l->al_valid) {
 			j = scan_region(buf, as, i, &bad);
 			if (j > 0) {
@@ -272,7 +307,7 @@ scan_walk(const uint8_t *buf, size_t len, struct audit_scan *as)
 				i = j;
 				continue;
 			}
-			if (bad || scan_any_valid(as, i + 1))
+			if (bad || scan_any_valid(buf, as, i + 1))
 				return (scan_fail(as, AV_MALFORMED,
 				    (int64_t)as->as_nrec, "line at offset %llu "
 				    "is not a record%s",
@@ -302,11 +337,11 @@ scan_walk(const uint8_t *buf, size_t len, struct audit_scan *as)
 			return (scan_fail(as, AV_UNKNOWNKEY, l->al_seq,
 			    "key id %08x is not the verifying key's %08x",
 			    l->al_kid, as->as_kid));
-		if (as->as_pk != NULL && !l->al_sig)
+		if (as->as_pk != NULL &&
+		    !scan_get(buf, as, i, AL_SIGNED)->al_sig)
 			return (scan_fail(as, AV_SIGNATURE, l->al_seq,
 			    "signature does not verify"));
-		merkle_leaf_hash(buf + l->al_off, l->al_len, leaf);
-		if (merkle_append(&as->as_tree, leaf) == -1 ||
+		if (merkle_append(&as->as_tree, l->al_leaf) == -1 ||
 		    scan_accept(as, i) == -1)
 			return (-1);
 		memcpy(as->as_last, l->al_hash, 32);

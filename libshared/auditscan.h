@@ -13,6 +13,12 @@
  * Invalid bytes followed by records that do not describe them are
  * tampering (AV_MALFORMED).  Used by auditd at start (structure only)
  * and by mvmctl audit verify (with signatures, on several threads).
+ *
+ * With as_threads > 1 (and enough lines) every line is parsed and its
+ * signature checked up front, in parallel.  Otherwise the work is done
+ * lazily as the walk reaches each line, so a scan that fails at record
+ * k has checked about k signatures, not all of them; lines the walk
+ * never reached keep al_done == 0.
  */
 #ifndef MVM_AUDITSCAN_H
 #define MVM_AUDITSCAN_H
@@ -40,10 +46,14 @@ struct audit_line {
 	uint8_t		 al_valid;	/* a canonical record */
 	uint8_t		 al_sig;	/* 1 signature checked and good */
 	uint8_t		 al_recovered;	/* type audit.recovered */
+	uint8_t		 al_done;	/* work done on this line: */
+#define AL_PARSED	0x1		/* hashes and record_check */
+#define AL_SIGNED	0x2		/* signature (if a key was given) */
 	int64_t		 al_seq;
 	uint32_t	 al_kid;
 	uint8_t		 al_prev[32];
 	uint8_t		 al_hash[32];	/* SHA-256 of the line */
+	uint8_t		 al_leaf[32];	/* its Merkle leaf hash */
 	uint8_t		 al_tenant[8];	/* start of SHA-256(tenant) */
 	uint64_t	 al_rec_off;	/* audit.recovered labels */
 	uint64_t	 al_rec_len;

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,17 +66,37 @@ b64_encode(const uint8_t *p, size_t len, char *out, size_t outlen)
 	    sodium_base64_VARIANT_ORIGINAL);
 }
 
-/* Strict: standard alphabet, padding required, nothing else. */
+/*
+ * Strict: standard alphabet, padding required, nothing else, and only
+ * the one canonical spelling (libsodium alone accepts some other bytes
+ * for '+' and '/' and non-zero trailing bits), checked by re-encoding.
+ */
 int
 b64_decode(const char *s, size_t slen, uint8_t *out, size_t outmax,
     size_t *outlen)
 {
 	const char	*end;
+	char		*again;
+	size_t		 i, elen;
+	int		 rc = -1;
 
+	for (i = 0; i < slen; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '+' &&
+		    s[i] != '/' && s[i] != '=')
+			return (-1);
 	if (sodium_base642bin(out, outmax, s, slen, NULL, outlen, &end,
 	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != s + slen)
 		return (-1);
-	return (0);
+	elen = sodium_base64_ENCODED_LEN(*outlen,
+	    sodium_base64_VARIANT_ORIGINAL);
+	if ((again = malloc(elen)) == NULL)
+		return (-1);
+	sodium_bin2base64(again, elen, out, *outlen,
+	    sodium_base64_VARIANT_ORIGINAL);
+	if (strlen(again) == slen && memcmp(again, s, slen) == 0)
+		rc = 0;
+	free(again);
+	return (rc);
 }
 
 /* C2SP: non-empty, no Unicode spaces (we allow printable ASCII), no '+'. */

@@ -43,7 +43,11 @@ int	 merkle_leaf(const struct merkle_tree *, uint64_t,
 /* root of the first size leaves (size <= mt_size); -1 if out of range */
 int	 merkle_root(const struct merkle_tree *, uint64_t,
 	    uint8_t[MERKLE_HASH_LEN]);
-/* RFC 9162 2.1.3 inclusion proof of leaf index in the tree of size */
+/*
+ * Proofs: the output array must hold MERKLE_PROOF_MAX hashes (a proof
+ * for a tree of 2^63 leaves has at most about 65).
+ * RFC 9162 2.1.3 inclusion proof of leaf index in the tree of size
+ */
 int	 merkle_inclusion(const struct merkle_tree *, uint64_t, uint64_t,
 	    uint8_t[][MERKLE_HASH_LEN], size_t *);
 /* RFC 9162 2.1.4 consistency proof from size m to size n */

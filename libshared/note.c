@@ -23,7 +23,7 @@
 #include "note.h"
 #include "sigmsg.h"
 
-#define NOTE_DASH		"\xe2\x80\x94 "	/* U+2014, then a space */
+#define NOTE_DASH		"\xe2\x80\x94 "	/* U+2014, space */
 #define NOTE_DASH_LEN		(sizeof(NOTE_DASH) - 1)
 #define NOTE_ED25519_LEN	(4 + MVM_SIG_LEN)	/* key id || sig */
 #define PROOF_INCL_HDR		"c2sp.org/tlog-proof@v1"
@@ -251,13 +251,13 @@ note_scan(const char *text, size_t len, const uint8_t *pk,
 	if (line_get(&p, end, &l, &n) == -1 || n != 0)
 		return (-1);
 	do {
-		if (line_get(&p, end, &l, &n) == -1 ||
+		if (line_get(&p, end, &l, &n) == -1 || p - text >= NOTE_MAX ||
 		    (r = sig_take(l, n, pk, text, bodylen, &ck)) == -1)
 			return (-1);
 		found |= r;
 	} while ((size_t)(end - p) >= NOTE_DASH_LEN &&
 	    memcmp(p, NOTE_DASH, NOTE_DASH_LEN) == 0);
-	if (!found || p - text >= NOTE_MAX)
+	if (!found)
 		return (-1);
 	if (out != NULL)
 		*out = ck;

@@ -38,8 +38,11 @@
 #include "merkle.h"
 #include "mvm.h"
 
-#define NOTE_MAX		1024	/* a checkpoint note, as text */
-#define NOTE_PROOF_MAX		(NOTE_MAX + 64 + MERKLE_PROOF_MAX * 46)
+/* a note as text: room for the 16 signature lines the signed-note spec
+ * says a verifier must accept (we write one) */
+#define NOTE_MAX		2560
+/* a proof text: header, index, an "extra" line, hashes, the note */
+#define NOTE_PROOF_MAX		(NOTE_MAX + 64 + 1024 + MERKLE_PROOF_MAX * 46)
 
 struct checkpoint {
 	char		 ck_origin[MVM_ORIGIN_MAX];
@@ -64,7 +67,9 @@ int	 note_parse(const char *, size_t, struct checkpoint *, size_t *);
 /*
  * Like note_parse, but picks the signature line whose key id matches
  * key_id(name, pk) for the name on that line; then checks that
- * signature over the body.  0 iff a matching line verifies.
+ * signature over the body.  0 iff a matching line verifies.  The name
+ * is bound only through the 4-byte key id: callers that know the name
+ * they trust must compare ck_keyname with it.
  */
 int	 note_verify(const char *, size_t, const uint8_t[32],
 	    struct checkpoint *, size_t *);

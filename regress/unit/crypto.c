@@ -92,6 +92,10 @@ main(void)
 	    "base64 without padding is refused");
 	TAP_OK(b64_decode("aGVs bG8=", 9, raw, sizeof(raw), &n) == -1,
 	    "base64 with a space is refused");
+	TAP_OK(b64_decode("aGVsbG9=", 8, raw, sizeof(raw), &n) == -1,
+	    "base64 with non-zero padding bits is refused");
+	TAP_OK(b64_decode("aGVs\xabG8=", 8, raw, sizeof(raw), &n) == -1,
+	    "base64 with a byte outside the alphabet is refused");
 	TAP_OK(hex_decode("ABCD", raw, 2) == -1, "upper-case hex is refused");
 	TAP_OK(hex_decode("abc", raw, 2) == -1, "odd-length hex is refused");
 
