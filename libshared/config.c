@@ -58,12 +58,34 @@ static int	 set_audit_batch_max(struct conf_ctx *, const char *, json_t *,
 static int	 set_audit_batch_ms(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
 
+static int	 set_qemu(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_images_dir(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_boot_timeout(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_guest_cpus(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_guest_memory(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_guests_max(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_console_max(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+
 static const struct conf_key conf_keys[] = {
 	{ "audit_batch_max",	set_audit_batch_max },
 	{ "audit_batch_ms",	set_audit_batch_ms },
+	{ "boot_timeout_s",	set_boot_timeout },
+	{ "console_max_kib",	set_console_max },
+	{ "guest_cpus",		set_guest_cpus },
+	{ "guest_memory_mib",	set_guest_memory },
+	{ "guests_max",		set_guests_max },
+	{ "images_dir",		set_images_dir },
 	{ "key_name",		set_key_name },
 	{ "libexec_dir",	set_libexec_dir },
 	{ "log_level",		set_log_level },
+	{ "qemu",		set_qemu },
 	{ "socket",		set_socket },
 	{ "socket_group",	set_socket_group },
 	{ "state_dir",		set_state_dir },
@@ -84,6 +106,12 @@ config_defaults(struct mvm_config *c)
 	c->c_log_level = 0;
 	c->c_audit_batch_max = MVM_AUDIT_BATCH_MAX_DEFAULT;
 	c->c_audit_batch_us = MVM_AUDIT_BATCH_MS_DEFAULT * 1000;
+	(void)strlcpy(c->c_qemu, MVM_QEMU_DEFAULT, sizeof(c->c_qemu));
+	c->c_boot_timeout_s = MVM_BOOT_TIMEOUT_DEFAULT;
+	c->c_guest_cpus = MVM_GUEST_CPUS_DEFAULT;
+	c->c_guest_memory_mib = MVM_GUEST_MEMORY_DEFAULT;
+	c->c_guests_max = MVM_GUESTS_MAX_DEFAULT;
+	c->c_console_max_kib = MVM_CONSOLE_MAX_DEFAULT;
 }
 
 /* Format "file:line:col: message" for the key's position. */
@@ -298,6 +326,55 @@ set_audit_batch_ms(struct conf_ctx *cx, const char *k, json_t *v,
 		return (-1);
 	c->c_audit_batch_us = ms * 1000;
 	return (0);
+}
+
+static int
+set_qemu(struct conf_ctx *cx, const char *k, json_t *v, struct mvm_config *c)
+{
+	return (get_abspath(cx, k, v, c->c_qemu, sizeof(c->c_qemu)));
+}
+
+static int
+set_images_dir(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_abspath(cx, k, v, c->c_images_dir,
+	    sizeof(c->c_images_dir) - 96));
+}
+
+static int
+set_boot_timeout(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, 3600, &c->c_boot_timeout_s));
+}
+
+static int
+set_guest_cpus(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, 64, &c->c_guest_cpus));
+}
+
+static int
+set_guest_memory(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 64, 1024 * 1024, &c->c_guest_memory_mib));
+}
+
+static int
+set_guests_max(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, 1024, &c->c_guests_max));
+}
+
+static int
+set_console_max(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 4, 1024 * 1024, &c->c_console_max_kib));
 }
 
 static const struct conf_key *

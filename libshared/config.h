@@ -33,7 +33,21 @@ struct mvm_config {
 	char		 c_key_name[MVM_KEYNAME_MAX];
 	uint32_t	 c_audit_batch_max;	/* records per commit */
 	uint32_t	 c_audit_batch_us;	/* commit delay bound */
+	char		 c_qemu[MVM_ROOT_MAX];	/* qemu-system-x86_64 */
+	char		 c_images_dir[MVM_ROOT_MAX];	/* "": statedir/images */
+	uint32_t	 c_boot_timeout_s;
+	uint32_t	 c_guest_cpus;		/* defaults for run/up */
+	uint32_t	 c_guest_memory_mib;
+	uint32_t	 c_guests_max;		/* guests at once */
+	uint32_t	 c_console_max_kib;	/* console log kept per guest */
 };
+
+#define MVM_QEMU_DEFAULT		"/usr/bin/qemu-system-x86_64"
+#define MVM_BOOT_TIMEOUT_DEFAULT	60
+#define MVM_GUEST_CPUS_DEFAULT		1
+#define MVM_GUEST_MEMORY_DEFAULT	256
+#define MVM_GUESTS_MAX_DEFAULT		16
+#define MVM_CONSOLE_MAX_DEFAULT		1024
 
 #define MVM_AUDIT_BATCH_MAX_DEFAULT	256
 #define MVM_AUDIT_BATCH_MS_DEFAULT	2

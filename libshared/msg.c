@@ -65,7 +65,7 @@ msg_get_config_fd(struct imsg *imsg, struct mvm_config_fd *cf, int *fdp)
 	if (imsg->fd == -1 ||
 	    imsg_get_data(imsg, cf, sizeof(*cf)) == -1 || !STR_OK(cf->cf_name))
 		return (bad());
-	if (cf->cf_kind < MVM_FD_SIGNER_KEY || cf->cf_kind > MVM_FD_AUDIT_CKPT)
+	if (cf->cf_kind < MVM_FD_SIGNER_KEY || cf->cf_kind > MVM_FD_CONSOLE)
 		return (bad());
 	*fdp = imsg_get_fd(imsg);
 	return (0);
@@ -177,6 +177,211 @@ msg_get_audit_proof(struct imsg *imsg, struct mvm_audit_proof *ap)
 	return (0);
 }
 
+static int
+path_ok(const char *p, size_t size)
+{
+	return (memchr(p, '\0', size) != NULL && (p[0] == '\0' || p[0] == '/'));
+}
+
+int
+msg_get_vmm_config(struct imsg *imsg, struct mvm_vmm_config *vc)
+{
+	if (get(imsg, vc, sizeof(*vc)) == -1 || !STR_OK(vc->vc_name) ||
+	    !path_ok(vc->vc_qemu, sizeof(vc->vc_qemu)) ||
+	    !path_ok(vc->vc_kernel, sizeof(vc->vc_kernel)) ||
+	    !path_ok(vc->vc_initrd, sizeof(vc->vc_initrd)))
+		return (bad());
+	if (vc->vc_cpus == 0 || vc->vc_cpus > 64 || vc->vc_memory_mib < 64 ||
+	    vc->vc_memory_mib > 1024 * 1024 ||
+	    (vc->vc_accel != MVM_ACCEL_TCG && vc->vc_accel != MVM_ACCEL_KVM))
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_vmm_bind(struct imsg *imsg, struct mvm_vmm_bind *vb)
+{
+	if (get(imsg, vb, sizeof(*vb)) == -1 ||
+	    !path_ok(vb->vb_path, sizeof(vb->vb_path)) ||
+	    vb->vb_path[0] != '/' ||
+	    (vb->vb_flags & ~(MVM_BIND_DIR | MVM_BIND_DEV)) != 0)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_vmm_phase(struct imsg *imsg, struct mvm_vmm_phase *vp)
+{
+	if (get(imsg, vp, sizeof(*vp)) == -1 || !STR_OK(vp->vp_agent) ||
+	    !STR_OK(vp->vp_kernel) || !STR_OK(vp->vp_qemu) ||
+	    vp->vp_phase == 0 || vp->vp_phase > MVM_PHASE_MAX)
+		return (bad());
+	return (0);
+}
+
+/*
+ * Check that blob holds exactly n NUL-terminated strings; out (n
+ * entries, may be NULL) gets pointers to them.
+ */
+int
+blob_split(const char *blob, size_t len, uint32_t n, const char **out)
+{
+	const char	*p = blob, *end = blob + len, *nul;
+	uint32_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (p >= end || (nul = memchr(p, '\0', end - p)) == NULL)
+			return (-1);
+		if (out != NULL)
+			out[i] = p;
+		p = nul + 1;
+	}
+	return (p == end ? 0 : -1);
+}
+
+/* *blobp (argc + envc strings) points into imsg->data */
+int
+msg_get_vmm_exec(struct imsg *imsg, struct mvm_vmm_exec *ve,
+    const char **blobp, size_t *lenp)
+{
+	if (imsg->fd != -1 || imsg->datalen < sizeof(*ve))
+		return (bad());
+	memcpy(ve, imsg->data, sizeof(*ve));
+	*blobp = (const char *)imsg->data + sizeof(*ve);
+	*lenp = imsg->datalen - sizeof(*ve);
+	if (!path_ok(ve->ve_cwd, sizeof(ve->ve_cwd)) || ve->ve_argc == 0 ||
+	    ve->ve_argc > MVM_EXEC_ARGC_MAX || ve->ve_envc > MVM_EXEC_ENVC_MAX ||
+	    *lenp > MVM_EXEC_BLOB_MAX ||
+	    blob_split(*blobp, *lenp, ve->ve_argc + ve->ve_envc, NULL) == -1)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_vmm_data(struct imsg *imsg, struct mvm_vmm_data *vd,
+    const uint8_t **datap, size_t *lenp)
+{
+	if (imsg->fd != -1 || imsg->datalen < sizeof(*vd))
+		return (bad());
+	memcpy(vd, imsg->data, sizeof(*vd));
+	*datap = (const uint8_t *)imsg->data + sizeof(*vd);
+	*lenp = imsg->datalen - sizeof(*vd);
+	if (*lenp > MVM_DATA_MAX || vd->vd_stream > MVM_STREAM_STDERR)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_vmm_signal(struct imsg *imsg, struct mvm_vmm_signal *vs)
+{
+	if (get(imsg, vs, sizeof(*vs)) == -1 || vs->vs_signal == 0 ||
+	    vs->vs_signal > 64)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_vmm_started(struct imsg *imsg, struct mvm_vmm_started *vs)
+{
+	return (get(imsg, vs, sizeof(*vs)));
+}
+
+int
+msg_get_vmm_exit(struct imsg *imsg, struct mvm_vmm_exit *vx)
+{
+	if (get(imsg, vx, sizeof(*vx)) == -1 || (vx->vx_flags & ~0x1fU) != 0)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_vmm_error(struct imsg *imsg, struct mvm_vmm_error *ve)
+{
+	if (get(imsg, ve, sizeof(*ve)) == -1 || !STR_OK(ve->ve_msg) ||
+	    ve->ve_code == 0 || ve->ve_code > MVM_AGENT_EDENIED)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_vmm_file(struct imsg *imsg, struct mvm_vmm_file *vf)
+{
+	if (get(imsg, vf, sizeof(*vf)) == -1 ||
+	    !path_ok(vf->vf_path, sizeof(vf->vf_path)))
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_vmm_done(struct imsg *imsg, struct mvm_vmm_done *vd)
+{
+	if (get(imsg, vd, sizeof(*vd)) == -1 || !STR_OK(vd->vd_msg) ||
+	    vd->vd_reason == 0 || vd->vd_reason > MVM_DONE_QEMU_FAILED)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
+    const char **blobp, size_t *lenp)
+{
+	if (imsg->fd != -1 || imsg->datalen < sizeof(*cr))
+		return (bad());
+	memcpy(cr, imsg->data, sizeof(*cr));
+	*blobp = (const char *)imsg->data + sizeof(*cr);
+	*lenp = imsg->datalen - sizeof(*cr);
+	if (!STR_OK(cr->cr_image) || !STR_OK(cr->cr_name) ||
+	    !STR_OK(cr->cr_cwd) || cr->cr_mode < MVM_RUN_RUN ||
+	    cr->cr_mode > MVM_RUN_EXEC ||
+	    (cr->cr_flags & ~(MVM_RUN_STDIN | MVM_RUN_NOOUTPUT)) != 0 ||
+	    cr->cr_argc > MVM_EXEC_ARGC_MAX || cr->cr_envc > MVM_EXEC_ENVC_MAX ||
+	    *lenp > MVM_EXEC_BLOB_MAX ||
+	    blob_split(*blobp, *lenp, cr->cr_argc + cr->cr_envc, NULL) == -1)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_ctl_started(struct imsg *imsg, struct mvm_ctl_started *cs)
+{
+	if (get(imsg, cs, sizeof(*cs)) == -1 || !STR_OK(cs->cs_run) ||
+	    !STR_OK(cs->cs_guest))
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_ctl_exit(struct imsg *imsg, struct mvm_ctl_exit *ce)
+{
+	if (get(imsg, ce, sizeof(*ce)) == -1 || !STR_OK(ce->ce_run) ||
+	    !STR_OK(ce->ce_guest))
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_ctl_guest(struct imsg *imsg, struct mvm_ctl_guest *cg)
+{
+	if (get(imsg, cg, sizeof(*cg)) == -1 || !STR_OK(cg->cg_name) ||
+	    !STR_OK(cg->cg_path) || cg->cg_op < MVM_GUEST_LS ||
+	    cg->cg_op > MVM_GUEST_IMAGE_BUILD ||
+	    (cg->cg_flags & ~MVM_GUEST_FOLLOW))
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_ctl_guest_info(struct imsg *imsg, struct mvm_ctl_guest_info *gi)
+{
+	if (get(imsg, gi, sizeof(*gi)) == -1 || !STR_OK(gi->gi_name) ||
+	    !STR_OK(gi->gi_image) || !STR_OK(gi->gi_state) ||
+	    !STR_OK(gi->gi_reason) || !STR_OK(gi->gi_agent) ||
+	    !STR_OK(gi->gi_kernel) || !STR_OK(gi->gi_qemu) ||
+	    !STR_OK(gi->gi_kernel_sha256) || !STR_OK(gi->gi_initrd_sha256))
+		return (bad());
+	return (0);
+}
+
 int
 msg_get_ctl_hello(struct imsg *imsg, struct mvm_ctl_hello *ch)
 {
@@ -240,6 +445,30 @@ mvm_strerror(uint32_t code)
 		return ("supervisor is shutting down");
 	case MVM_EBUSY:
 		return ("busy");
+	case MVM_EPOLICY:
+		return ("denied by policy");
+	case MVM_ENOIMAGE:
+		return ("no such image");
+	case MVM_ETOOBIG:
+		return ("over the documented limits");
+	case MVM_EEXIST:
+		return ("a guest of that name exists");
+	case MVM_ENOGUEST:
+		return ("no such guest");
+	case MVM_ENOQEMU:
+		return ("QEMU is missing or unusable");
+	case MVM_EIMAGE:
+		return ("image damaged or incomplete");
+	case MVM_EBOOT:
+		return ("the guest failed to boot");
+	case MVM_EGUEST:
+		return ("the guest failed");
+	case MVM_ENOTFOUND:
+		return ("not found in the guest");
+	case MVM_ESTATE:
+		return ("guest is not in a state for that");
+	case MVM_ECAPACITY:
+		return ("no free guest slot");
 	}
 	if (code > 0 && code < 1000)
 		return (strerror(code));
@@ -266,6 +495,35 @@ imsg_type_name(uint32_t type)
 	case IMSG_AUDIT_PROOF_REQ:	return ("AUDIT_PROOF_REQ");
 	case IMSG_AUDIT_PROOF_RES:	return ("AUDIT_PROOF_RES");
 	case IMSG_CTL_AUDIT_CKPT_REQ:	return ("CTL_AUDIT_CKPT_REQ");
+	case IMSG_CTL_RUN:		return ("CTL_RUN");
+	case IMSG_CTL_STDIN:		return ("CTL_STDIN");
+	case IMSG_CTL_STARTED:		return ("CTL_STARTED");
+	case IMSG_CTL_OUTPUT:		return ("CTL_OUTPUT");
+	case IMSG_CTL_EXIT:		return ("CTL_EXIT");
+	case IMSG_CTL_GUEST_REQ:	return ("CTL_GUEST_REQ");
+	case IMSG_CTL_GUEST_INFO:	return ("CTL_GUEST_INFO");
+	case IMSG_CTL_END:		return ("CTL_END");
+	case IMSG_CTL_OK:		return ("CTL_OK");
+	case IMSG_CTL_FILE:		return ("CTL_FILE");
+	case IMSG_CTL_FILE_DATA:	return ("CTL_FILE_DATA");
+	case IMSG_CTL_LOGS:		return ("CTL_LOGS");
+	case IMSG_VMM_CONFIG:		return ("VMM_CONFIG");
+	case IMSG_VMM_BIND:		return ("VMM_BIND");
+	case IMSG_VMM_PHASE:		return ("VMM_PHASE");
+	case IMSG_VMM_EXEC:		return ("VMM_EXEC");
+	case IMSG_VMM_STDIN:		return ("VMM_STDIN");
+	case IMSG_VMM_SIGNAL:		return ("VMM_SIGNAL");
+	case IMSG_VMM_STARTED:		return ("VMM_STARTED");
+	case IMSG_VMM_OUTPUT:		return ("VMM_OUTPUT");
+	case IMSG_VMM_EXIT:		return ("VMM_EXIT");
+	case IMSG_VMM_ERROR:		return ("VMM_ERROR");
+	case IMSG_VMM_FILE_PUT:		return ("VMM_FILE_PUT");
+	case IMSG_VMM_FILE_GET:		return ("VMM_FILE_GET");
+	case IMSG_VMM_FILE_DATA:	return ("VMM_FILE_DATA");
+	case IMSG_VMM_FILE_END:		return ("VMM_FILE_END");
+	case IMSG_VMM_OK:		return ("VMM_OK");
+	case IMSG_VMM_STOP:		return ("VMM_STOP");
+	case IMSG_VMM_DONE:		return ("VMM_DONE");
 	case IMSG_CTL_AUDIT_CKPT_RES:	return ("CTL_AUDIT_CKPT_RES");
 	case IMSG_CTL_HELLO:		return ("CTL_HELLO");
 	case IMSG_CTL_ERROR:		return ("CTL_ERROR");

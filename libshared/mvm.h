@@ -75,6 +75,25 @@ enum imsg_type {
 	IMSG_AUDIT_PROOF_REQ,	/* sv -> auditd	mvm_audit_req */
 	IMSG_AUDIT_PROOF_RES,	/* auditd -> sv	mvm_audit_proof */
 
+	/* vmm: one per guest; it alone parses what the guest sends */
+	IMSG_VMM_CONFIG,	/* sv -> vmm	mvm_vmm_config */
+	IMSG_VMM_BIND,		/* sv -> vmm	mvm_vmm_bind: a path for the jail */
+	IMSG_VMM_PHASE,		/* vmm -> sv	mvm_vmm_phase */
+	IMSG_VMM_EXEC,		/* sv -> vmm	mvm_vmm_exec + argv/env blob */
+	IMSG_VMM_STDIN,		/* sv -> vmm	mvm_vmm_data + bytes (none: EOF) */
+	IMSG_VMM_SIGNAL,	/* sv -> vmm	mvm_vmm_signal */
+	IMSG_VMM_STARTED,	/* vmm -> sv	mvm_vmm_started */
+	IMSG_VMM_OUTPUT,	/* vmm -> sv	mvm_vmm_data + bytes */
+	IMSG_VMM_EXIT,		/* vmm -> sv	mvm_vmm_exit */
+	IMSG_VMM_ERROR,		/* vmm -> sv	mvm_vmm_error (one request) */
+	IMSG_VMM_FILE_PUT,	/* sv -> vmm	mvm_vmm_file */
+	IMSG_VMM_FILE_GET,	/* sv -> vmm	mvm_vmm_file */
+	IMSG_VMM_FILE_DATA,	/* both		mvm_vmm_data + bytes */
+	IMSG_VMM_FILE_END,	/* both		mvm_vmm_file (size, mode) */
+	IMSG_VMM_OK,		/* vmm -> sv	mvm_vmm_data (id only) */
+	IMSG_VMM_STOP,		/* sv -> vmm	(empty): stop the guest */
+	IMSG_VMM_DONE,		/* vmm -> sv	mvm_vmm_done: QEMU is gone */
+
 	/* control socket: mvmctl <-> supervisor */
 	IMSG_CTL_HELLO = 100,	/* both ways	mvm_ctl_hello */
 	IMSG_CTL_ERROR,		/* sv -> ctl	mvm_ctl_error */
@@ -85,6 +104,18 @@ enum imsg_type {
 	IMSG_CTL_KEY_RES,	/* sv -> ctl	mvm_ctl_key */
 	IMSG_CTL_AUDIT_CKPT_REQ, /* ctl -> sv	mvm_audit_req (tenant only) */
 	IMSG_CTL_AUDIT_CKPT_RES, /* sv -> ctl	mvm_audit_ckpt */
+	IMSG_CTL_RUN,		/* ctl -> sv	mvm_ctl_run + argv/env blob */
+	IMSG_CTL_STDIN,		/* ctl -> sv	bytes (none: EOF) */
+	IMSG_CTL_STARTED,	/* sv -> ctl	mvm_ctl_started */
+	IMSG_CTL_OUTPUT,	/* sv -> ctl	mvm_vmm_data + bytes */
+	IMSG_CTL_EXIT,		/* sv -> ctl	mvm_ctl_exit */
+	IMSG_CTL_GUEST_REQ,	/* ctl -> sv	mvm_ctl_guest: stop, rm, ... */
+	IMSG_CTL_GUEST_INFO,	/* sv -> ctl	mvm_ctl_guest_info (ls, report) */
+	IMSG_CTL_END,		/* sv -> ctl	(empty): end of a listing */
+	IMSG_CTL_OK,		/* sv -> ctl	(empty) */
+	IMSG_CTL_FILE,		/* both		mvm_vmm_file: cp header/end */
+	IMSG_CTL_FILE_DATA,	/* both		bytes */
+	IMSG_CTL_LOGS,		/* sv -> ctl	console bytes */
 };
 
 /*
@@ -100,6 +131,18 @@ enum imsg_type {
 #define MVM_EAUDIT		1006	/* audit log stopped: fail closed */
 #define MVM_ESHUTDOWN		1007	/* supervisor is stopping */
 #define MVM_EBUSY		1008	/* too many clients or requests */
+#define MVM_EPOLICY		1009	/* denied by policy */
+#define MVM_ENOIMAGE		1010	/* no such image */
+#define MVM_ETOOBIG		1011	/* argv, env or a file over the limit */
+#define MVM_EEXIST		1012	/* a guest of that name exists */
+#define MVM_ENOGUEST		1013	/* no such guest */
+#define MVM_ENOQEMU		1014	/* QEMU is missing or unusable */
+#define MVM_EIMAGE		1015	/* image damaged: file or hash */
+#define MVM_EBOOT		1016	/* the guest failed to boot */
+#define MVM_EGUEST		1017	/* the guest failed (protocol, died) */
+#define MVM_ENOTFOUND		1018	/* command or file not in the guest */
+#define MVM_ESTATE		1019	/* guest in the wrong state for that */
+#define MVM_ECAPACITY		1020	/* no free guest slot */
 
 /* IMSG_HELLO */
 struct mvm_hello {
@@ -131,6 +174,7 @@ struct mvm_config_fd {
 #define MVM_FD_PEER		2	/* signer/auditd: socket to the other */
 #define MVM_FD_AUDIT_LOG	3	/* auditd: tenant log, O_APPEND */
 #define MVM_FD_AUDIT_CKPT	4	/* auditd: tenant checkpoints, O_APPEND */
+#define MVM_FD_CONSOLE		5	/* vmm: the guest's console log */
 	char		 cf_name[MVM_TENANT_MAX];	/* tenant, if any */
 };
 
@@ -257,6 +301,230 @@ struct mvm_audit_proof {
 	char		 ap_note[MVM_NOTE_MAX];
 };
 
+/* IMSG_VMM_CONFIG */
+struct mvm_vmm_config {
+	uint32_t	 vc_guest;		/* guest id: peerid of every msg */
+	uint32_t	 vc_cpus;
+	uint32_t	 vc_memory_mib;
+	uint32_t	 vc_accel;
+#define MVM_ACCEL_TCG		1
+#define MVM_ACCEL_KVM		2
+	uint32_t	 vc_boot_timeout_ms;
+	uint32_t	 vc_tsc_khz;		/* for tsc_early_khz=, 0: none */
+	uint32_t	 vc_console_max;	/* console log bytes kept */
+	uint32_t	 vc_reserved;
+	char		 vc_name[MVM_NAME_MAX];
+	char		 vc_qemu[MVM_ROOT_MAX];	/* qemu-system-x86_64 */
+	char		 vc_kernel[MVM_ROOT_MAX];	/* host paths, bound */
+	char		 vc_initrd[MVM_ROOT_MAX];	/* into the jail */
+};
+
+/* IMSG_VMM_BIND: bind this host path, read-only, at the same path */
+struct mvm_vmm_bind {
+	uint32_t	 vb_flags;
+#define MVM_BIND_DIR		0x1
+#define MVM_BIND_DEV		0x2	/* a device node: keep dev access */
+	uint32_t	 vb_reserved;
+	char		 vb_path[MVM_ROOT_MAX];
+};
+
+/* IMSG_VMM_PHASE: boot phases, CLOCK_MONOTONIC nanoseconds */
+struct mvm_vmm_phase {
+	uint32_t	 vp_phase;
+#define MVM_PHASE_VMM		1	/* vmm started, jail built */
+#define MVM_PHASE_QEMU		2	/* QEMU exec'd */
+#define MVM_PHASE_CONSOLE	3	/* first console byte */
+#define MVM_PHASE_HELLO		4	/* agent HELLO received */
+#define MVM_PHASE_READY		5	/* ready for requests */
+#define MVM_PHASE_MAX		5
+	uint32_t	 vp_agent_proto;	/* HELLO: agent's protocol */
+	uint64_t	 vp_ns;
+	uint64_t	 vp_guest_uptime_ms;	/* HELLO: boot to agent start */
+	char		 vp_agent[32];		/* HELLO: agent version */
+	char		 vp_kernel[64];		/* HELLO: guest uname -r */
+	char		 vp_qemu[64];		/* QEMU: its version */
+};
+
+/* IMSG_VMM_EXEC: followed by argc then envc NUL-terminated strings */
+struct mvm_vmm_exec {
+	uint32_t	 ve_id;
+	uint32_t	 ve_argc;
+	uint32_t	 ve_envc;
+	uint32_t	 ve_flags;
+#define MVM_EXEC_STDIN		0x1	/* stdin frames follow */
+	uint32_t	 ve_timeout_ms;
+	uint32_t	 ve_reserved;
+	uint64_t	 ve_stdout_max;
+	uint64_t	 ve_stderr_max;
+	char		 ve_cwd[MVM_ROOT_MAX];
+};
+#define MVM_EXEC_BLOB_MAX	(128 * 1024)	/* argv + env bytes */
+#define MVM_EXEC_ARGC_MAX	1024
+#define MVM_EXEC_ENVC_MAX	256
+
+/* IMSG_VMM_STDIN, IMSG_VMM_OUTPUT, IMSG_VMM_FILE_DATA, IMSG_VMM_OK */
+struct mvm_vmm_data {
+	uint32_t	 vd_id;
+	uint32_t	 vd_stream;
+#define MVM_STREAM_STDOUT	1
+#define MVM_STREAM_STDERR	2
+};
+#define MVM_DATA_MAX		(64 * 1024)	/* bytes per data message */
+#define MVM_IMAGE_LAYER_MAX	(2ULL * 1024 * 1024 * 1024)
+
+/* IMSG_VMM_SIGNAL */
+struct mvm_vmm_signal {
+	uint32_t	 vs_id;
+	uint32_t	 vs_signal;
+};
+
+/* IMSG_VMM_STARTED */
+struct mvm_vmm_started {
+	uint32_t	 vs_id;
+	uint32_t	 vs_pid;
+};
+
+/* IMSG_VMM_EXIT */
+struct mvm_vmm_exit {
+	uint32_t	 vx_id;
+	uint32_t	 vx_flags;
+#define MVM_EXIT_CODE		0x01	/* vx_code is valid */
+#define MVM_EXIT_SIGNAL		0x02	/* vx_signal is valid */
+#define MVM_EXIT_TIMEDOUT	0x04
+#define MVM_EXIT_OUT_TRUNC	0x08
+#define MVM_EXIT_ERR_TRUNC	0x10
+	int32_t		 vx_code;
+	int32_t		 vx_signal;
+	uint64_t	 vx_stdout_bytes;
+	uint64_t	 vx_stderr_bytes;
+};
+
+/* IMSG_VMM_ERROR: the agent refused one request */
+struct mvm_vmm_error {
+	uint32_t	 ve_id;
+	uint32_t	 ve_code;
+#define MVM_AGENT_EVERSION	1
+#define MVM_AGENT_ENOTREADY	2
+#define MVM_AGENT_EMALFORMED	3
+#define MVM_AGENT_EUNKNOWN	4
+#define MVM_AGENT_EBADREQ	5
+#define MVM_AGENT_ENOTFOUND	6
+#define MVM_AGENT_ETOOLARGE	7
+#define MVM_AGENT_EIO		8
+#define MVM_AGENT_EBUSY		9
+#define MVM_AGENT_EDENIED	10
+	char		 ve_msg[128];
+};
+
+/* IMSG_VMM_FILE_PUT, IMSG_VMM_FILE_GET, IMSG_VMM_FILE_END */
+struct mvm_vmm_file {
+	uint32_t	 vf_id;
+	uint32_t	 vf_mode;
+	uint64_t	 vf_size;		/* PUT: size; GET: max; END: size */
+	char		 vf_path[MVM_ROOT_MAX];
+};
+
+/* IMSG_VMM_DONE: QEMU is gone; the vmm exits after this */
+struct mvm_vmm_done {
+	uint32_t	 vd_reason;
+#define MVM_DONE_STOPPED	1	/* asked to stop, it stopped */
+#define MVM_DONE_POWEROFF	2	/* the guest powered off */
+#define MVM_DONE_BOOT_TIMEOUT	3	/* no agent HELLO in time */
+#define MVM_DONE_QEMU_EXIT	4	/* QEMU exited before ready */
+#define MVM_DONE_PROTOCOL	5	/* the guest broke the protocol */
+#define MVM_DONE_PANIC		6	/* the kernel panicked */
+#define MVM_DONE_QEMU_FAILED	7	/* QEMU could not start */
+	int32_t		 vd_status;		/* QEMU wait status */
+	char		 vd_msg[128];
+};
+
+/* IMSG_CTL_RUN: run (a throwaway guest), up (a named one), exec (in
+ * a running one); followed by argc then envc ("K=V") strings */
+struct mvm_ctl_run {
+	uint32_t	 cr_mode;
+#define MVM_RUN_RUN		1
+#define MVM_RUN_UP		2
+#define MVM_RUN_EXEC		3
+	uint32_t	 cr_flags;
+#define MVM_RUN_STDIN		0x1	/* STDIN messages follow */
+#define MVM_RUN_NOOUTPUT	0x2	/* hash, count, do not stream */
+	uint32_t	 cr_cpus;		/* 0: default */
+	uint32_t	 cr_memory_mib;		/* 0: default */
+	uint32_t	 cr_timeout_s;		/* 0: none */
+	uint32_t	 cr_argc;
+	uint32_t	 cr_envc;
+	uint32_t	 cr_reserved;
+	char		 cr_image[MVM_NAME_MAX];	/* "": default */
+	char		 cr_name[MVM_NAME_MAX];		/* "": generated */
+	char		 cr_cwd[MVM_ROOT_MAX];		/* "": / */
+};
+
+/* IMSG_CTL_STARTED */
+struct mvm_ctl_started {
+	char		 cs_run[40];		/* run id */
+	char		 cs_guest[MVM_NAME_MAX];
+};
+
+/* IMSG_CTL_EXIT */
+struct mvm_ctl_exit {
+	char		 ce_run[40];
+	char		 ce_guest[MVM_NAME_MAX];
+	uint32_t	 ce_flags;		/* MVM_EXIT_* */
+	int32_t		 ce_code;
+	int32_t		 ce_signal;
+	uint32_t	 ce_accel;		/* MVM_ACCEL_* */
+	uint64_t	 ce_stdout_bytes;
+	uint64_t	 ce_stderr_bytes;
+	uint8_t		 ce_stdout_sha256[32];
+	uint8_t		 ce_stderr_sha256[32];
+	uint64_t	 ce_boot_ms;
+	uint64_t	 ce_run_ms;
+	uint64_t	 ce_audit_seq;		/* run.exited */
+};
+
+/* IMSG_CTL_GUEST_REQ */
+struct mvm_ctl_guest {
+	uint32_t	 cg_op;
+#define MVM_GUEST_LS		1
+#define MVM_GUEST_STOP		2
+#define MVM_GUEST_RM		3
+#define MVM_GUEST_REPORT	4	/* boot report */
+#define MVM_GUEST_LOGS		5	/* console log; -f: follow */
+#define MVM_GUEST_PUT		6	/* cp to the guest */
+#define MVM_GUEST_GET		7	/* cp from the guest */
+#define MVM_GUEST_IMAGES	8	/* image ls */
+#define MVM_GUEST_IMAGE_BUILD	9	/* image build: a layer follows */
+	uint32_t	 cg_flags;
+#define MVM_GUEST_FOLLOW	0x1
+	uint64_t	 cg_size;		/* PUT: size; GET: max */
+	uint32_t	 cg_mode;		/* PUT: mode */
+	uint32_t	 cg_reserved;
+	char		 cg_name[MVM_NAME_MAX];
+	char		 cg_path[MVM_ROOT_MAX];	/* PUT/GET: guest path */
+};
+
+/* IMSG_CTL_GUEST_INFO: ls, boot report, image ls */
+struct mvm_ctl_guest_info {
+	char		 gi_name[MVM_NAME_MAX];
+	char		 gi_image[MVM_NAME_MAX];
+	char		 gi_state[16];
+	char		 gi_reason[128];	/* failed: why */
+	char		 gi_agent[32];
+	char		 gi_kernel[64];
+	char		 gi_qemu[64];
+	char		 gi_kernel_sha256[65];
+	char		 gi_initrd_sha256[65];
+	uint32_t	 gi_cpus;
+	uint32_t	 gi_memory_mib;
+	uint32_t	 gi_accel;
+	uint32_t	 gi_uid;
+	uint32_t	 gi_pid;		/* vmm */
+	uint32_t	 gi_transient;
+	uint64_t	 gi_phase_ms[MVM_PHASE_MAX + 1];	/* since spawn */
+	uint64_t	 gi_guest_uptime_ms;
+	uint64_t	 gi_age_ms;
+};
+
 /* IMSG_CTL_HELLO */
 struct mvm_ctl_hello {
 	uint32_t	 ch_version;		/* MVM_CTL_VERSION */
@@ -327,11 +595,34 @@ int	 msg_get_audit_stopped(struct imsg *, struct mvm_audit_stopped *);
 int	 msg_get_audit_req(struct imsg *, struct mvm_audit_req *);
 int	 msg_get_audit_ckpt(struct imsg *, struct mvm_audit_ckpt *);
 int	 msg_get_audit_proof(struct imsg *, struct mvm_audit_proof *);
+int	 msg_get_vmm_config(struct imsg *, struct mvm_vmm_config *);
+int	 msg_get_vmm_bind(struct imsg *, struct mvm_vmm_bind *);
+int	 msg_get_vmm_phase(struct imsg *, struct mvm_vmm_phase *);
+int	 msg_get_vmm_exec(struct imsg *, struct mvm_vmm_exec *,
+	    const char **, size_t *);
+int	 msg_get_vmm_data(struct imsg *, struct mvm_vmm_data *,
+	    const uint8_t **, size_t *);
+int	 msg_get_vmm_signal(struct imsg *, struct mvm_vmm_signal *);
+int	 msg_get_vmm_started(struct imsg *, struct mvm_vmm_started *);
+int	 msg_get_vmm_exit(struct imsg *, struct mvm_vmm_exit *);
+int	 msg_get_vmm_error(struct imsg *, struct mvm_vmm_error *);
+int	 msg_get_vmm_file(struct imsg *, struct mvm_vmm_file *);
+int	 msg_get_vmm_done(struct imsg *, struct mvm_vmm_done *);
+int	 blob_split(const char *, size_t, uint32_t, const char **);
+int	 msg_get_ctl_run(struct imsg *, struct mvm_ctl_run *,
+	    const char **, size_t *);
+int	 msg_get_ctl_started(struct imsg *, struct mvm_ctl_started *);
+int	 msg_get_ctl_exit(struct imsg *, struct mvm_ctl_exit *);
+int	 msg_get_ctl_guest(struct imsg *, struct mvm_ctl_guest *);
+int	 msg_get_ctl_guest_info(struct imsg *, struct mvm_ctl_guest_info *);
+int	 name_valid(const char *);
 int	 msg_get_empty(struct imsg *);
 const char *mvm_strerror(uint32_t);
 
 /* util.c */
 int	 tenant_valid(const char *);
+void	 xsnprintf(char *, size_t, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
 const char *imsg_type_name(uint32_t);
 
 #endif /* MVM_H */

@@ -162,7 +162,7 @@ peer_init(struct peer *p, struct event_base *base, int fd, size_t maxsize,
 void
 peer_update(struct peer *p)
 {
-	short	 want = EV_READ;
+	short	 want = p->p_paused ? 0 : EV_READ;
 
 	if (!p->p_open)
 		return;
@@ -206,6 +206,21 @@ peer_compose(struct peer *p, uint32_t type, uint32_t peerid, int fd,
     const void *data, size_t len)
 {
 	return (peer_composev2(p, type, peerid, fd, data, len, NULL, 0));
+}
+
+/* Stop or resume reading from a peer (writes go on). */
+void
+peer_pause(struct peer *p, int on)
+{
+	p->p_paused = on;
+	peer_update(p);
+}
+
+/* Bytes queued for writing. */
+size_t
+peer_queued(const struct peer *p)
+{
+	return (p->p_open ? p->p_ibuf.w.bytes : 0);
 }
 
 /* Write out everything queued, blocking (used on shutdown paths). */

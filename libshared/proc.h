@@ -57,6 +57,7 @@ struct peer {
 	void			*p_arg;
 	char			 p_name[32];
 	int			 p_open;
+	int			 p_paused;	/* not reading: backpressure */
 };
 
 int	 peer_init(struct peer *, struct event_base *, int, size_t,
@@ -68,6 +69,8 @@ int	 peer_composev2(struct peer *, uint32_t, uint32_t, int, const void *,
 void	 peer_update(struct peer *);
 void	 peer_shutdown(struct peer *);
 int	 peer_flush(struct peer *);
+void	 peer_pause(struct peer *, int);
+size_t	 peer_queued(const struct peer *);
 
 /* log relay: the supervisor reads each child's stderr pipe */
 struct logrelay;

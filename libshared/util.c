@@ -2,7 +2,11 @@
  * util.c: small validators shared by every process.
  */
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "log.h"
 
 #include "mvm.h"
 
@@ -24,3 +28,35 @@ tenant_valid(const char *t)
 	return (1);
 }
 
+
+/* Guest and image names: [a-z0-9][a-z0-9_.-]*, at most 63 bytes. */
+int
+name_valid(const char *n)
+{
+	size_t	 i, len = strlen(n);
+
+	if (len == 0 || len >= MVM_NAME_MAX)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if (islower((unsigned char)n[i]) || isdigit((unsigned char)n[i]))
+			continue;
+		if (i > 0 && (n[i] == '-' || n[i] == '_' || n[i] == '.'))
+			continue;
+		return (0);
+	}
+	return (1);
+}
+
+/* snprintf that must not truncate: paths built from checked parts */
+void
+xsnprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len)
+		fatalx("%s: result too long", __func__);
+}

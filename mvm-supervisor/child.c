@@ -318,8 +318,10 @@ child_reap(void)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if ((c = child_by_pid(pid)) == NULL)
+		if ((c = child_by_pid(pid)) == NULL) {
+			guest_reap(pid, status);
 			continue;
+		}
 		if (c->c_role == MVM_ROLE_AUDITD)
 			audit_fail_all();
 		proc_wait_status(status, how, sizeof(how));
@@ -340,7 +342,7 @@ child_reap(void)
 		else if (c->c_role == MVM_ROLE_AUDITD)
 			child_stop_signer();
 	}
-	if (sv.stopping && child_all_gone())
+	if (sv.stopping && child_all_gone() && guest_all_gone())
 		event_base_loopexit(sv.base, NULL);
 }
 

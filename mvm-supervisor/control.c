@@ -169,6 +169,7 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 	}
 	cl->cl_uid = cred.uid;
 	cl->cl_pid = cred.pid;
+	cl->cl_build_fd = -1;
 	cl->cl_id = ++sv.next_client;
 	if (peer_init(&cl->cl_peer, sv.base, fd, MVM_CTL_MAX,
 	    control_dispatch, control_closed, cl, "client") == -1) {
@@ -192,10 +193,46 @@ control_free(struct ctl_client *cl)
 {
 	TAILQ_REMOVE(&sv.clients, cl, cl_entry);
 	sv.nclients--;
+	guest_client_gone(cl->cl_id);
+	control_follow_stop(cl);
+	image_build_abort(cl);
 	if (cl->cl_timer != NULL)
 		event_free(cl->cl_timer);
 	peer_shutdown(&cl->cl_peer);
 	free(cl);
+}
+
+/* Queue a message to a client by id; -1 if it is gone. */
+int
+control_send(uint32_t id, uint32_t type, const void *d1, size_t l1,
+    const void *d2, size_t l2)
+{
+	struct ctl_client	*cl;
+
+	if (id == 0 || (cl = control_by_id(id)) == NULL)
+		return (-1);
+	return (peer_composev2(&cl->cl_peer, type, 0, -1, d1, l1, d2, l2));
+}
+
+/* A typed error for a client's request; the connection stays open. */
+int
+control_error(uint32_t id, uint32_t code, const char *msg)
+{
+	struct mvm_ctl_error	 ce;
+
+	memset(&ce, 0, sizeof(ce));
+	ce.ce_code = code;
+	(void)strlcpy(ce.ce_msg, msg != NULL && msg[0] != '\0' ? msg :
+	    mvm_strerror(code), sizeof(ce.ce_msg));
+	return (control_send(id, IMSG_CTL_ERROR, &ce, sizeof(ce), NULL, 0));
+}
+
+size_t
+control_queued(uint32_t id)
+{
+	struct ctl_client	*cl = control_by_id(id);
+
+	return (cl != NULL ? peer_queued(&cl->cl_peer) : 0);
 }
 
 /* Send a typed error and close: one try to write, no waiting. */
@@ -255,14 +292,27 @@ static int
 control_status(struct ctl_client *cl)
 {
 	struct mvm_ctl_status	 cs;
+	struct guest		*g;
+	uint32_t		 nprocs = 3;
 
 	status_proc(cl, "mvm-supervisor", getpid(), MVM_PROC_READY);
 	status_proc(cl, "mvm-signer", sv.signer.c_pid, sv.signer.c_state);
 	status_proc(cl, "mvm-auditd", sv.auditd.c_pid, sv.auditd.c_state);
+	TAILQ_FOREACH(g, &sv.guests, g_entry) {
+		char	 name[32];
+
+		if (g->g_pid == 0)
+			continue;
+		(void)snprintf(name, sizeof(name), "mvm-vmm:%.22s", g->g_name);
+		status_proc(cl, name, g->g_pid, g->g_state == GUEST_RUNNING ?
+		    MVM_PROC_READY : MVM_PROC_STARTING);
+		nprocs++;
+	}
 	memset(&cs, 0, sizeof(cs));
 	(void)strlcpy(cs.cs_version, MVM_VERSION, sizeof(cs.cs_version));
 	cs.cs_uptime_ms = now_ms() - sv.start_ms;
-	cs.cs_nprocs = 3;
+	cs.cs_nprocs = nprocs;
+	cs.cs_nguests = sv.nguests;
 	cs.cs_audit_ok = sv.audit_ok;
 	(void)strlcpy(cs.cs_tenant, sv.conf.c_tenant, sizeof(cs.cs_tenant));
 	(void)strlcpy(cs.cs_state_dir, sv.conf.c_state_dir,
@@ -284,7 +334,7 @@ control_key(struct ctl_client *cl)
 	    sizeof(ck)) == -1 ? PEER_BAD : PEER_OK);
 }
 
-static struct ctl_client *
+struct ctl_client *
 control_by_id(uint32_t id)
 {
 	struct ctl_client	*cl;
@@ -358,6 +408,15 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 		return (rc);
 	case IMSG_CTL_AUDIT_CKPT_REQ:
 		return (control_audit_ckpt(cl, imsg));
+	case IMSG_CTL_RUN:
+		return (control_run(cl, imsg));
+	case IMSG_CTL_STDIN:
+		return (control_stdin(cl, imsg));
+	case IMSG_CTL_GUEST_REQ:
+		return (control_guest(cl, imsg));
+	case IMSG_CTL_FILE:
+	case IMSG_CTL_FILE_DATA:
+		return (control_file(cl, imsg));
 	}
 	return (PEER_BAD);
 }

@@ -206,10 +206,12 @@ main(int argc, char *argv[])
 
 	log_info("starting, mvm %s, state %s", MVM_VERSION,
 	    sv.conf.c_state_dir);
+	guest_init();
 	child_start_all();
 	event_base_dispatch(sv.base);
 
 	control_close();
+	guest_cgroup_cleanup();
 	log_info("stopped");
 	return (sv.exit_code);
 }
@@ -248,21 +250,36 @@ supervisor_stop(int code)
 	sv.stopping = 1;
 	sv.exit_code = code;
 	control_close();
-	if (child_all_gone()) {
-		event_base_loopexit(sv.base, NULL);
-		return;
-	}
-	/* record the stop first, if the log still works */
-	if (sv.audit_ok && sv.auditd.c_state == MVM_PROC_READY &&
-	    host_stopped(code) == 0)
-		;	/* children stop once it is acknowledged */
-	else
-		child_stop_all();
-	tv.tv_sec = MVM_STOP_GRACE_MS / 1000;
+	tv.tv_sec = MVM_STOP_GRACE_MS / 1000 + 15;
 	tv.tv_usec = 0;
 	sv.stop_timer = evtimer_new(sv.base, stop_timeout, NULL);
 	if (sv.stop_timer == NULL || evtimer_add(sv.stop_timer, &tv) == -1)
 		fatalx("evtimer");
+	/* guests first: nothing outlives the supervisor */
+	guest_stop_all();
+	if (guest_all_gone())
+		supervisor_stop_children();
+}
+
+/*
+ * Once no guest is left: record the stop (if the log still works),
+ * then stop auditd, then the signer.
+ */
+void
+supervisor_stop_children(void)
+{
+	if (sv.children_stopping)
+		return;
+	sv.children_stopping = 1;
+	if (child_all_gone()) {
+		event_base_loopexit(sv.base, NULL);
+		return;
+	}
+	if (sv.audit_ok && sv.auditd.c_state == MVM_PROC_READY &&
+	    host_stopped(sv.exit_code) == 0)
+		;	/* children stop once it is acknowledged */
+	else
+		child_stop_all();
 }
 
 static void
@@ -293,5 +310,6 @@ stop_timeout(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
+	guest_kill_all();
 	child_kill_all();
 }

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
 #include "config.h"
 #include "mvm.h"
@@ -27,6 +28,95 @@ struct child {
 	int			 c_status;	/* wait status once reaped */
 };
 
+struct image {
+	char		 im_name[MVM_NAME_MAX];
+	char		 im_dir[MVM_ROOT_MAX];
+	char		 im_kernel[MVM_ROOT_MAX + 64];
+	char		 im_initrd[MVM_ROOT_MAX + 64];
+	char		 im_kernel_sha256[65];
+	char		 im_initrd_sha256[65];
+	char		 im_kernel_version[64];
+};
+
+#define GUEST_CREATED		1
+#define GUEST_BOOTING		2
+#define GUEST_RUNNING		3
+#define GUEST_STOPPING		4
+#define GUEST_STOPPED		5
+#define GUEST_FAILED		6
+
+#define EXEC_OUT_HIGH		(4 * 1024 * 1024)	/* pause the vmm */
+
+struct guest;
+
+/* one command run in a guest: mvmctl run, or exec in a named guest */
+struct exec {
+	TAILQ_ENTRY(exec)	 x_entry;
+	struct guest		*x_guest;
+	uint32_t		 x_id;		/* id towards the vmm */
+	uint32_t		 x_client;	/* control client, 0: gone */
+	int			 x_sent;	/* EXEC went to the vmm */
+	int			 x_finished;
+	int			 x_noout;	/* hash and count only */
+	char			 x_run[40];	/* run id */
+	struct mvm_vmm_exec	 x_ve;
+	char			*x_blob;
+	size_t			 x_bloblen;
+	char			 x_argv_sha256[65];
+	uint32_t		 x_timeout_s;
+	struct event		*x_timer;	/* host-side hard timeout */
+	int			 x_timedout;	/* host had to stop it */
+	crypto_hash_sha256_state x_hstate[2];	/* stdout, stderr */
+	uint8_t			 x_digest[2][32];
+	uint64_t		 x_bytes[2];
+	uint64_t		 x_t0;		/* ns: EXEC sent */
+	uint64_t		 x_t1;		/* ns: EXIT seen */
+	struct mvm_vmm_exit	 x_exit;
+};
+TAILQ_HEAD(execs, exec);
+
+struct guest {
+	TAILQ_ENTRY(guest)	 g_entry;
+	uint32_t		 g_id;
+	char			 g_name[MVM_NAME_MAX];
+	int			 g_slot;
+	uid_t			 g_uid;
+	int			 g_state;
+	int			 g_transient;
+	int			 g_accel;
+	struct image		 g_image;
+	uint32_t		 g_cpus;
+	uint32_t		 g_memory_mib;
+	pid_t			 g_pid;		/* vmm */
+	struct peer		 g_peer;
+	struct logrelay		*g_relay;
+	struct event		*g_timer;	/* HELLO/READY watchdog */
+	struct event		*g_resume;	/* backpressure check */
+	uint64_t		 g_t0;		/* ns: vmm spawned */
+	uint64_t		 g_phase[MVM_PHASE_MAX + 1];
+	uint64_t		 g_created_ms;
+	char			 g_agent[32];
+	char			 g_kernel[64];
+	char			 g_qemu[64];
+	uint64_t		 g_guest_uptime_ms;
+	char			 g_reason[128];
+	char			 g_dir[MVM_ROOT_MAX];
+	char			 g_cgroup[3][MVM_ROOT_MAX];
+	int			 g_ncgroup;
+	struct execs		 g_execs;
+	uint32_t		 g_next_id;
+	uint32_t		 g_up_client;	/* mvmctl up waiting for ready */
+	uint32_t		 g_stop_client;	/* mvmctl stop waiting */
+	uint32_t		 g_file_client;	/* cp in flight */
+	uint32_t		 g_file_id;
+	int			 g_file_put;	/* 1 to the guest, 0 from it */
+	uint64_t		 g_file_size;
+	uint64_t		 g_file_bytes;
+	char			 g_file_path_sha256[65];
+	int			 g_done;	/* the vmm said VMM_DONE */
+};
+TAILQ_HEAD(guests, guest);
+
 struct ctl_client {
 	TAILQ_ENTRY(ctl_client)	 cl_entry;
 	struct peer		 cl_peer;
@@ -36,6 +126,13 @@ struct ctl_client {
 	int			 cl_hello;
 	int			 cl_closing;	/* flush, then close */
 	uint32_t		 cl_id;
+	struct guest		*cl_put;	/* cp to a guest: its data */
+	int			 cl_build_fd;	/* image build: the layer */
+	char			 cl_build[MVM_NAME_MAX];
+	uint64_t		 cl_build_bytes;
+	uint32_t		 cl_follow;	/* logs -f: guest id */
+	off_t			 cl_follow_off;
+	struct event		*cl_follow_ev;
 };
 TAILQ_HEAD(ctl_clients, ctl_client);
 
@@ -55,6 +152,7 @@ struct supervisor {
 	int			 nclients;
 	uint32_t		 next_client;
 	int			 stopping;
+	int			 children_stopping;
 	int			 exit_code;
 	struct event		*stop_timer;
 	uint64_t		 start_ms;
@@ -64,12 +162,23 @@ struct supervisor {
 	char			 keyname[MVM_KEYNAME_MAX];
 	int			 key_created;
 	int			 audit_ok;
+	/* guests */
+	struct guests		 guests;
+	int			 nguests;
+	uint32_t		 next_guest;
+	uint8_t			*slots;		/* guest uid slots in use */
+	int			 nslots;
+	char			 images_dir[MVM_ROOT_MAX];
+	int			 accel;		/* MVM_ACCEL_* */
+	uint32_t		 tsc_khz;
+	char			 cgroup_name[32];	/* mvm-<statedir hash> */
 };
 
 extern struct supervisor sv;
 
 /* main.c */
 void	 supervisor_stop(int);
+void	 supervisor_stop_children(void);
 uint64_t now_ms(void);
 
 /* child.c */
@@ -95,7 +204,65 @@ int	 audit_dispatch(struct imsg *);
 void	 audit_fail_all(void);
 int	 audit_pending(void);
 
+/* image.c */
+int	 image_get(const char *, struct image *, uint32_t *);
+int	 image_list(char [][MVM_NAME_MAX], int);
+struct ctl_client;
+int	 image_build_begin(struct ctl_client *, const char *);
+int	 image_build_data(struct ctl_client *, const void *, size_t);
+int	 image_build_end(struct ctl_client *);
+void	 image_build_abort(struct ctl_client *);
+
+/* guest.c */
+void	 guest_init(void);
+struct guest *guest_find(const char *);
+struct guest *guest_create(const char *, const struct image *, uint32_t,
+	    uint32_t, int, uint32_t *);
+int	 guest_start(struct guest *);
+void	 guest_stop(struct guest *);
+void	 guest_destroy(struct guest *);
+void	 guest_reap(pid_t, int);
+int	 guest_owns_pid(pid_t);
+void	 guest_stop_all(void);
+void	 guest_kill_all(void);
+void	 guest_cgroup_cleanup(void);
+int	 guest_all_gone(void);
+const char *guest_state_name(int);
+void	 guest_info(const struct guest *, struct mvm_ctl_guest_info *);
+struct exec *exec_new(struct guest *, uint32_t, const struct mvm_ctl_run *,
+	    const char *, size_t, int);
+void	 exec_stdin(struct exec *, const uint8_t *, size_t);
+void	 exec_send(struct exec *);
+void	 exec_output(struct exec *, uint32_t, const uint8_t *, size_t);
+void	 exec_exited(struct exec *, const struct mvm_vmm_exit *);
+void	 exec_fail(struct exec *, uint32_t, const char *);
+void	 exec_free(struct exec *);
+void	 guest_client_gone(uint32_t);
+struct exec *exec_by_client(uint32_t);
+int	 guest_file_put(struct guest *, uint32_t, const struct mvm_ctl_guest *);
+void	 guest_file_data(struct guest *, const uint8_t *, size_t);
+void	 guest_file_end(struct guest *);
+int	 guest_file_get(struct guest *, uint32_t, const struct mvm_ctl_guest *);
+void	 guest_file_error(struct guest *, const struct mvm_vmm_error *);
+void	 guest_file_got(struct guest *, const uint8_t *, size_t);
+void	 guest_file_got_end(struct guest *, const struct mvm_vmm_file *);
+void	 guest_file_put_done(struct guest *);
+
+/* run.c */
+int	 control_run(struct ctl_client *, struct imsg *);
+int	 control_stdin(struct ctl_client *, struct imsg *);
+int	 control_guest(struct ctl_client *, struct imsg *);
+int	 control_file(struct ctl_client *, struct imsg *);
+void	 control_follow_stop(struct ctl_client *);
+
+#define MVM_CP_MAX		(256ULL * 1024 * 1024)
+
 /* control.c */
+struct ctl_client *control_by_id(uint32_t);
+int	 control_send(uint32_t, uint32_t, const void *, size_t, const void *,
+	    size_t);
+int	 control_error(uint32_t, uint32_t, const char *);
+size_t	 control_queued(uint32_t);
 void	 control_listen(void);
 void	 control_close(void);
 

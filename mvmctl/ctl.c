@@ -16,7 +16,9 @@
 #include "mvmctl.h"
 
 static struct imsgbuf	 ctl_ibuf;
-static int		 ctl_fd = -1;
+
+static void	 ctl_fail(int, const char *) __attribute__((noreturn));
+static int		 ctl_fd_ = -1;
 
 /* -S, then $MVM_STATE_DIR, then the default */
 const char *
@@ -65,12 +67,12 @@ ctl_connect(void)
 	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
 	    sizeof(sun.sun_path))
 		errx(EXIT_ERR, "%s: socket path too long", path);
-	if ((ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((ctl_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(EXIT_ERR, "socket");
-	if (connect(ctl_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(EXIT_ERR, "cannot connect to %s (is mvm-supervisor "
-		    "running?)", path);
-	if (imsgbuf_init(&ctl_ibuf, ctl_fd, MVM_IMSG_MAX) == -1)
+	if (connect(ctl_fd_, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(g.typed_exits ? EXIT_MVM : EXIT_ERR, "cannot connect to %s "
+		    "(is mvm-supervisor running?)", path);
+	if (imsgbuf_init(&ctl_ibuf, ctl_fd_, MVM_IMSG_MAX) == -1)
 		err(EXIT_ERR, "imsgbuf_init");
 	memset(&ch, 0, sizeof(ch));
 	ch.ch_version = MVM_CTL_VERSION;
@@ -90,7 +92,8 @@ ctl_sendv2(uint32_t type, const void *d1, size_t l1, const void *d2,
 {
 	if (imsg_composev2(&ctl_ibuf, type, 0, -1, d1, l1, d2, l2) == -1 ||
 	    imsgbuf_flush(&ctl_ibuf) == -1)
-		err(EXIT_ERR, "sending to the supervisor");
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+		    "sending to the supervisor failed");
 }
 
 void
@@ -99,31 +102,89 @@ ctl_send(uint32_t type, const void *data, size_t len)
 	ctl_sendv2(type, data, len, NULL, 0);
 }
 
-/* The next message; a CTL_ERROR ends the command. */
-void
-ctl_recv(struct imsg *imsg)
+/* Typed errors as exit statuses, for the guest commands. */
+int
+ctl_exit_status(uint32_t code)
+{
+	if (!g.typed_exits)
+		return (EXIT_ERR);
+	switch (code) {
+	case MVM_ECAPACITY:	return (EXIT_CAPACITY);
+	case MVM_EAUDIT:	return (EXIT_AUDIT);
+	case MVM_ENOGUEST:	return (EXIT_NOGUEST);
+	case MVM_ENOQEMU:	return (EXIT_NOQEMU);
+	case MVM_EIMAGE:	return (EXIT_IMAGE);
+	case MVM_EPOLICY:	return (EXIT_POLICY);
+	case MVM_ENOIMAGE:	return (EXIT_NOIMAGE);
+	case MVM_ETOOBIG:	return (EXIT_TOOBIG);
+	case MVM_EEXIST:	return (EXIT_EXISTS);
+	case MVM_EBOOT:
+	case MVM_EGUEST:	return (EXIT_BOOT);
+	case MVM_ENOTFOUND:	return (EXIT_NOTFOUND);
+	case MVM_ESTATE:	return (EXIT_STATE);
+	case MVM_EINVAL:	return (EXIT_USAGE);
+	}
+	return (EXIT_MVM);
+}
+
+static void __attribute__((noreturn))
+ctl_fail(int status, const char *msg)
+{
+	if (g.unlink_on_error != NULL)
+		(void)unlink(g.unlink_on_error);
+	errx(status, "%s", msg);
+}
+
+/* A message already read, if there is one (does not block). */
+int
+ctl_pending(struct imsg *imsg)
 {
 	struct mvm_ctl_error	 ce;
 	ssize_t			 n;
 
-	for (;;) {
-		if ((n = imsg_get(&ctl_ibuf, imsg)) == -1)
-			errx(EXIT_ERR, "malformed reply from the supervisor");
-		if (n > 0)
-			break;
-		if ((n = imsgbuf_read(&ctl_ibuf)) == -1) {
-			if (errno == EINTR)
-				continue;
-			err(EXIT_ERR, "reading from the supervisor");
-		}
-		if (n == 0)
-			errx(EXIT_ERR, "the supervisor closed the connection");
-	}
+	if ((n = imsg_get(&ctl_ibuf, imsg)) == -1)
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+		    "malformed reply from the supervisor");
+	if (n == 0)
+		return (0);
 	if (imsg_type(imsg) == IMSG_CTL_ERROR) {
 		if (msg_get_ctl_error(imsg, &ce) == -1)
-			errx(EXIT_ERR, "malformed error from the supervisor");
-		errx(EXIT_ERR, "%s", ce.ce_msg);
+			ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+			    "malformed error from the supervisor");
+		ctl_fail(ctl_exit_status(ce.ce_code), ce.ce_msg);
 	}
+	return (1);
+}
+
+int
+ctl_fd(void)
+{
+	return (ctl_fd_);
+}
+
+/* Read what the socket has; the supervisor going away ends us. */
+void
+ctl_read(void)
+{
+	ssize_t	 n;
+
+	if ((n = imsgbuf_read(&ctl_ibuf)) == -1) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+		    "reading from the supervisor failed");
+	}
+	if (n == 0)
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+		    "the supervisor closed the connection");
+}
+
+/* The next message; a CTL_ERROR ends the command. */
+void
+ctl_recv(struct imsg *imsg)
+{
+	while (!ctl_pending(imsg))
+		ctl_read();
 }
 
 void
@@ -138,9 +199,9 @@ ctl_expect(struct imsg *imsg, uint32_t type)
 void
 ctl_close(void)
 {
-	if (ctl_fd == -1)
+	if (ctl_fd_ == -1)
 		return;
 	imsgbuf_clear(&ctl_ibuf);
-	close(ctl_fd);
-	ctl_fd = -1;
+	close(ctl_fd_);
+	ctl_fd_ = -1;
 }

@@ -1,0 +1,128 @@
+/*
+ * The agent protocol, v1: mvm-vmm (host) <-> mvm-agent (guest, PID 1)
+ * over one virtio-serial port named "mvm.agent.0" (/dev/vport*p*).
+ *
+ * Frame (all integers big-endian):
+ *	u32 len		bytes that follow this field: 8 + payload length
+ *	u32 type	AP_*
+ *	u32 id		request id; replies and streams carry the id of the
+ *			request they belong to; 0 for unsolicited frames
+ *	payload		len - 8 bytes: JSON for control frames, raw bytes for
+ *			data frames (AP_STDIN, AP_STDOUT, AP_STDERR,
+ *			AP_FILE_DATA)
+ * A whole frame (including len) is at most AP_FRAME_MAX bytes.  len < 8
+ * or larger than the maximum is a framing error: the receiver cannot
+ * find the next frame, answers AP_ERROR "malformed" once (agent) or
+ * fails the guest (host), and reads nothing more on that connection.
+ *
+ * Session: the host sends AP_HELLO first; the agent answers AP_HELLO
+ * (or AP_ERROR "version" when no protocol version is shared).  Any
+ * other request before HELLO gets AP_ERROR "not_ready".
+ *
+ * Control payloads (JSON objects; unknown members are refused):
+ *   host HELLO	{"proto_min":1,"proto_max":1,"host":"mvm 0.1.0"}
+ *   guest HELLO	{"proto":1,"agent":"mvm-agent 0.1.0","caps":[...],
+ *			 "uptime_ms":N,	   boot to agent start (CLOCK_BOOTTIME)
+ *			 "kernel":"6.1.0-..."}   uname -r
+ *   EXEC		{"argv":["/bin/sh","-c","..."],	1..AP_ARGV_MAX strings
+ *			 "env":{"K":"V"},		0..AP_ENV_MAX, optional
+ *			 "cwd":"/",			optional, absolute
+ *			 "timeout_ms":N,		0: none
+ *			 "stdin":true,			AP_STDIN frames follow
+ *			 "stdout_max":N,"stderr_max":N}	bytes forwarded per
+ *							stream; 0: no limit
+ *	answers: AP_STARTED {"pid":N}, then any number of AP_STDOUT and
+ *	AP_STDERR, then exactly one AP_EXIT:
+ *		{"code":N|null,"signal":N|null,"timed_out":bool,
+ *		 "stdout_bytes":N,"stderr_bytes":N,	forwarded
+ *		 "stdout_truncated":bool,"stderr_truncated":bool}
+ *	or AP_ERROR (e.g. "not_found" when argv[0] cannot be run).
+ *	Several EXECs may run at once; each is named by its id.
+ *   STDIN		raw bytes for the EXEC with this id; an empty payload
+ *			closes its stdin
+ *   SIGNAL		{"signal":N} to the EXEC with this id (its process
+ *			group); answer AP_OK
+ *   FILE_PUT	{"path":"/abs","mode":N,"size":N} then AP_FILE_DATA
+ *			frames with the same id totalling size bytes, then
+ *			AP_FILE_END (empty); answer AP_OK once written
+ *			(to path.tmp, fsync, rename)
+ *   FILE_GET	{"path":"/abs","max":N}; answer AP_FILE_DATA frames then
+ *			AP_FILE_END {"size":N,"mode":N}, or AP_ERROR
+ *			("too_large" if the file exceeds max)
+ *   PING		any JSON object; answer AP_PONG with the same payload
+ *   SHUTDOWN	{}; the agent kills what runs, syncs, answers AP_OK and
+ *			powers the guest off
+ *   ERROR		{"code":"...","message":"..."}; codes: version,
+ *			not_ready, malformed, unknown_type, bad_request,
+ *			not_found, too_large, io, busy, denied
+ * Paths for FILE_*: absolute, no "." or ".." components, no NUL, at
+ * most AP_PATH_MAX bytes; the agent does not follow a symlink in the
+ * last component (O_NOFOLLOW).
+ */
+#ifndef MVM_AGENTPROTO_H
+#define MVM_AGENTPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AP_PROTO_VERSION	1
+#define AP_PORT_NAME		"mvm.agent.0"
+#define AP_FRAME_MAX		(256 * 1024)
+#define AP_HDR_LEN		12	/* len, type, id */
+#define AP_PAYLOAD_MAX		(AP_FRAME_MAX - AP_HDR_LEN)
+#define AP_ARGV_MAX		4096
+#define AP_ENV_MAX		1024
+#define AP_PATH_MAX		4096
+#define AP_FILE_MAX		(1024ULL * 1024 * 1024)	/* FILE_PUT/GET */
+
+/* host -> guest */
+#define AP_HELLO		1
+#define AP_EXEC			2
+#define AP_STDIN		3
+#define AP_SIGNAL		4
+#define AP_FILE_PUT		5
+#define AP_FILE_GET		6
+#define AP_FILE_DATA		7	/* both ways */
+#define AP_FILE_END		8	/* both ways */
+#define AP_PING			9
+#define AP_SHUTDOWN		10
+/* guest -> host (AP_HELLO, AP_FILE_DATA and AP_FILE_END too) */
+#define AP_STARTED		101
+#define AP_STDOUT		102
+#define AP_STDERR		103
+#define AP_EXIT			104
+#define AP_OK			105
+#define AP_PONG			106
+#define AP_ERROR		107
+
+struct ap_frame {
+	uint32_t	 f_type;
+	uint32_t	 f_id;
+	uint8_t		*f_data;	/* payload (points into the buffer) */
+	size_t		 f_len;
+};
+
+/*
+ * A receive buffer: feed it bytes, take whole frames out.  ap_take()
+ * returns 1 and a frame (valid until the next ap_take/ap_feed), 0 when
+ * more bytes are needed, -1 on a framing error (then nothing more can be
+ * taken from this buffer).
+ */
+struct ap_rbuf {
+	uint8_t		*r_buf;		/* AP_FRAME_MAX bytes */
+	size_t		 r_len;
+	size_t		 r_off;		/* start of unconsumed data */
+	int		 r_broken;
+};
+
+int	 ap_rbuf_init(struct ap_rbuf *);
+void	 ap_rbuf_free(struct ap_rbuf *);
+uint8_t	*ap_rbuf_space(struct ap_rbuf *, size_t *);
+void	 ap_rbuf_fill(struct ap_rbuf *, size_t);
+int	 ap_take(struct ap_rbuf *, struct ap_frame *);
+
+/* Encode a frame header into out[AP_HDR_LEN]; -1 if len is too big. */
+int	 ap_header(uint8_t *, uint32_t, uint32_t, size_t);
+const char *ap_type_name(uint32_t);
+
+#endif /* MVM_AGENTPROTO_H */

@@ -1,0 +1,152 @@
+/*
+ * copy.c: mvmctl cp, host to guest and back, one transfer per guest at
+ * a time.  The supervisor relays bytes and counts them; the agent does
+ * the path checks in the guest.  Guest paths reach the audit log only
+ * as a SHA-256.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "supervisor.h"
+
+static void
+copy_audit(struct guest *g, const char *outcome)
+{
+	struct mvm_audit_event	 ev;
+
+	aev_init(&ev, g->g_file_put ? "guest.file_put" : "guest.file_get");
+	aev_subject(&ev, "guest", g->g_name);
+	aev_label(&ev, "path_sha256", g->g_file_path_sha256);
+	aev_label_int(&ev, "bytes", g->g_file_bytes);
+	aev_label(&ev, "outcome", outcome);
+	(void)audit_send(&ev, NULL, NULL);
+}
+
+static int
+copy_begin(struct guest *g, uint32_t client, const struct mvm_ctl_guest *cg,
+    int put)
+{
+	uint8_t	 h[32];
+
+	if (g->g_state != GUEST_RUNNING)
+		return (MVM_ESTATE);
+	if (g->g_file_client != 0)
+		return (MVM_EBUSY);
+	if (cg->cg_path[0] != '/' || cg->cg_size > MVM_CP_MAX)
+		return (cg->cg_size > MVM_CP_MAX ? MVM_ETOOBIG : MVM_EINVAL);
+	g->g_file_client = client;
+	g->g_file_id = ++g->g_next_id;
+	g->g_file_put = put;
+	g->g_file_size = cg->cg_size;
+	g->g_file_bytes = 0;
+	sha256(cg->cg_path, strlen(cg->cg_path), h);
+	hex_encode(h, 32, g->g_file_path_sha256);
+	return (0);
+}
+
+static void
+copy_end(struct guest *g)
+{
+	g->g_file_client = 0;
+	g->g_file_id = 0;
+}
+
+/* Returns 0 or an MVM_E* code for the client. */
+int
+guest_file_put(struct guest *g, uint32_t client, const struct mvm_ctl_guest *cg)
+{
+	struct mvm_vmm_file	 vf;
+	int			 err;
+
+	if ((err = copy_begin(g, client, cg, 1)) != 0)
+		return (err);
+	memset(&vf, 0, sizeof(vf));
+	vf.vf_id = g->g_file_id;
+	vf.vf_mode = cg->cg_mode & 07777;
+	vf.vf_size = cg->cg_size;
+	(void)strlcpy(vf.vf_path, cg->cg_path, sizeof(vf.vf_path));
+	(void)peer_compose(&g->g_peer, IMSG_VMM_FILE_PUT, g->g_id, -1, &vf,
+	    sizeof(vf));
+	return (0);
+}
+
+void
+guest_file_data(struct guest *g, const uint8_t *p, size_t len)
+{
+	struct mvm_vmm_data	 vd;
+
+	g->g_file_bytes += len;
+	memset(&vd, 0, sizeof(vd));
+	vd.vd_id = g->g_file_id;
+	(void)peer_composev2(&g->g_peer, IMSG_VMM_FILE_DATA, g->g_id, -1, &vd,
+	    sizeof(vd), p, len);
+}
+
+void
+guest_file_end(struct guest *g)
+{
+	struct mvm_vmm_file	 vf;
+
+	memset(&vf, 0, sizeof(vf));
+	vf.vf_id = g->g_file_id;
+	(void)peer_compose(&g->g_peer, IMSG_VMM_FILE_END, g->g_id, -1, &vf,
+	    sizeof(vf));
+}
+
+void
+guest_file_put_done(struct guest *g)
+{
+	copy_audit(g, "ok");
+	(void)control_send(g->g_file_client, IMSG_CTL_OK, NULL, 0, NULL, 0);
+	copy_end(g);
+}
+
+int
+guest_file_get(struct guest *g, uint32_t client, const struct mvm_ctl_guest *cg)
+{
+	struct mvm_vmm_file	 vf;
+	int			 err;
+
+	if ((err = copy_begin(g, client, cg, 0)) != 0)
+		return (err);
+	memset(&vf, 0, sizeof(vf));
+	vf.vf_id = g->g_file_id;
+	vf.vf_size = cg->cg_size > 0 ? cg->cg_size : MVM_CP_MAX;
+	(void)strlcpy(vf.vf_path, cg->cg_path, sizeof(vf.vf_path));
+	(void)peer_compose(&g->g_peer, IMSG_VMM_FILE_GET, g->g_id, -1, &vf,
+	    sizeof(vf));
+	return (0);
+}
+
+void
+guest_file_got(struct guest *g, const uint8_t *p, size_t len)
+{
+	g->g_file_bytes += len;
+	(void)control_send(g->g_file_client, IMSG_CTL_FILE_DATA, p, len, NULL,
+	    0);
+}
+
+void
+guest_file_got_end(struct guest *g, const struct mvm_vmm_file *vf)
+{
+	struct mvm_vmm_file	 out;
+
+	memset(&out, 0, sizeof(out));
+	out.vf_size = g->g_file_bytes;
+	out.vf_mode = vf->vf_mode;
+	copy_audit(g, g->g_file_bytes == vf->vf_size ? "ok" : "short");
+	(void)control_send(g->g_file_client, IMSG_CTL_FILE, &out, sizeof(out),
+	    NULL, 0);
+	copy_end(g);
+}
+
+void
+guest_file_error(struct guest *g, const struct mvm_vmm_error *ve)
+{
+	copy_audit(g, "error");
+	(void)control_error(g->g_file_client, ve->ve_code ==
+	    MVM_AGENT_ENOTFOUND ? MVM_ENOTFOUND : MVM_EGUEST, ve->ve_msg);
+	copy_end(g);
+}

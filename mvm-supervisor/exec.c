@@ -1,0 +1,469 @@
+/*
+ * exec.c: commands in guests.  A command is admitted (run.admitted is
+ * on disk before it runs), sent to the vmm once the guest is ready, its
+ * stdout and stderr are hashed (SHA-256 of the full streams) and
+ * counted as they pass and streamed to the client, and its end is
+ * recorded (run.exited, with the digests) before the client hears it.
+ * Evidence holds hashes and counts only: never argv, env values or
+ * output.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "record.h"
+#include "supervisor.h"
+
+#define EXEC_GRACE_S	10	/* host waits this long past the timeout */
+
+static void	 exec_timer_cb(evutil_socket_t, short, void *);
+static void	 exec_admitted(void *, uint32_t, const void *);
+static void	 exec_recorded(void *, uint32_t, const void *);
+static void	 exec_finish(struct exec *, const char *);
+
+/* callbacks name an exec by guest and exec id: it may be gone by then */
+static void *
+exec_key(const struct exec *x)
+{
+	return ((void *)(uintptr_t)((uint64_t)x->x_guest->g_id << 32 |
+	    x->x_id));
+}
+
+static struct exec *
+exec_from_key(void *key)
+{
+	uint64_t	 k = (uintptr_t)key;
+	struct guest	*g;
+	struct exec	*x;
+
+	TAILQ_FOREACH(g, &sv.guests, g_entry) {
+		if (g->g_id != (uint32_t)(k >> 32))
+			continue;
+		TAILQ_FOREACH(x, &g->g_execs, x_entry)
+			if (x->x_id == (uint32_t)k)
+				return (x);
+	}
+	return (NULL);
+}
+
+static crypto_hash_sha256_state *
+hstate(struct exec *x, int stream)
+{
+	return (&x->x_hstate[stream - 1]);
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
+/*
+ * A new command for g on behalf of a client; the blob holds argc then
+ * envc strings (checked by the caller).  Audit run.admitted; the
+ * command goes to the guest only once that record is on disk.
+ */
+struct exec *
+exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
+    const char *blob, size_t len, int noout)
+{
+	struct mvm_audit_event	 ev;
+	struct exec		*x;
+	const char		*s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX];
+	char			 keys[MVM_EXEC_ENVC_MAX * 2 + 1], *eq;
+	uint8_t			 h[32], rnd[16];
+	size_t			 argvlen, i;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL ||
+	    (x->x_blob = malloc(len + 1)) == NULL)
+		fatal("calloc");
+	x->x_guest = g;
+	x->x_id = ++g->g_next_id;
+	x->x_client = client;
+	x->x_noout = noout;
+	x->x_timeout_s = cr->cr_timeout_s;
+	memcpy(x->x_blob, blob, len);
+	x->x_bloblen = len;
+	randombytes_buf(rnd, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), x->x_run);
+	(void)blob_split(blob, len, cr->cr_argc + cr->cr_envc, s);
+	/* argv digest: SHA-256 of the NUL-terminated arguments in order */
+	argvlen = cr->cr_envc > 0 ? (size_t)(s[cr->cr_argc] - blob) : len;
+	sha256(blob, argvlen, h);
+	hex_encode(h, 32, x->x_argv_sha256);
+	x->x_ve.ve_id = x->x_id;
+	x->x_ve.ve_argc = cr->cr_argc;
+	x->x_ve.ve_envc = cr->cr_envc;
+	x->x_ve.ve_flags = (cr->cr_flags & MVM_RUN_STDIN) ? MVM_EXEC_STDIN : 0;
+	x->x_ve.ve_timeout_ms = cr->cr_timeout_s * 1000;
+	(void)strlcpy(x->x_ve.ve_cwd, cr->cr_cwd, sizeof(x->x_ve.ve_cwd));
+	crypto_hash_sha256_init(hstate(x, MVM_STREAM_STDOUT));
+	crypto_hash_sha256_init(hstate(x, MVM_STREAM_STDERR));
+	TAILQ_INSERT_TAIL(&g->g_execs, x, x_entry);
+
+	/* env key names, sorted, joined with ':' (values never recorded) */
+	qsort(s + cr->cr_argc, cr->cr_envc, sizeof(s[0]), cmpstr);
+	keys[0] = '\0';
+	for (i = 0; i < cr->cr_envc; i++) {
+		eq = strchr(s[cr->cr_argc + i], '=');
+		if (i > 0)
+			(void)strlcat(keys, ":", sizeof(keys));
+		(void)strncat(keys, s[cr->cr_argc + i],
+		    eq - s[cr->cr_argc + i]);
+	}
+	aev_init(&ev, "run.admitted");
+	aev_subject(&ev, "run", x->x_run);
+	aev_subject(&ev, "guest", g->g_name);
+	aev_label(&ev, "mode", cr->cr_mode == MVM_RUN_EXEC ? "exec" : "run");
+	aev_label(&ev, "image", g->g_image.im_name);
+	aev_label(&ev, "kernel_sha256", g->g_image.im_kernel_sha256);
+	aev_label(&ev, "initrd_sha256", g->g_image.im_initrd_sha256);
+	aev_label(&ev, "argv_sha256", x->x_argv_sha256);
+	aev_label_int(&ev, "argc", cr->cr_argc);
+	if (keys[0] != '\0' && strlen(keys) <= REC_TOKEN_MAX)
+		aev_label(&ev, "env_keys", keys);
+	else if (keys[0] != '\0') {
+		sha256(keys, strlen(keys), h);
+		hex_encode(h, 32, keys);
+		aev_label(&ev, "env_keys_sha256", keys);
+	}
+	aev_label_int(&ev, "cpus", g->g_cpus);
+	aev_label_int(&ev, "memory_mib", g->g_memory_mib);
+	aev_label_int(&ev, "timeout_s", cr->cr_timeout_s);
+	aev_label(&ev, "accel", g->g_accel == MVM_ACCEL_KVM ? "kvm" : "tcg");
+	aev_label(&ev, "stdin", (cr->cr_flags & MVM_RUN_STDIN) ? "yes" : "no");
+	if (audit_send(&ev, exec_admitted, exec_key(x)) == -1) {
+		exec_fail(x, MVM_EAUDIT, NULL);
+		return (NULL);
+	}
+	return (x);
+}
+
+/* run.admitted is on disk: tell the client, start or send. */
+static void
+exec_admitted(void *key, uint32_t error, const void *reply)
+{
+	struct exec		*x = exec_from_key(key);
+	struct mvm_ctl_started	 cs;
+	struct guest		*g;
+
+	(void)reply;
+	if (x == NULL)
+		return;
+	g = x->x_guest;
+	if (error != 0) {
+		exec_fail(x, MVM_EAUDIT, "run.admitted could not be recorded");
+		return;
+	}
+	memset(&cs, 0, sizeof(cs));
+	(void)strlcpy(cs.cs_run, x->x_run, sizeof(cs.cs_run));
+	(void)strlcpy(cs.cs_guest, g->g_name, sizeof(cs.cs_guest));
+	(void)control_send(x->x_client, IMSG_CTL_STARTED, &cs, sizeof(cs),
+	    NULL, 0);
+	if (g->g_state == GUEST_CREATED) {
+		if (guest_start(g) == -1)
+			exec_fail(x, MVM_ENOQEMU, "cannot start the vmm");
+	} else if (g->g_state == GUEST_RUNNING)
+		exec_send(x);
+}
+
+/* The guest is ready (or was): send the command. */
+void
+exec_send(struct exec *x)
+{
+	struct guest	*g = x->x_guest;
+	struct timeval	 tv;
+
+	if (x->x_sent || x->x_finished)
+		return;
+	x->x_sent = 1;
+	x->x_t0 = now_ms();
+	if (peer_composev2(&g->g_peer, IMSG_VMM_EXEC, g->g_id, -1, &x->x_ve,
+	    sizeof(x->x_ve), x->x_blob, x->x_bloblen) == -1) {
+		exec_fail(x, MVM_EGUEST, "lost the vmm");
+		return;
+	}
+	if (x->x_timeout_s > 0) {
+		x->x_timer = evtimer_new(sv.base, exec_timer_cb, exec_key(x));
+		tv.tv_sec = x->x_timeout_s + EXEC_GRACE_S;
+		tv.tv_usec = 0;
+		evtimer_add(x->x_timer, &tv);
+	}
+}
+
+/*
+ * The agent should have ended the command at its timeout; it did not,
+ * so the host ends the guest (a throwaway one) and reports a timeout.
+ */
+static void
+exec_timer_cb(evutil_socket_t fd, short ev, void *key)
+{
+	struct exec		*x = exec_from_key(key);
+	struct mvm_vmm_exit	 vx;
+
+	(void)fd;
+	(void)ev;
+	if (x == NULL || x->x_finished)
+		return;
+	log_warnx("%s: run %s did not end %d s after its timeout; stopping "
+	    "it", x->x_guest->g_name, x->x_run, EXEC_GRACE_S);
+	memset(&vx, 0, sizeof(vx));
+	vx.vx_id = x->x_id;
+	vx.vx_flags = MVM_EXIT_TIMEDOUT | MVM_EXIT_SIGNAL;
+	vx.vx_signal = SIGKILL;
+	vx.vx_stdout_bytes = x->x_bytes[0];
+	vx.vx_stderr_bytes = x->x_bytes[1];
+	x->x_timedout = 1;
+	exec_exited(x, &vx);
+	if (x->x_guest->g_transient)
+		guest_stop(x->x_guest);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct guest	*g = arg;
+	struct exec	*x;
+	struct timeval	 tv = { 0, 10000 };
+
+	(void)fd;
+	(void)ev;
+	TAILQ_FOREACH(x, &g->g_execs, x_entry)
+		if (x->x_client != 0 &&
+		    control_queued(x->x_client) > EXEC_OUT_HIGH / 4) {
+			evtimer_add(g->g_resume, &tv);
+			return;
+		}
+	peer_pause(&g->g_peer, 0);
+}
+
+/* Output: hash and count all of it; stream it unless asked not to. */
+void
+exec_output(struct exec *x, uint32_t stream, const uint8_t *p, size_t len)
+{
+	struct guest		*g = x->x_guest;
+	struct mvm_vmm_data	 vd;
+	struct timeval		 tv = { 0, 10000 };
+
+	crypto_hash_sha256_update(hstate(x, stream), p, len);
+	x->x_bytes[stream - 1] += len;
+	if (x->x_noout || x->x_client == 0)
+		return;
+	memset(&vd, 0, sizeof(vd));
+	vd.vd_stream = stream;
+	(void)control_send(x->x_client, IMSG_CTL_OUTPUT, &vd, sizeof(vd), p,
+	    len);
+	/* a slow client: stop reading this guest until it catches up */
+	if (control_queued(x->x_client) > EXEC_OUT_HIGH) {
+		peer_pause(&g->g_peer, 1);
+		if (g->g_resume == NULL &&
+		    (g->g_resume = evtimer_new(sv.base, resume_cb, g)) == NULL)
+			fatalx("evtimer_new");
+		evtimer_add(g->g_resume, &tv);
+	}
+}
+
+void
+exec_stdin(struct exec *x, const uint8_t *p, size_t len)
+{
+	struct mvm_vmm_data	 vd;
+
+	if (!x->x_sent || x->x_finished)
+		return;
+	memset(&vd, 0, sizeof(vd));
+	vd.vd_id = x->x_id;
+	(void)peer_composev2(&x->x_guest->g_peer, IMSG_VMM_STDIN,
+	    x->x_guest->g_id, -1, &vd, sizeof(vd), p, len);
+}
+
+static const char *
+exit_outcome(const struct exec *x)
+{
+	if (x->x_exit.vx_flags & MVM_EXIT_TIMEDOUT)
+		return ("timeout");
+	if (x->x_client == 0)
+		return ("cancelled");
+	if (x->x_exit.vx_flags & MVM_EXIT_SIGNAL)
+		return ("signaled");
+	return ("exited");
+}
+
+/* The command ended: record it, then tell the client. */
+void
+exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
+{
+	struct mvm_audit_event	 ev;
+	uint8_t			 h[2][32];
+	char			 hex[65];
+	int			 i;
+
+	x->x_finished = 1;
+	x->x_exit = *vx;
+	x->x_t1 = now_ms();
+	if (x->x_timer != NULL)
+		evtimer_del(x->x_timer);
+	for (i = 0; i < 2; i++) {
+		crypto_hash_sha256_final(hstate(x, i + 1), h[i]);
+		memcpy(x->x_digest[i], h[i], 32);
+	}
+	aev_init(&ev, "run.exited");
+	aev_subject(&ev, "run", x->x_run);
+	aev_subject(&ev, "guest", x->x_guest->g_name);
+	aev_label(&ev, "outcome", exit_outcome(x));
+	if (vx->vx_flags & MVM_EXIT_CODE)
+		aev_label_int(&ev, "code", vx->vx_code);
+	if (vx->vx_flags & MVM_EXIT_SIGNAL)
+		aev_label_int(&ev, "signal", vx->vx_signal);
+	aev_label_int(&ev, "stdout_bytes", x->x_bytes[0]);
+	aev_label_int(&ev, "stderr_bytes", x->x_bytes[1]);
+	hex_encode(h[0], 32, hex);
+	aev_label(&ev, "stdout_sha256", hex);
+	hex_encode(h[1], 32, hex);
+	aev_label(&ev, "stderr_sha256", hex);
+	aev_label_int(&ev, "run_ms", x->x_t1 - x->x_t0);
+	if (vx->vx_flags & (MVM_EXIT_OUT_TRUNC | MVM_EXIT_ERR_TRUNC))
+		aev_label(&ev, "truncated", "yes");
+	if (audit_send(&ev, exec_recorded, exec_key(x)) == -1)
+		exec_fail(x, MVM_EAUDIT, "run.exited could not be recorded");
+}
+
+static void
+exec_recorded(void *key, uint32_t error, const void *reply)
+{
+	const struct mvm_audit_ack	*aa = reply;
+	struct exec			*x = exec_from_key(key);
+	struct mvm_ctl_exit		 ce;
+	struct guest			*g;
+
+	if (x == NULL)
+		return;
+	g = x->x_guest;
+	if (error != 0) {
+		exec_fail(x, MVM_EAUDIT, "run.exited could not be recorded");
+		return;
+	}
+	memset(&ce, 0, sizeof(ce));
+	(void)strlcpy(ce.ce_run, x->x_run, sizeof(ce.ce_run));
+	(void)strlcpy(ce.ce_guest, g->g_name, sizeof(ce.ce_guest));
+	ce.ce_flags = x->x_exit.vx_flags;
+	ce.ce_code = x->x_exit.vx_code;
+	ce.ce_signal = x->x_exit.vx_signal;
+	ce.ce_accel = g->g_accel;
+	ce.ce_stdout_bytes = x->x_bytes[0];
+	ce.ce_stderr_bytes = x->x_bytes[1];
+	memcpy(ce.ce_stdout_sha256, x->x_digest[0], 32);
+	memcpy(ce.ce_stderr_sha256, x->x_digest[1], 32);
+	if (g->g_phase[MVM_PHASE_READY] > g->g_t0)
+		ce.ce_boot_ms = (g->g_phase[MVM_PHASE_READY] - g->g_t0) /
+		    1000000;
+	ce.ce_run_ms = x->x_t1 - x->x_t0;
+	ce.ce_audit_seq = aa->aa_seq;
+	(void)control_send(x->x_client, IMSG_CTL_EXIT, &ce, sizeof(ce), NULL,
+	    0);
+	exec_finish(x, NULL);
+}
+
+/* Done with x; a throwaway guest goes with its command. */
+static void
+exec_finish(struct exec *x, const char *why)
+{
+	struct guest	*g = x->x_guest;
+
+	(void)why;
+	exec_free(x);
+	if (!g->g_transient)
+		return;
+	if (g->g_state == GUEST_CREATED)
+		guest_destroy(g);	/* never started */
+	else
+		guest_stop(g);
+}
+
+/* The command cannot run or complete: record, tell, clean up. */
+void
+exec_fail(struct exec *x, uint32_t err, const char *msg)
+{
+	struct mvm_audit_event	 ev;
+
+	if (!x->x_finished) {
+		x->x_finished = 1;
+		aev_init(&ev, "run.exited");
+		aev_subject(&ev, "run", x->x_run);
+		aev_subject(&ev, "guest", x->x_guest->g_name);
+		aev_label(&ev, "outcome", x->x_client == 0 ? "cancelled" :
+		    "failed");
+		aev_label_int(&ev, "error", err);
+		(void)audit_send(&ev, NULL, NULL);
+	}
+	if (x->x_client != 0)
+		(void)control_error(x->x_client, err, msg);
+	exec_finish(x, msg);
+}
+
+void
+exec_free(struct exec *x)
+{
+	TAILQ_REMOVE(&x->x_guest->g_execs, x, x_entry);
+	if (x->x_timer != NULL)
+		event_free(x->x_timer);
+	sodium_memzero(x->x_blob, x->x_bloblen);
+	free(x->x_blob);
+	free(x);
+}
+
+struct exec *
+exec_by_client(uint32_t client)
+{
+	struct guest	*g;
+	struct exec	*x;
+
+	TAILQ_FOREACH(g, &sv.guests, g_entry)
+		TAILQ_FOREACH(x, &g->g_execs, x_entry)
+			if (x->x_client == client)
+				return (x);
+	return (NULL);
+}
+
+/*
+ * The client went away (Ctrl-C, or it died): its command is cancelled.
+ * A throwaway guest is stopped; in a named guest the command is killed.
+ */
+void
+guest_client_gone(uint32_t client)
+{
+	struct guest		*g;
+	struct exec		*x, *next;
+	struct mvm_vmm_signal	 vs;
+
+	TAILQ_FOREACH(g, &sv.guests, g_entry) {
+		if (g->g_up_client == client)
+			g->g_up_client = 0;
+		if (g->g_stop_client == client)
+			g->g_stop_client = 0;
+		if (g->g_file_client == client)
+			g->g_file_client = 0;
+		TAILQ_FOREACH_SAFE(x, &g->g_execs, x_entry, next) {
+			if (x->x_client != client)
+				continue;
+			x->x_client = 0;
+			if (x->x_finished)
+				continue;
+			if (g->g_transient) {
+				guest_stop(g);
+			} else if (x->x_sent) {
+				memset(&vs, 0, sizeof(vs));
+				vs.vs_id = x->x_id;
+				vs.vs_signal = SIGKILL;
+				(void)peer_compose(&g->g_peer, IMSG_VMM_SIGNAL,
+				    g->g_id, -1, &vs, sizeof(vs));
+			}
+		}
+	}
+}

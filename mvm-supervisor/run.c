@@ -1,0 +1,412 @@
+/*
+ * run.c: control requests about guests: run, up, exec, and the
+ * management verbs (ls, stop, rm, boot report, logs, cp, image ls).
+ * Everything a client sends is checked here against the documented
+ * limits before any guest is touched; refusals are typed errors.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "supervisor.h"
+
+#define RUN_CPUS_MAX		16
+#define RUN_MEMORY_MAX		16384
+#define RUN_TIMEOUT_MAX		86400
+#define LOGS_CHUNK		16384
+#define FOLLOW_MS		200
+
+/* K=V with K in [A-Za-z_][A-Za-z0-9_]*, at most 128 bytes of key */
+static int
+env_ok(const char *kv)
+{
+	const char	*eq = strchr(kv, '=');
+	const char	*p;
+
+	if (eq == NULL || eq == kv || eq - kv > 128 ||
+	    isdigit((unsigned char)kv[0]))
+		return (0);
+	for (p = kv; p < eq; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_')
+			return (0);
+	return (1);
+}
+
+static int
+cwd_ok(const char *cwd)
+{
+	return (cwd[0] == '\0' || (cwd[0] == '/' && strlen(cwd) < 256));
+}
+
+/* Check a run/up/exec request; returns 0 or an MVM_E* code. */
+static uint32_t
+run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
+{
+	const char	*s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX];
+	uint32_t	 i;
+
+	if (!sv.audit_ok)
+		return (MVM_EAUDIT);
+	if (cr->cr_mode == MVM_RUN_UP ? cr->cr_argc != 0 : cr->cr_argc == 0)
+		return (MVM_EINVAL);
+	if (blob_split(blob, len, cr->cr_argc + cr->cr_envc, s) == -1)
+		return (MVM_EINVAL);
+	for (i = 0; i < cr->cr_envc; i++)
+		if (!env_ok(s[cr->cr_argc + i]))
+			return (MVM_EINVAL);
+	if (cr->cr_cpus > RUN_CPUS_MAX || cr->cr_memory_mib > RUN_MEMORY_MAX ||
+	    (cr->cr_memory_mib != 0 && cr->cr_memory_mib < 64) ||
+	    cr->cr_timeout_s > RUN_TIMEOUT_MAX || !cwd_ok(cr->cr_cwd))
+		return (MVM_ETOOBIG);
+	if (cr->cr_name[0] != '\0' && !name_valid(cr->cr_name))
+		return (MVM_EINVAL);
+	if (access(sv.conf.c_qemu, X_OK) == -1)
+		return (MVM_ENOQEMU);
+	return (0);
+}
+
+static void
+run_name(char *out, size_t len)
+{
+	uint8_t	 r[4];
+	char	 hex[9];
+
+	randombytes_buf(r, sizeof(r));
+	hex_encode(r, sizeof(r), hex);
+	(void)snprintf(out, len, "run-%s", hex);
+}
+
+int
+control_run(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_ctl_run	 cr;
+	struct image		 im;
+	struct guest		*g;
+	const char		*blob;
+	char			 name[MVM_NAME_MAX];
+	size_t			 len;
+	uint32_t		 err;
+
+	if (msg_get_ctl_run(imsg, &cr, &blob, &len) == -1)
+		return (PEER_BAD);
+	if (exec_by_client(cl->cl_id) != NULL)
+		return (PEER_BAD);		/* one command per connection */
+	if ((err = run_check(&cr, blob, len)) != 0) {
+		audit_ctl(cr.cr_mode == MVM_RUN_UP ? "up" : cr.cr_mode ==
+		    MVM_RUN_EXEC ? "exec" : "run", "refused");
+		return (control_error(cl->cl_id, err, NULL) == -1 ? PEER_GONE :
+		    PEER_OK);
+	}
+	if (cr.cr_mode == MVM_RUN_EXEC) {
+		if ((g = guest_find(cr.cr_name)) == NULL)
+			err = MVM_ENOGUEST;
+		else if (g->g_state != GUEST_RUNNING || g->g_transient)
+			err = MVM_ESTATE;
+		if (err == 0 && exec_new(g, cl->cl_id, &cr, blob, len,
+		    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0) == NULL)
+			return (PEER_OK);	/* exec_new answered */
+		if (err != 0)
+			(void)control_error(cl->cl_id, err, NULL);
+		return (PEER_OK);
+	}
+	if (cr.cr_name[0] != '\0')
+		(void)strlcpy(name, cr.cr_name, sizeof(name));
+	else if (cr.cr_mode == MVM_RUN_RUN)
+		run_name(name, sizeof(name));
+	else
+		return (control_error(cl->cl_id, MVM_EINVAL, "a name is "
+		    "needed"), PEER_OK);
+	if (image_get(cr.cr_image[0] != '\0' ? cr.cr_image : "default", &im,
+	    &err) == -1 ||
+	    (g = guest_create(name, &im, cr.cr_cpus ? cr.cr_cpus :
+	    sv.conf.c_guest_cpus, cr.cr_memory_mib ? cr.cr_memory_mib :
+	    sv.conf.c_guest_memory_mib, cr.cr_mode == MVM_RUN_RUN,
+	    &err)) == NULL) {
+		(void)control_error(cl->cl_id, err, NULL);
+		return (PEER_OK);
+	}
+	if (cr.cr_mode == MVM_RUN_UP) {
+		audit_ctl("up", "ok");
+		g->g_up_client = cl->cl_id;
+		if (guest_start(g) == -1) {
+			g->g_up_client = 0;
+			guest_destroy(g);
+			(void)control_error(cl->cl_id, MVM_ENOQEMU, NULL);
+		}
+		return (PEER_OK);
+	}
+	(void)exec_new(g, cl->cl_id, &cr, blob, len,
+	    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0);
+	return (PEER_OK);
+}
+
+/* stdin for the client's command; an empty message closes it */
+int
+control_stdin(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct exec	*x = exec_by_client(cl->cl_id);
+
+	if (imsg->fd != -1 || imsg->datalen > MVM_DATA_MAX)
+		return (PEER_BAD);
+	if (x != NULL)
+		exec_stdin(x, imsg->data, imsg->datalen);
+	return (PEER_OK);
+}
+
+static int
+guest_ls(struct ctl_client *cl, const char *name)
+{
+	struct mvm_ctl_guest_info	 gi;
+	struct guest			*g;
+
+	TAILQ_FOREACH(g, &sv.guests, g_entry) {
+		if (name != NULL && strcmp(g->g_name, name) != 0)
+			continue;
+		guest_info(g, &gi);
+		(void)control_send(cl->cl_id, IMSG_CTL_GUEST_INFO, &gi,
+		    sizeof(gi), NULL, 0);
+	}
+	return (control_send(cl->cl_id, IMSG_CTL_END, NULL, 0, NULL, 0));
+}
+
+static void
+image_ls(struct ctl_client *cl)
+{
+	struct mvm_ctl_guest_info	 gi;
+	struct image			 im;
+	char				 names[64][MVM_NAME_MAX];
+	uint32_t			 err;
+	int				 i, n;
+
+	n = image_list(names, 64);
+	for (i = 0; i < n; i++) {
+		memset(&gi, 0, sizeof(gi));
+		(void)strlcpy(gi.gi_name, names[i], sizeof(gi.gi_name));
+		if (image_get(names[i], &im, &err) == 0) {
+			(void)strlcpy(gi.gi_state, "ok", sizeof(gi.gi_state));
+			(void)strlcpy(gi.gi_kernel, im.im_kernel_version,
+			    sizeof(gi.gi_kernel));
+			(void)strlcpy(gi.gi_kernel_sha256, im.im_kernel_sha256,
+			    sizeof(gi.gi_kernel_sha256));
+			(void)strlcpy(gi.gi_initrd_sha256, im.im_initrd_sha256,
+			    sizeof(gi.gi_initrd_sha256));
+		} else
+			(void)strlcpy(gi.gi_state, "damaged",
+			    sizeof(gi.gi_state));
+		(void)control_send(cl->cl_id, IMSG_CTL_GUEST_INFO, &gi,
+		    sizeof(gi), NULL, 0);
+	}
+	(void)control_send(cl->cl_id, IMSG_CTL_END, NULL, 0, NULL, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* logs: the console log, and with -f what comes after */
+
+static int
+logs_send(struct ctl_client *cl, struct guest *g)
+{
+	char	 path[MVM_ROOT_MAX + 32], buf[LOGS_CHUNK];
+	ssize_t	 n;
+	int	 fd;
+
+	(void)snprintf(path, sizeof(path), "%s/console.log", g->g_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return (0);
+	while ((n = pread(fd, buf, sizeof(buf), cl->cl_follow_off)) > 0) {
+		(void)control_send(cl->cl_id, IMSG_CTL_LOGS, buf, n, NULL, 0);
+		cl->cl_follow_off += n;
+		if (control_queued(cl->cl_id) > EXEC_OUT_HIGH)
+			break;
+	}
+	close(fd);
+	return (0);
+}
+
+static struct guest *
+guest_by_id(uint32_t id)
+{
+	struct guest	*g;
+
+	TAILQ_FOREACH(g, &sv.guests, g_entry)
+		if (g->g_id == id)
+			return (g);
+	return (NULL);
+}
+
+static void
+follow_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl_client	*cl = arg;
+	struct guest		*g = guest_by_id(cl->cl_follow);
+	struct timeval		 tv = { 0, FOLLOW_MS * 1000 };
+
+	(void)fd;
+	(void)ev;
+	if (g != NULL)
+		(void)logs_send(cl, g);
+	if (g == NULL || g->g_state == GUEST_STOPPED ||
+	    g->g_state == GUEST_FAILED) {
+		(void)control_send(cl->cl_id, IMSG_CTL_END, NULL, 0, NULL, 0);
+		control_follow_stop(cl);
+		return;
+	}
+	evtimer_add(cl->cl_follow_ev, &tv);
+}
+
+void
+control_follow_stop(struct ctl_client *cl)
+{
+	if (cl->cl_follow_ev != NULL)
+		event_free(cl->cl_follow_ev);
+	cl->cl_follow_ev = NULL;
+	cl->cl_follow = 0;
+}
+
+static void
+guest_logs(struct ctl_client *cl, struct guest *g, int follow)
+{
+	struct timeval	 tv = { 0, FOLLOW_MS * 1000 };
+
+	cl->cl_follow_off = 0;
+	(void)logs_send(cl, g);
+	if (!follow) {
+		(void)control_send(cl->cl_id, IMSG_CTL_END, NULL, 0, NULL, 0);
+		return;
+	}
+	cl->cl_follow = g->g_id;
+	if ((cl->cl_follow_ev = evtimer_new(sv.base, follow_cb, cl)) == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(cl->cl_follow_ev, &tv);
+}
+
+/* ------------------------------------------------------------------ */
+
+static const char *
+op_verb(uint32_t op)
+{
+	switch (op) {
+	case MVM_GUEST_LS:	return ("ls");
+	case MVM_GUEST_STOP:	return ("stop");
+	case MVM_GUEST_RM:	return ("rm");
+	case MVM_GUEST_REPORT:	return ("boot_report");
+	case MVM_GUEST_LOGS:	return ("logs");
+	case MVM_GUEST_PUT:	return ("cp_put");
+	case MVM_GUEST_GET:	return ("cp_get");
+	case MVM_GUEST_IMAGES:	return ("image_ls");
+	case MVM_GUEST_IMAGE_BUILD: return ("image_build");
+	}
+	return ("unknown");
+}
+
+int
+control_guest(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_ctl_guest	 cg;
+	struct guest		*g = NULL;
+	int			 err = 0;
+
+	if (msg_get_ctl_guest(imsg, &cg) == -1 || cl->cl_put != NULL ||
+	    cl->cl_follow != 0 || cl->cl_build_fd != -1)
+		return (PEER_BAD);
+	audit_ctl(op_verb(cg.cg_op), "ok");
+	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD) {
+		if ((err = image_build_begin(cl, cg.cg_name)) != 0)
+			(void)control_error(cl->cl_id, err, NULL);
+		return (PEER_OK);
+	}
+	if (cg.cg_op == MVM_GUEST_LS)
+		return (guest_ls(cl, NULL), PEER_OK);
+	if (cg.cg_op == MVM_GUEST_IMAGES)
+		return (image_ls(cl), PEER_OK);
+	if ((g = guest_find(cg.cg_name)) == NULL)
+		return (control_error(cl->cl_id, MVM_ENOGUEST, NULL), PEER_OK);
+	switch (cg.cg_op) {
+	case MVM_GUEST_REPORT:
+		(void)guest_ls(cl, g->g_name);
+		break;
+	case MVM_GUEST_STOP:
+		if (g->g_pid == 0) {
+			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
+			    NULL, 0);
+			break;
+		}
+		g->g_stop_client = cl->cl_id;
+		guest_stop(g);
+		break;
+	case MVM_GUEST_RM:
+		if (g->g_pid != 0)
+			err = MVM_ESTATE;
+		else {
+			guest_destroy(g);
+			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
+			    NULL, 0);
+		}
+		break;
+	case MVM_GUEST_LOGS:
+		guest_logs(cl, g, (cg.cg_flags & MVM_GUEST_FOLLOW) != 0);
+		break;
+	case MVM_GUEST_PUT:
+		if ((err = guest_file_put(g, cl->cl_id, &cg)) == 0)
+			cl->cl_put = g;
+		break;
+	case MVM_GUEST_GET:
+		err = guest_file_get(g, cl->cl_id, &cg);
+		break;
+	}
+	if (err != 0)
+		(void)control_error(cl->cl_id, err, NULL);
+	return (PEER_OK);
+}
+
+/* cp to a guest: data, then an empty CTL_FILE to end */
+int
+control_file(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct guest	*g = cl->cl_put;
+	int		 err;
+
+	if (cl->cl_build_fd != -1) {		/* image build layer */
+		if (imsg->fd != -1)
+			return (PEER_BAD);
+		if (imsg_type(imsg) == IMSG_CTL_FILE_DATA) {
+			if (image_build_data(cl, imsg->data,
+			    imsg->datalen) == -1) {
+				image_build_abort(cl);
+				(void)control_error(cl->cl_id, MVM_ETOOBIG,
+				    NULL);
+			}
+			return (PEER_OK);
+		}
+		if ((err = image_build_end(cl)) != 0)
+			(void)control_error(cl->cl_id, err, NULL);
+		else
+			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
+			    NULL, 0);
+		return (PEER_OK);
+	}
+
+	if (g == NULL || g->g_file_client != cl->cl_id || imsg->fd != -1)
+		return (PEER_BAD);
+	if (imsg_type(imsg) == IMSG_CTL_FILE_DATA) {
+		if (imsg->datalen > MVM_DATA_MAX ||
+		    g->g_file_bytes + imsg->datalen > g->g_file_size)
+			return (PEER_BAD);
+		guest_file_data(g, imsg->data, imsg->datalen);
+		return (PEER_OK);
+	}
+	if (imsg->datalen != 0 || g->g_file_bytes != g->g_file_size)
+		return (PEER_BAD);
+	guest_file_end(g);
+	cl->cl_put = NULL;
+	return (PEER_OK);
+}

@@ -1,0 +1,244 @@
+/*
+ * mvm-vmm: one per guest.  Started by the supervisor in fresh
+ * namespaces and the guest's cgroups; builds the guest's jail, drops to
+ * the guest's uid, starts QEMU in the same jail, and bridges the agent
+ * channel.  It exits once QEMU is gone, after saying why (VMM_DONE).
+ *
+ *   -> HELLO;  <- CONFIG, VMM_CONFIG, VMM_BIND..., CONFIG_FD (console
+ *   log), CONFIG_END;  jail, QEMU;  -> PHASE (vmm, qemu, console,
+ *   hello, ready);  then EXEC/STDIN/SIGNAL/FILE_* and STOP.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "vmm.h"
+
+struct vmm vm = { .consolefd = -1, .qemu_errfd = -1 };
+
+static void	 usage(void) __attribute__((noreturn));
+static int	 vmm_dispatch(struct peer *, struct imsg *);
+static void	 vmm_closed(struct peer *, int);
+static void	 sigchld_cb(evutil_socket_t, short, void *);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mvm-vmm [-dv]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct mvm_hello	 he;
+	int			 ch, fd, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "dv")) != -1) {
+		switch (ch) {
+		case 'd':
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc != optind)
+		usage();
+	log_init(LOG_MODE_CHILD, verbose, "vmm");
+	if (geteuid() != 0)
+		fatalx("must start as root (it drops to the guest's uid)");
+	vm.t_start = mono_ns();
+	if ((fd = proc_child_socket()) == -1)
+		fatal("fd %d is not our socket", MVM_CHILD_FD);
+	if (mvm_crypto_init() == -1)
+		fatalx("sodium_init");
+	json_object_seed(randombytes_random() | 1);
+	signal(SIGPIPE, SIG_IGN);
+	if ((vm.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (peer_init(&vm.parent, vm.base, fd, MVM_IMSG_MAX, vmm_dispatch,
+	    vmm_closed, NULL, "parent") == -1)
+		fatal("peer_init");
+	memset(&he, 0, sizeof(he));
+	he.he_proto = MVM_PROTO_VERSION;
+	he.he_role = MVM_ROLE_VMM;
+	(void)strlcpy(he.he_version, MVM_VERSION, sizeof(he.he_version));
+	if (peer_compose(&vm.parent, IMSG_HELLO, 0, -1, &he, sizeof(he)) == -1)
+		fatal("compose");
+	event_base_dispatch(vm.base);
+	return (0);
+}
+
+/*
+ * Configuration complete: build the jail, drop privileges, start QEMU,
+ * then narrow ourselves to what bridging needs.
+ */
+static void
+vmm_start(void)
+{
+	int	 abi;
+
+	if (!vm.have_vc)
+		fatalx("no VMM_CONFIG");
+	if ((vm.ev_chld = evsignal_new(vm.base, SIGCHLD, sigchld_cb,
+	    NULL)) == NULL || evsignal_add(vm.ev_chld, NULL) == -1)
+		fatalx("evsignal");
+	jail_build();
+	jail_demote();
+	vm.configured = 1;
+	phase_send(MVM_PHASE_VMM, NULL, NULL, 0, 0);
+	qemu_start();
+	if ((abi = sandbox_landlock_nofs()) == -1)
+		fatal("landlock");
+	if (sandbox_seccomp(vmm_policy, vmm_policy_len) == -1)
+		fatal("seccomp");
+	log_debug("%s: jailed as uid %u, landlock abi %d, QEMU pid %d",
+	    vm.vc.vc_name, vm.conf.cc_uid, abi, (int)vm.qemu_pid);
+}
+
+static void
+sigchld_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	pid_t	 pid;
+	int	 status;
+
+	(void)sig;
+	(void)ev;
+	(void)arg;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if (pid == vm.qemu_pid) {
+			vm.qemu_pid = 0;
+			qemu_reaped(status);
+		}
+}
+
+static void
+vmm_config_msg(struct imsg *imsg)
+{
+	struct mvm_config_fd	 cf;
+	int			 fd;
+
+	switch (imsg_type(imsg)) {
+	case IMSG_CONFIG:
+		if (vm.have_conf || msg_get_child_config(imsg, &vm.conf) == -1 ||
+		    vm.conf.cc_proto != MVM_PROTO_VERSION)
+			fatalx("malformed CONFIG");
+		vm.have_conf = 1;
+		log_setverbose(vm.conf.cc_verbose);
+		break;
+	case IMSG_VMM_CONFIG:
+		if (!vm.have_conf || vm.have_vc ||
+		    msg_get_vmm_config(imsg, &vm.vc) == -1 ||
+		    vm.vc.vc_qemu[0] != '/' || vm.vc.vc_kernel[0] != '/' ||
+		    vm.vc.vc_initrd[0] != '/')
+			fatalx("malformed VMM_CONFIG");
+		vm.have_vc = 1;
+		break;
+	case IMSG_VMM_BIND:
+		if (!vm.have_vc || vm.nbinds == VMM_BINDS_MAX ||
+		    msg_get_vmm_bind(imsg, &vm.binds[vm.nbinds]) == -1)
+			fatalx("malformed VMM_BIND");
+		vm.nbinds++;
+		break;
+	case IMSG_CONFIG_FD:
+		if (!vm.have_vc || msg_get_config_fd(imsg, &cf, &fd) == -1 ||
+		    cf.cf_kind != MVM_FD_CONSOLE || vm.consolefd != -1)
+			fatalx("malformed CONFIG_FD");
+		vm.consolefd = fd;
+		break;
+	case IMSG_CONFIG_END:
+		if (msg_get_empty(imsg) == -1)
+			fatalx("malformed CONFIG_END");
+		vmm_start();
+		break;
+	default:
+		fatalx("unexpected message type %u before the guest started",
+		    imsg_type(imsg));
+	}
+}
+
+#ifdef MVM_TEST_HOOKS
+#include "testhook.h"
+#endif
+
+/*
+ * Only what the supervisor may send, and only about our guest (peerid);
+ * anything else means it is confused: exit without answering.
+ */
+static int
+vmm_dispatch(struct peer *p, struct imsg *imsg)
+{
+	(void)p;
+	if (!vm.configured) {
+		vmm_config_msg(imsg);
+		return (PEER_OK);
+	}
+	if (imsg->hdr.peerid != vm.vc.vc_guest)
+		fatalx("message about guest %u, we run %u", imsg->hdr.peerid,
+		    vm.vc.vc_guest);
+	switch (imsg_type(imsg)) {
+	case IMSG_VMM_EXEC:
+		agent_exec(imsg);
+		break;
+	case IMSG_VMM_STDIN:
+		agent_stdin(imsg);
+		break;
+	case IMSG_VMM_SIGNAL:
+		agent_signal(imsg);
+		break;
+	case IMSG_VMM_FILE_PUT:
+		agent_file_put(imsg);
+		break;
+	case IMSG_VMM_FILE_DATA:
+		agent_file_data(imsg);
+		break;
+	case IMSG_VMM_FILE_END:
+		agent_file_end(imsg);
+		break;
+	case IMSG_VMM_FILE_GET:
+		agent_file_get(imsg);
+		break;
+	case IMSG_VMM_STOP:
+		if (msg_get_empty(imsg) == -1)
+			fatalx("malformed VMM_STOP");
+		qemu_stop();
+		break;
+#ifdef MVM_TEST_HOOKS
+	case IMSG_TEST_SYSCALL:
+		testhook_syscall(imsg);
+		break;
+#endif
+	default:
+		fatalx("unexpected message type %u", imsg_type(imsg));
+	}
+	return (PEER_OK);
+}
+
+/* The supervisor went away: stop the guest and exit. */
+static void
+vmm_closed(struct peer *p, int why)
+{
+	if (why == PEER_MALFORMED)
+		fatalx("%s: malformed message", p->p_name);
+	peer_shutdown(p);
+	if (vm.qemu_pid > 0) {
+		kill(vm.qemu_pid, SIGKILL);
+		vm.qemu_pid = 0;
+	}
+	exit(why == PEER_EOF ? 0 : 1);
+}
