@@ -12,8 +12,15 @@
 #include "record.h"
 #include "sigmsg.h"
 
+#define SCAN_CHUNK		256	/* lines per unit of threaded work */
+#define SCAN_THREADS_MAX	64
+
 static int	 scan_fail(struct audit_scan *, int, int64_t, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
+static void	*pool_worker(void *);
+static void	 pool_wait(struct scan_pool *, size_t);
+static int	 pool_start(const uint8_t *, struct audit_scan *);
+static void	 pool_end(struct audit_scan *);
 
 const char *
 audit_class_name(int c)
@@ -136,11 +143,17 @@ scan_sig(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
 	free(u);
 }
 
-/* Line i, with at least the work asked for done (lazily, if not yet). */
+/*
+ * Line i, with at least the work asked for done: by the workers (then
+ * wait for them), or here, lazily.
+ */
 static struct audit_line *
 scan_get(const uint8_t *buf, struct audit_scan *as, size_t i, int what)
 {
 	struct audit_line	*l = &as->as_lines[i];
+
+	if (as->as_pool != NULL)
+		pool_wait(as->as_pool, i);
 
 	if ((what & AL_PARSED) && !(l->al_done & AL_PARSED))
 		scan_parse(buf, l);
@@ -149,57 +162,122 @@ scan_get(const uint8_t *buf, struct audit_scan *as, size_t i, int what)
 	return (l);
 }
 
-struct scan_job {
-	const uint8_t		*buf;
-	struct audit_line	*lines;
-	size_t			 n;
-	const uint8_t		*pk;
+/*
+ * The threaded scan: workers take chunks of SCAN_CHUNK lines in order
+ * and do all the per-line work; the walk waits for the chunk it needs,
+ * so it runs alongside them, and when it stops (at the first failure)
+ * the workers stop too.
+ */
+struct scan_pool {
+	pthread_mutex_t		 sp_mtx;
+	pthread_cond_t		 sp_cv;
+	const uint8_t		*sp_buf;
+	struct audit_scan	*sp_as;
+	size_t			 sp_next;	/* next chunk to hand out */
+	size_t			 sp_nchunks;
+	uint8_t			*sp_done;	/* per chunk */
+	int			 sp_stop;
+	int			 sp_nt;
+	pthread_t		 sp_tid[SCAN_THREADS_MAX];
 };
 
 static void *
-scan_worker(void *arg)
+pool_worker(void *arg)
 {
-	struct scan_job	*j = arg;
-	size_t		 i;
+	struct scan_pool	*p = arg;
+	struct audit_scan	*as = p->sp_as;
+	size_t			 c, i, end;
 
-	for (i = 0; i < j->n; i++) {
-		scan_parse(j->buf, &j->lines[i]);
-		scan_sig(j->buf, &j->lines[i], j->pk);
+	for (;;) {
+		pthread_mutex_lock(&p->sp_mtx);
+		if (p->sp_stop || p->sp_next == p->sp_nchunks) {
+			pthread_mutex_unlock(&p->sp_mtx);
+			return (NULL);
+		}
+		c = p->sp_next++;
+		pthread_mutex_unlock(&p->sp_mtx);
+		end = (c + 1) * SCAN_CHUNK;
+		if (end > as->as_nlines)
+			end = as->as_nlines;
+		for (i = c * SCAN_CHUNK; i < end; i++) {
+			scan_parse(p->sp_buf, &as->as_lines[i]);
+			scan_sig(p->sp_buf, &as->as_lines[i], as->as_pk);
+		}
+		pthread_mutex_lock(&p->sp_mtx);
+		__atomic_store_n(&p->sp_done[c], 1, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&p->sp_cv);
+		pthread_mutex_unlock(&p->sp_mtx);
 	}
-	return (NULL);
+}
+
+/* Until the chunk holding line i is done. */
+static void
+pool_wait(struct scan_pool *p, size_t i)
+{
+	size_t	 c = i / SCAN_CHUNK;
+
+	if (__atomic_load_n(&p->sp_done[c], __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&p->sp_mtx);
+	while (!p->sp_done[c])
+		pthread_cond_wait(&p->sp_cv, &p->sp_mtx);
+	pthread_mutex_unlock(&p->sp_mtx);
 }
 
 /*
- * Per-line work, on as_threads threads when there are enough lines;
- * otherwise it is left to scan_get(), as the walk needs it.
+ * Start as_threads workers when there are enough lines; otherwise (or
+ * if no thread starts) the work is left to scan_get(), lazily.
  */
-static void
-scan_lines(const uint8_t *buf, struct audit_scan *as)
+static int
+pool_start(const uint8_t *buf, struct audit_scan *as)
 {
-	struct scan_job	 jobs[64];
-	pthread_t	 tid[64];
-	size_t		 i, per, nt;
+	struct scan_pool	*p;
+	int			 i, nt;
 
 	if (as->as_threads <= 1 || as->as_nlines < 1024)
-		return;
-	nt = as->as_threads > 64 ? 64 : as->as_threads;
-	per = (as->as_nlines + nt - 1) / nt;
-	for (i = 0; i < nt; i++) {
-		jobs[i].buf = buf;
-		jobs[i].lines = as->as_lines + i * per;
-		jobs[i].n = i * per >= as->as_nlines ? 0 :
-		    (as->as_nlines - i * per < per ? as->as_nlines - i * per :
-		    per);
-		jobs[i].pk = as->as_pk;
-		if (pthread_create(&tid[i], NULL, scan_worker, &jobs[i]) != 0)
-			scan_worker(&jobs[i]);	/* no thread: do it here */
-		else
-			continue;
-		tid[i] = 0;
+		return (0);
+	nt = as->as_threads > SCAN_THREADS_MAX ? SCAN_THREADS_MAX :
+	    as->as_threads;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (-1);
+	p->sp_buf = buf;
+	p->sp_as = as;
+	p->sp_nchunks = (as->as_nlines + SCAN_CHUNK - 1) / SCAN_CHUNK;
+	if ((p->sp_done = calloc(p->sp_nchunks, 1)) == NULL) {
+		free(p);
+		return (-1);
 	}
+	pthread_mutex_init(&p->sp_mtx, NULL);
+	pthread_cond_init(&p->sp_cv, NULL);
 	for (i = 0; i < nt; i++)
-		if (tid[i] != 0)
-			pthread_join(tid[i], NULL);
+		if (pthread_create(&p->sp_tid[p->sp_nt], NULL, pool_worker,
+		    p) == 0)
+			p->sp_nt++;
+	as->as_pool = p;
+	if (p->sp_nt == 0)
+		pool_end(as);
+	return (0);
+}
+
+/* Stop the workers (after their current chunk) and free the pool. */
+static void
+pool_end(struct audit_scan *as)
+{
+	struct scan_pool	*p = as->as_pool;
+	int			 i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->sp_mtx);
+	p->sp_stop = 1;
+	pthread_mutex_unlock(&p->sp_mtx);
+	for (i = 0; i < p->sp_nt; i++)
+		pthread_join(p->sp_tid[i], NULL);
+	pthread_cond_destroy(&p->sp_cv);
+	pthread_mutex_destroy(&p->sp_mtx);
+	free(p->sp_done);
+	free(p);
+	as->as_pool = NULL;
 }
 
 /*
@@ -359,12 +437,15 @@ scan_walk(const uint8_t *buf, size_t len, struct audit_scan *as)
 int
 audit_scan(const uint8_t *buf, size_t len, struct audit_scan *as)
 {
+	int	 rc;
+
 	as->as_lines = NULL;
 	as->as_nlines = 0;
 	as->as_nrec = 0;
 	as->as_recidx = NULL;
 	as->as_regions = NULL;
 	as->as_nregions = 0;
+	as->as_pool = NULL;
 	as->as_end = 0;
 	as->as_tail_off = as->as_tail_len = 0;
 	as->as_class = AV_OK;
@@ -372,10 +453,11 @@ audit_scan(const uint8_t *buf, size_t len, struct audit_scan *as)
 	as->as_why[0] = '\0';
 	memset(as->as_last, 0, sizeof(as->as_last));
 	merkle_init(&as->as_tree);
-	if (scan_split(buf, len, as) == -1)
+	if (scan_split(buf, len, as) == -1 || pool_start(buf, as) == -1)
 		return (-1);
-	scan_lines(buf, as);
-	return (scan_walk(buf, len, as));
+	rc = scan_walk(buf, len, as);
+	pool_end(as);
+	return (rc);
 }
 
 void

@@ -14,11 +14,12 @@
  * tampering (AV_MALFORMED).  Used by auditd at start (structure only)
  * and by mvmctl audit verify (with signatures, on several threads).
  *
- * With as_threads > 1 (and enough lines) every line is parsed and its
- * signature checked up front, in parallel.  Otherwise the work is done
- * lazily as the walk reaches each line, so a scan that fails at record
- * k has checked about k signatures, not all of them; lines the walk
- * never reached keep al_done == 0.
+ * With as_threads > 1 (and enough lines) that many threads parse the
+ * lines and check their signatures, a chunk at a time in order, while
+ * the walk follows them.  Otherwise the work is done lazily as the walk
+ * reaches each line.  Either way a scan that fails at record k has done
+ * about k lines' work, not all of it; lines it never reached may keep
+ * al_done == 0.
  */
 #ifndef MVM_AUDITSCAN_H
 #define MVM_AUDITSCAN_H
@@ -66,6 +67,8 @@ struct audit_region {
 	int64_t		 ar_seq;	/* seq of the audit.recovered record */
 };
 
+struct scan_pool;
+
 struct audit_scan {
 	/* input */
 	const char	*as_tenant;	/* expected tenant, or NULL */
@@ -87,6 +90,7 @@ struct audit_scan {
 	int		 as_class;	/* AV_* of the first failure */
 	int64_t		 as_bad_seq;
 	char		 as_why[160];
+	struct scan_pool *as_pool;	/* internal: the threaded scan */
 };
 
 int	 audit_scan(const uint8_t *, size_t, struct audit_scan *);

@@ -16,6 +16,17 @@ static const struct cmd cmds[] = {
 	{ "status",	cmd_status,	"status [--json]" },
 	{ "key",	cmd_key,	"key show [--json]\n"
 	    "       key export --format raw|pem|note" },
+	{ "audit",	cmd_audit,	AUDIT_USAGE },
+	{ "run",	cmd_run,	USAGE_RUN },
+	{ "up",		cmd_up,		USAGE_UP },
+	{ "exec",	cmd_exec,	USAGE_EXEC },
+	{ "ls",		cmd_ls,		USAGE_LS },
+	{ "stop",	cmd_stop,	USAGE_STOP },
+	{ "rm",		cmd_rm,		USAGE_RM },
+	{ "logs",	cmd_logs,	USAGE_LOGS },
+	{ "cp",		cmd_cp,		USAGE_CP },
+	{ "boot-report", cmd_boot_report, USAGE_BOOT_REPORT },
+	{ "image",	cmd_image,	USAGE_IMAGE },
 };
 
 void

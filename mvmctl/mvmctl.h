@@ -8,10 +8,63 @@
 #define EXIT_OK		0
 #define EXIT_ERR	1
 #define EXIT_USAGE	2
+/* mvmctl audit verify and verify-proof: one status per failure class */
+#define EXIT_MALFORMED	10
+#define EXIT_LINK	11
+#define EXIT_SIGNATURE	12
+#define EXIT_ROOT	13
+#define EXIT_TRUNCATED	14
+#define EXIT_NOTEXT	15
+#define EXIT_UNKNOWNKEY	16
+#define EXIT_NOPROOF	17
+/* run, up, exec and the guest commands: mvm's own failures (a guest
+ * command's status is its own, 0-255; 124 timeout; 128+N signal N) */
+#define EXIT_CAPACITY	115	/* no free guest slot */
+#define EXIT_AUDIT	116	/* audit log stopped: fail closed */
+#define EXIT_NOGUEST	117	/* no such guest */
+#define EXIT_NOQEMU	118	/* QEMU missing or unusable */
+#define EXIT_IMAGE	119	/* image damaged or incomplete */
+#define EXIT_POLICY	120	/* denied by policy */
+#define EXIT_NOIMAGE	121	/* no such image */
+#define EXIT_TOOBIG	122	/* over the documented limits */
+#define EXIT_EXISTS	123	/* guest name in use */
+#define EXIT_TIMEOUT	124	/* the command timed out */
+#define EXIT_MVM	125	/* transport or internal failure */
+#define EXIT_BOOT	126	/* the guest failed to boot, or failed */
+#define EXIT_NOTFOUND	127	/* command (or file) not in the guest */
+#define EXIT_STATE	114	/* guest not in a state for that */
+#define EXIT_INTR	130	/* interrupted (Ctrl-C) */
+
+#define USAGE_RUN	"run [--image image] [--cpus n] [--memory mib] "		"[--timeout seconds] [--env key=value] [--workdir dir] [--name name] "	"[-v] -- command [argument ...]"
+#define USAGE_UP	"up name [--image image] [--cpus n] [--memory mib]"
+#define USAGE_EXEC	"exec name [--timeout seconds] [--env key=value] "		"[--workdir dir] [-v] -- command [argument ...]"
+#define USAGE_LS	"ls [--json]"
+#define USAGE_STOP	"stop name"
+#define USAGE_RM	"rm name"
+#define USAGE_LOGS	"logs [-f] name"
+#define USAGE_CP	"cp source target"
+#define USAGE_BOOT_REPORT "boot-report name [--json]"
+#define USAGE_IMAGE	"image ls [--json]\n"					\
+	"       image build name --from dir"
+
+#define AUDIT_USAGE							\
+	"audit tail [-f] [-n count] [--tenant tenant] [--json]\n"	\
+	"       audit show id [--tenant tenant] [--json]\n"		\
+	"       audit verify [--tenant tenant] [--since ckptfile] "	\
+	"[--pubkey keyfile] [--json]\n"					\
+	"       audit checkpoint [--tenant tenant]\n"			\
+	"       audit prove --index n [--tenant tenant]\n"		\
+	"       audit prove --since-size size [--tenant tenant]\n"	\
+	"       audit verify-proof prooffile --record linefile "		\
+	"[--pubkey keyfile]\n"						\
+	"       audit verify-proof prooffile --since ckptfile "		\
+	"[--pubkey keyfile]"
 
 struct ctl_globals {
 	const char	*socket;
 	const char	*statedir;
+	int		 typed_exits;	/* map MVM_E* to EXIT_* statuses */
+	const char	*unlink_on_error; /* a temporary file to remove */
 };
 extern struct ctl_globals g;
 
@@ -31,10 +84,26 @@ void	 ctl_sendv2(uint32_t, const void *, size_t, const void *, size_t);
 void	 ctl_recv(struct imsg *);
 void	 ctl_expect(struct imsg *, uint32_t);
 void	 ctl_close(void);
+int	 ctl_pending(struct imsg *);
+int	 ctl_fd(void);
+void	 ctl_read(void);
+int	 ctl_exit_status(uint32_t);
 const char *ctl_statedir(void);
 
 /* per-command entry points */
 int	 cmd_status(int, char **);
 int	 cmd_key(int, char **);
+int	 cmd_run(int, char **);
+int	 cmd_up(int, char **);
+int	 cmd_exec(int, char **);
+int	 cmd_ls(int, char **);
+int	 cmd_stop(int, char **);
+int	 cmd_rm(int, char **);
+int	 cmd_logs(int, char **);
+int	 cmd_cp(int, char **);
+int	 cmd_boot_report(int, char **);
+int	 cmd_image(int, char **);
+int	 image_build(int, char **);
+int	 cmd_audit(int, char **);
 
 #endif /* MVMCTL_H */

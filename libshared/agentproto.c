@@ -1,0 +1,142 @@
+/*
+ * agentproto.c: framing for the agent protocol (agentproto.h).
+ *
+ * Used by mvm-agent (linked statically into the guest) and mvm-vmm, so
+ * it depends on libc alone.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentproto.h"
+
+#define AP_LEN_MIN	8			/* type + id */
+#define AP_LEN_MAX	(AP_FRAME_MAX - 4)	/* the rest of a frame */
+
+static uint32_t	 get32(const uint8_t *);
+static void	 put32(uint8_t *, uint32_t);
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3]);
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+int
+ap_rbuf_init(struct ap_rbuf *rb)
+{
+	memset(rb, 0, sizeof(*rb));
+	if ((rb->r_buf = malloc(AP_FRAME_MAX)) == NULL)
+		return (-1);
+	return (0);
+}
+
+void
+ap_rbuf_free(struct ap_rbuf *rb)
+{
+	free(rb->r_buf);
+	memset(rb, 0, sizeof(*rb));
+}
+
+/*
+ * Where the next bytes go, and how many fit.  Moves unconsumed bytes to
+ * the front first, so frames taken earlier become invalid.  A whole
+ * frame always fits once the frames before it have been taken.
+ */
+uint8_t *
+ap_rbuf_space(struct ap_rbuf *rb, size_t *avail)
+{
+	if (rb->r_off > 0) {
+		memmove(rb->r_buf, rb->r_buf + rb->r_off,
+		    rb->r_len - rb->r_off);
+		rb->r_len -= rb->r_off;
+		rb->r_off = 0;
+	}
+	*avail = AP_FRAME_MAX - rb->r_len;
+	return (rb->r_buf + rb->r_len);
+}
+
+/* n bytes were written where ap_rbuf_space() pointed. */
+void
+ap_rbuf_fill(struct ap_rbuf *rb, size_t n)
+{
+	if (n > AP_FRAME_MAX - rb->r_len)
+		abort();		/* the caller overran the space */
+	rb->r_len += n;
+}
+
+int
+ap_take(struct ap_rbuf *rb, struct ap_frame *f)
+{
+	size_t		 have;
+	uint32_t	 len;
+
+	if (rb->r_broken)
+		return (-1);
+	have = rb->r_len - rb->r_off;
+	if (have < 4)
+		return (0);
+	len = get32(rb->r_buf + rb->r_off);
+	if (len < AP_LEN_MIN || len > AP_LEN_MAX) {
+		rb->r_broken = 1;
+		return (-1);
+	}
+	if (have < 4 + (size_t)len)
+		return (0);
+	f->f_type = get32(rb->r_buf + rb->r_off + 4);
+	f->f_id = get32(rb->r_buf + rb->r_off + 8);
+	f->f_data = rb->r_buf + rb->r_off + AP_HDR_LEN;
+	f->f_len = len - AP_LEN_MIN;
+	rb->r_off += 4 + len;
+	if (rb->r_off == rb->r_len)
+		rb->r_off = rb->r_len = 0;	/* the data stays in place */
+	return (1);
+}
+
+int
+ap_header(uint8_t *out, uint32_t type, uint32_t id, size_t paylen)
+{
+	if (paylen > AP_PAYLOAD_MAX) {
+		errno = EMSGSIZE;
+		return (-1);
+	}
+	put32(out, AP_LEN_MIN + paylen);
+	put32(out + 4, type);
+	put32(out + 8, id);
+	return (0);
+}
+
+const char *
+ap_type_name(uint32_t type)
+{
+	switch (type) {
+	case AP_HELLO:		return ("HELLO");
+	case AP_EXEC:		return ("EXEC");
+	case AP_STDIN:		return ("STDIN");
+	case AP_SIGNAL:		return ("SIGNAL");
+	case AP_FILE_PUT:	return ("FILE_PUT");
+	case AP_FILE_GET:	return ("FILE_GET");
+	case AP_FILE_DATA:	return ("FILE_DATA");
+	case AP_FILE_END:	return ("FILE_END");
+	case AP_PING:		return ("PING");
+	case AP_SHUTDOWN:	return ("SHUTDOWN");
+	case AP_STARTED:	return ("STARTED");
+	case AP_STDOUT:		return ("STDOUT");
+	case AP_STDERR:		return ("STDERR");
+	case AP_EXIT:		return ("EXIT");
+	case AP_OK:		return ("OK");
+	case AP_PONG:		return ("PONG");
+	case AP_ERROR:		return ("ERROR");
+	}
+	return ("UNKNOWN");
+}
