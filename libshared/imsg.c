@@ -301,6 +301,7 @@ msgbuf_advance(struct msgbuf *w, size_t n)
 			return;
 		}
 		n -= left;
+		w->bytes -= left;
 		b->sent = b->size;
 		msgbuf_drop(w, b);
 	}

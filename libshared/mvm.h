@@ -23,7 +23,7 @@
 
 /* limits */
 #define MVM_IMSG_MAX		(256 * 1024 + 4096)	/* internal peers */
-#define MVM_CTL_MAX		(64 * 1024)		/* control clients */
+#define MVM_CTL_MAX		(136 * 1024)	/* control clients: a run request */
 #define MVM_NAME_MAX		64	/* guest, image, secret names */
 #define MVM_TENANT_MAX		64
 #define MVM_KEYNAME_MAX		64	/* C2SP key name */

@@ -227,6 +227,16 @@ control_error(uint32_t id, uint32_t code, const char *msg)
 	return (control_send(id, IMSG_CTL_ERROR, &ce, sizeof(ce), NULL, 0));
 }
 
+/* Stop or resume reading a client (its stdin is ahead of the guest). */
+void
+control_pause(uint32_t id, int on)
+{
+	struct ctl_client	*cl = control_by_id(id);
+
+	if (cl != NULL)
+		peer_pause(&cl->cl_peer, on);
+}
+
 size_t
 control_queued(uint32_t id)
 {

@@ -27,6 +27,7 @@ static void	 exec_timer_cb(evutil_socket_t, short, void *);
 static void	 exec_admitted(void *, uint32_t, const void *);
 static void	 exec_recorded(void *, uint32_t, const void *);
 static void	 exec_finish(struct exec *, const char *);
+static void	 exec_stdin_flush(struct exec *);
 
 /* callbacks name an exec by guest and exec id: it may be gone by then */
 static void *
@@ -174,6 +175,31 @@ exec_admitted(void *key, uint32_t error, const void *reply)
 		exec_send(x);
 }
 
+/* What stdin arrived before the command went out follows it now. */
+static void
+exec_stdin_flush(struct exec *x)
+{
+	struct mvm_vmm_data	 vd;
+	size_t			 off, n;
+	int			 eof = x->x_stdin_eof;
+
+	memset(&vd, 0, sizeof(vd));
+	vd.vd_id = x->x_id;
+	for (off = 0; off < x->x_stdinlen; off += n) {
+		n = x->x_stdinlen - off > MVM_DATA_MAX ? MVM_DATA_MAX :
+		    x->x_stdinlen - off;
+		(void)peer_composev2(&x->x_guest->g_peer, IMSG_VMM_STDIN,
+		    x->x_guest->g_id, -1, &vd, sizeof(vd), x->x_stdin + off, n);
+	}
+	if (eof)
+		(void)peer_composev2(&x->x_guest->g_peer, IMSG_VMM_STDIN,
+		    x->x_guest->g_id, -1, &vd, sizeof(vd), NULL, 0);
+	free(x->x_stdin);
+	x->x_stdin = NULL;
+	x->x_stdinlen = 0;
+	control_pause(x->x_client, 0);
+}
+
 /* The guest is ready (or was): send the command. */
 void
 exec_send(struct exec *x)
@@ -190,6 +216,7 @@ exec_send(struct exec *x)
 		exec_fail(x, MVM_EGUEST, "lost the vmm");
 		return;
 	}
+	exec_stdin_flush(x);
 	if (x->x_timeout_s > 0) {
 		x->x_timer = evtimer_new(sv.base, exec_timer_cb, exec_key(x));
 		tv.tv_sec = x->x_timeout_s + EXEC_GRACE_S;
@@ -270,13 +297,35 @@ exec_output(struct exec *x, uint32_t stream, const uint8_t *p, size_t len)
 	}
 }
 
+/*
+ * stdin for the command.  Before the command reaches the guest it is
+ * held here (the client is paused once EXEC_STDIN_HOLD is held) and
+ * sent right after the EXEC; an empty piece is the end of stdin.
+ */
 void
 exec_stdin(struct exec *x, const uint8_t *p, size_t len)
 {
 	struct mvm_vmm_data	 vd;
+	uint8_t			*n;
 
-	if (!x->x_sent || x->x_finished)
+	if (x->x_finished || x->x_stdin_eof)
 		return;
+	if (!x->x_sent) {
+		if (len == 0) {
+			x->x_stdin_eof = 1;
+			return;
+		}
+		if ((n = realloc(x->x_stdin, x->x_stdinlen + len)) == NULL)
+			fatal("realloc");
+		memcpy(n + x->x_stdinlen, p, len);
+		x->x_stdin = n;
+		x->x_stdinlen += len;
+		if (x->x_stdinlen >= EXEC_STDIN_HOLD)
+			control_pause(x->x_client, 1);
+		return;
+	}
+	if (len == 0)
+		x->x_stdin_eof = 1;
 	memset(&vd, 0, sizeof(vd));
 	vd.vd_id = x->x_id;
 	(void)peer_composev2(&x->x_guest->g_peer, IMSG_VMM_STDIN,
@@ -415,6 +464,7 @@ exec_free(struct exec *x)
 		event_free(x->x_timer);
 	sodium_memzero(x->x_blob, x->x_bloblen);
 	free(x->x_blob);
+	free(x->x_stdin);
 	free(x);
 }
 

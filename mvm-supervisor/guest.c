@@ -805,10 +805,26 @@ guest_done(struct guest *g, struct imsg *imsg)
 	return (PEER_OK);
 }
 
+static int	 guest_dispatch_msg(struct guest *, struct imsg *);
+
+/* Log what a vmm sent out of turn before its guest is failed. */
 static int
 guest_dispatch(struct peer *p, struct imsg *imsg)
 {
-	struct guest		*g = p->p_arg;
+	struct guest	*g = p->p_arg;
+	int		 rc;
+
+	rc = guest_dispatch_msg(g, imsg);
+	if (rc == PEER_BAD)
+		log_warnx("%s: the vmm sent %s (%u bytes) out of turn or "
+		    "malformed", g->g_name, imsg_type_name(imsg_type(imsg)),
+		    (unsigned int)imsg->datalen);
+	return (rc);
+}
+
+static int
+guest_dispatch_msg(struct guest *g, struct imsg *imsg)
+{
 	struct mvm_hello	 he;
 	struct exec		*x;
 	struct mvm_vmm_data	 vd;

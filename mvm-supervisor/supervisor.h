@@ -46,6 +46,7 @@ struct image {
 #define GUEST_FAILED		6
 
 #define EXEC_OUT_HIGH		(4 * 1024 * 1024)	/* pause the vmm */
+#define EXEC_STDIN_HOLD		(1024 * 1024)	/* then pause the client */
 
 struct guest;
 
@@ -64,6 +65,9 @@ struct exec {
 	size_t			 x_bloblen;
 	char			 x_argv_sha256[65];
 	uint32_t		 x_timeout_s;
+	uint8_t			*x_stdin;	/* stdin before the command */
+	size_t			 x_stdinlen;	/* was sent: held here */
+	int			 x_stdin_eof;
 	struct event		*x_timer;	/* host-side hard timeout */
 	int			 x_timedout;	/* host had to stop it */
 	crypto_hash_sha256_state x_hstate[2];	/* stdout, stderr */
@@ -263,6 +267,7 @@ int	 control_send(uint32_t, uint32_t, const void *, size_t, const void *,
 	    size_t);
 int	 control_error(uint32_t, uint32_t, const char *);
 size_t	 control_queued(uint32_t);
+void	 control_pause(uint32_t, int);
 void	 control_listen(void);
 void	 control_close(void);
 

@@ -23,52 +23,96 @@
 #define REQ_SHUTDOWN	4
 #define ID_SHUTDOWN	0xffffffffU
 
+/*
+ * Requests outstanding.  An EXEC stays "started" until its EXIT; after
+ * that (and after any request ends) its id is kept a while as "done":
+ * the agent answers a STDIN or SIGNAL that crossed the EXIT on the wire
+ * with an ERROR under the EXEC's id, which is then expected, not a
+ * protocol violation.
+ */
+#define RS_ACTIVE	1
+#define RS_STARTED	2	/* EXEC: the agent said STARTED */
+#define RS_DONE		3
 static struct {
 	uint32_t	 id;
 	int		 kind;	/* 0: free slot */
+	int		 state;
+	uint64_t	 when;	/* done: order of ending, to reuse */
 } reqs[REQ_MAX];
-
+static uint64_t		 req_clock;
 static struct event	*resume_timer;
 
 static void	 agent_read_cb(struct bufferevent *, void *);
 static void	 agent_frame(const struct ap_frame *);
 
 static int
-req_add(uint32_t id, int kind)
+req_find(uint32_t id)
 {
 	int	 i;
 
 	for (i = 0; i < REQ_MAX; i++)
 		if (reqs[i].kind != 0 && reqs[i].id == id)
-			return (-1);		/* id in use */
-	for (i = 0; i < REQ_MAX; i++)
-		if (reqs[i].kind == 0) {
-			reqs[i].id = id;
-			reqs[i].kind = kind;
-			return (0);
-		}
+			return (i);
 	return (-1);
 }
 
 static int
+req_add(uint32_t id, int kind)
+{
+	int	 i, slot = -1;
+
+	if ((i = req_find(id)) != -1) {
+		if (reqs[i].state != RS_DONE)
+			return (-1);		/* id in use */
+		slot = i;
+	}
+	for (i = 0; slot == -1 && i < REQ_MAX; i++)
+		if (reqs[i].kind == 0)
+			slot = i;
+	for (i = 0; slot == -1 && i < REQ_MAX; i++)	/* oldest done */
+		if (reqs[i].state == RS_DONE && (slot == -1 ||
+		    reqs[i].when < reqs[slot].when))
+			slot = i;
+	if (slot == -1)
+		return (-1);
+	reqs[slot].id = id;
+	reqs[slot].kind = kind;
+	reqs[slot].state = RS_ACTIVE;
+	return (0);
+}
+
+/* kind of an outstanding (not done) request, or 0 */
+static int
 req_kind(uint32_t id)
 {
-	int	 i;
+	int	 i = req_find(id);
 
-	for (i = 0; i < REQ_MAX; i++)
-		if (reqs[i].kind != 0 && reqs[i].id == id)
-			return (reqs[i].kind);
-	return (0);
+	return (i != -1 && reqs[i].state != RS_DONE ? reqs[i].kind : 0);
+}
+
+static int
+req_state(uint32_t id)
+{
+	int	 i = req_find(id);
+
+	return (i != -1 ? reqs[i].state : 0);
+}
+
+static void
+req_set(uint32_t id, int state)
+{
+	int	 i = req_find(id);
+
+	if (i == -1)
+		return;
+	reqs[i].state = state;
+	reqs[i].when = ++req_clock;
 }
 
 static void
 req_done(uint32_t id)
 {
-	int	 i;
-
-	for (i = 0; i < REQ_MAX; i++)
-		if (reqs[i].kind != 0 && reqs[i].id == id)
-			reqs[i].kind = 0;
+	req_set(id, RS_DONE);
 }
 
 /* One frame to the guest. */
@@ -419,7 +463,9 @@ agent_started(const struct ap_frame *f)
 	int			 rc = -1;
 
 	if (o != NULL && json_only(o, names) == 0 &&
-	    json_uint(o, "pid", INT32_MAX, &pid) == 0) {
+	    json_uint(o, "pid", INT32_MAX, &pid) == 0 &&
+	    req_state(f->f_id) == RS_ACTIVE) {
+		req_set(f->f_id, RS_STARTED);
 		vs.vs_id = f->f_id;
 		vs.vs_pid = pid;
 		if (peer_compose(&vm.parent, IMSG_VMM_STARTED, vm.vc.vc_guest,
@@ -473,7 +519,7 @@ agent_frame(const struct ap_frame *f)
 		break;
 	case AP_STDOUT:
 	case AP_STDERR:
-		if (kind == REQ_EXEC) {
+		if (kind == REQ_EXEC && req_state(f->f_id) == RS_STARTED) {
 			data_send(IMSG_VMM_OUTPUT, f->f_id, f->f_type ==
 			    AP_STDOUT ? MVM_STREAM_STDOUT : MVM_STREAM_STDERR,
 			    f->f_data, f->f_len);
@@ -481,7 +527,7 @@ agent_frame(const struct ap_frame *f)
 		}
 		break;
 	case AP_EXIT:
-		if (kind == REQ_EXEC)
+		if (kind == REQ_EXEC && req_state(f->f_id) == RS_STARTED)
 			rc = agent_exit(f);
 		break;
 	case AP_FILE_DATA:
@@ -499,9 +545,21 @@ agent_frame(const struct ap_frame *f)
 		if (kind == REQ_PUT || kind == REQ_EXEC ||
 		    kind == REQ_SHUTDOWN)
 			rc = agent_ok(f);
+		else if (req_state(f->f_id) == RS_DONE)
+			rc = 0;		/* a signal that crossed the EXIT */
 		break;
 	case AP_ERROR:
-		if (kind != 0)
+		/*
+		 * Under a started EXEC's id (or one just ended) an error is
+		 * about a STDIN or SIGNAL the agent refused: expected when
+		 * they cross the EXIT; the command itself goes on.
+		 */
+		if (req_state(f->f_id) == RS_STARTED ||
+		    req_state(f->f_id) == RS_DONE) {
+			log_debug("agent refused stdin or a signal for %u",
+			    f->f_id);
+			rc = 0;
+		} else if (kind != 0)
 			rc = agent_error(f);
 		break;
 	case AP_PONG:
@@ -582,7 +640,7 @@ agent_stdin(struct imsg *imsg)
 
 	if (msg_get_vmm_data(imsg, &vd, &p, &len) == -1)
 		fatalx("malformed VMM_STDIN");
-	if (req_kind(vd.vd_id) == REQ_EXEC)
+	if (req_kind(vd.vd_id) == REQ_EXEC)	/* not after its EXIT */
 		frame_send(AP_STDIN, vd.vd_id, p, len);
 }
 

@@ -249,7 +249,8 @@ console_read_cb(struct bufferevent *bev, void *arg)
 
 	(void)arg;
 	while ((n = evbuffer_remove(in, buf, sizeof(buf))) > 0) {
-		if (!vm.got_console) {
+		/* a boot phase: only before the agent is ready */
+		if (!vm.got_console && !vm.ready) {
 			vm.got_console = 1;
 			phase_send(MVM_PHASE_CONSOLE, NULL, NULL, 0, 0);
 		}

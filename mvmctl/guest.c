@@ -81,10 +81,10 @@ info_json(const struct mvm_ctl_guest_info *gi)
 	json_t			*ph = json_object();
 	int			 i;
 
+	/* a phase that did not happen (a silent console) is null */
 	for (i = 1; i <= MVM_PHASE_MAX; i++)
-		if (gi->gi_phase_ms[i] != 0 || i == 1)
-			json_object_set_new(ph, phases[i],
-			    json_integer(gi->gi_phase_ms[i]));
+		json_object_set_new(ph, phases[i], gi->gi_phase_ms[i] != 0 ||
+		    i == 1 ? json_integer(gi->gi_phase_ms[i]) : json_null());
 	return (json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:I, "
 	    "s:b, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:I}",
 	    "name", gi->gi_name, "image", gi->gi_image, "state", gi->gi_state,

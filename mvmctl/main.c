@@ -78,7 +78,8 @@ main(int argc, char *argv[])
 		usage();
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].c_name) == 0) {
-			optind = 1;
+			/* 0: glibc starts over, forgetting the '+' above */
+			optind = 0;
 			return (cmds[i].c_fn(argc, argv));
 		}
 	warnx("unknown command: %s", argv[0]);

@@ -47,17 +47,17 @@
 #define USAGE_IMAGE	"image ls [--json]\n"					\
 	"       image build name --from dir"
 
-#define AUDIT_USAGE							\
-	"audit tail [-f] [-n count] [--tenant tenant] [--json]\n"	\
-	"       audit show id [--tenant tenant] [--json]\n"		\
-	"       audit verify [--tenant tenant] [--since ckptfile] "	\
-	"[--pubkey keyfile] [--json]\n"					\
-	"       audit checkpoint [--tenant tenant]\n"			\
-	"       audit prove --index n [--tenant tenant]\n"		\
-	"       audit prove --since-size size [--tenant tenant]\n"	\
-	"       audit verify-proof prooffile --record linefile "		\
-	"[--pubkey keyfile]\n"						\
-	"       audit verify-proof prooffile --since ckptfile "		\
+#define AUDIT_USAGE \
+	"audit tail [-f] [-n count] [--tenant tenant] [--json]\n" \
+	"       audit show id [--tenant tenant] [--json]\n" \
+	"       audit verify [--tenant tenant] [--since ckptfile] " \
+	"[--pubkey keyfile] [--json]\n" \
+	"       audit checkpoint [--tenant tenant]\n" \
+	"       audit prove --index n [--tenant tenant]\n" \
+	"       audit prove --since-size size [--tenant tenant]\n" \
+	"       audit verify-proof prooffile --record linefile " \
+	"[--pubkey keyfile]\n" \
+	"       audit verify-proof prooffile --since ckptfile " \
 	"[--pubkey keyfile]"
 
 struct ctl_globals {

@@ -216,6 +216,13 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 
 	memset(&cr, 0, sizeof(cr));
 	cr.cr_mode = mode;
+	if (mode != MVM_RUN_RUN) {	/* up NAME ..., exec NAME ... */
+		if (argc < 2 || argv[1][0] == '-' || strlcpy(cr.cr_name,
+		    argv[1], sizeof(cr.cr_name)) >= sizeof(cr.cr_name))
+			cmd_usage(self);
+		argc--;
+		argv++;
+	}
 	while ((ch = getopt_long(argc, argv, "+e:v", run_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'I':
@@ -252,9 +259,9 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 				    1);
 			break;
 		case 'n':
-			if (strlcpy(cr.cr_name, optarg, sizeof(cr.cr_name)) >=
-			    sizeof(cr.cr_name))
-				errx(EXIT_USAGE, "--name: too long");
+			if (mode != MVM_RUN_RUN || strlcpy(cr.cr_name, optarg,
+			    sizeof(cr.cr_name)) >= sizeof(cr.cr_name))
+				cmd_usage(self);
 			break;
 		case 'v':
 			verbose = 1;
@@ -265,13 +272,6 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 	}
 	argc -= optind;
 	argv += optind;
-	if (mode != MVM_RUN_RUN) {	/* up NAME, exec NAME -- ARGV */
-		if (argc < 1 || strlcpy(cr.cr_name, argv[0],
-		    sizeof(cr.cr_name)) >= sizeof(cr.cr_name))
-			cmd_usage(self);
-		argc--;
-		argv++;
-	}
 	if (argc > 0 && strcmp(argv[0], "--") == 0) {
 		argc--;
 		argv++;

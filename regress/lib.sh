@@ -5,6 +5,7 @@
 : "${MVM_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${MVM_BUILD:=$MVM_TOP/build}"
 : "${MVM_TEST_BUILD:=$MVM_TOP/build/test}"
+: "${MVM_IMAGES:=$MVM_TOP/build/images}"
 
 T_N=0
 T_FAIL=0
@@ -97,7 +98,8 @@ sv_start() {
 	SV_INST=$((SV_INST + 1))
 	SV_CONF=$dir/mvm.conf
 	cat >"$SV_CONF" <<JSON
-{ "uid_base": $(uid_base_for $SV_INST), "uid_count": 64 $extra }
+{ "uid_base": $(uid_base_for $SV_INST), "uid_count": 64,
+  "images_dir": "$MVM_IMAGES" $extra }
 JSON
 	SV_DIR=$dir/state
 	SV_LOG=$dir/supervisor.log
@@ -190,4 +192,32 @@ fake_state() {
 	ln -sf "$1/log" "$s/audit/local/log"
 	ln -sf "$1/checkpoints" "$s/audit/local/checkpoints"
 	echo "$s"
+}
+
+# need_image: skip the test file unless the default guest image is built
+need_image() {
+	if [ ! -f "$MVM_IMAGES/default/manifest.json" ]; then
+		skip "$1: no guest image (make image)"
+		exit 0
+	fi
+}
+
+# no_leftovers: nothing of this supervisor's guests survives them:
+# no vmm (and so no QEMU, which dies with its pid namespace), no guest
+# cgroup, no jail mount visible on the host, no transient guest dir
+no_leftovers() {
+	local what=$1 inst
+	inst=mvm-$(printf '%s' "$SV_DIR" | sha256sum | cut -c1-8)
+	for _ in $(seq 100); do
+		pgrep -P "$SV_PID" -x mvm-vmm >/dev/null || break
+		sleep 0.1
+	done
+	check "$what: no vmm or QEMU left" \
+	    not pgrep -P "$SV_PID" -x mvm-vmm
+	check "$what: no guest cgroup left" test -z \
+	    "$(find /sys/fs/cgroup -maxdepth 4 -path "*/mvm/$inst/g*" 2>/dev/null)"
+	check "$what: no jail mount on the host" \
+	    not grep -qE 'mvm-guest|mvm-run' /proc/self/mountinfo
+	check "$what: no guest directory left" test -z \
+	    "$(ls "$SV_DIR/guests" 2>/dev/null | grep -v -E "${2:-^$}")"
 }

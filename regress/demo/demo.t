@@ -1,11 +1,18 @@
 # make demo's script works, end to end, as the README promises.
 . "$MVM_TOP/regress/lib.sh"
 need_root demo
+need_image demo
 
-out=$(MVM_DEMO_DIR=$MVM_TMP/demo sh "$MVM_TOP/regress/demo.sh" "$MVM_BUILD" 2>&1)
+out=$(MVM_DEMO_DIR=$MVM_TMP/demo sh "$MVM_TOP/regress/demo.sh" "$MVM_BUILD" \
+    "$MVM_IMAGES" 2>&1)
 rc=$?
 is "$rc" 0 "demo script succeeds"
+[ $rc -eq 0 ] || diag "$(tail -20 <<<"$out")"
 like "$out" "mvm-signer .* 2 +1 0000000000000000 +yes ready" \
     "demo shows a jailed signer"
-like "$out" "BEGIN PUBLIC KEY" "demo exports the PEM key"
+like "$out" "hello from a microVM: Linux 6" "demo runs a command in a guest"
+like "$out" "exit status 7 comes back" "demo execs in a named guest"
+like "$out" "status: 7" "and its exit status comes back"
+like "$out" "agent hello" "demo shows the boot report"
+like "$out" "^ok: [0-9]+ records" "demo verifies the audit log"
 like "$out" "demo: ok" "demo finishes"

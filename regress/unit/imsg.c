@@ -74,7 +74,10 @@ main(void)
 	/* many small messages in one write, in order */
 	for (i = 0; i < 1000; i++)
 		imsg_compose(&a, 1, i, -1, &i, sizeof(i));
+	TAP_OK(a.w.bytes == 1000 * (IMSG_HEADER_SIZE + sizeof(i)),
+	    "queued bytes counted");
 	imsgbuf_flush(&a);
+	TAP_OK(a.w.bytes == 0, "and back to zero once written");
 	ok = 1;
 	for (i = 0; i < 1000; i++) {
 		int	 v;
@@ -94,6 +97,8 @@ main(void)
 	imsg_compose(&a, 3, 0, -1, "c", 1);
 	imsgbuf_flush(&a);
 	TAP_OK(fcntl(fd, F_GETFD) == -1, "sender's fd closed once sent");
+	TAP_OK(a.w.bytes == 0 && a.w.queued == 0,
+	    "nothing counted as queued once all is written");
 	get_one(&b, &m);
 	TAP_OK(m.hdr.type == 1 && m.fd == -1, "message before has no fd");
 	imsg_free(&m);

@@ -1,0 +1,437 @@
+/*
+ * loop.c: the poll loop over the port, the SIGCHLD signalfd and the
+ * children's pipes; the output queue; dispatch and the session.
+ *
+ * The port is non-blocking.  read() returning 0 (or POLLHUP) means no
+ * host is connected: the agent resets the session (see session_reset)
+ * and looks again every RETRY_MS.  Output is queued and written as the
+ * port takes it; above OUTQ_HIGH queued bytes the children's pipes are
+ * not read, above OUTQ_MAX (or STDIN_HIGH bytes of queued stdin) the
+ * port is not read either, so memory stays bounded.
+ */
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define POLL_MAX	(2 + JOB_MAX * 3)
+
+static void	 session_reset(void);
+static int	 port_wanted(void);
+static void	 port_gone(void);
+static void	 port_read(void);
+static void	 port_process(void);
+static void	 port_flush(void);
+static void	 port_drain(void);
+static void	 dispatch(const struct ap_frame *);
+static void	 hello(const struct ap_frame *);
+static void	 ping(const struct ap_frame *);
+static void	 shutdown_req(const struct ap_frame *);
+static void	 sig_read(void);
+static int	 loop_timeout(uint64_t);
+static void	 loop_once(void);
+
+struct obuf *
+obuf_new(const void *p, size_t len)
+{
+	struct obuf	*ob;
+
+	ob = xcalloc(1, sizeof(*ob) + len);
+	ob->o_len = len;
+	if (len > 0)
+		memcpy(ob->o_data, p, len);
+	return (ob);
+}
+
+void
+out_frame(uint32_t type, uint32_t id, const void *p, size_t len)
+{
+	struct obuf	*ob;
+
+	ob = xcalloc(1, sizeof(*ob) + AP_HDR_LEN + len);
+	if (ap_header(ob->o_data, type, id, len) == -1)
+		afatal("%s: %zu byte payload", __func__, len);
+	if (len > 0)
+		memcpy(ob->o_data + AP_HDR_LEN, p, len);
+	ob->o_len = AP_HDR_LEN + len;
+	TAILQ_INSERT_TAIL(&ag.a_outq, ob, o_entry);
+	ag.a_outlen += ob->o_len;
+}
+
+/* Queue a JSON object and drop the reference. */
+void
+out_json(uint32_t type, uint32_t id, json_t *o)
+{
+	char	*s;
+
+	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
+		afatal("%s: cannot encode", __func__);
+	out_frame(type, id, s, strlen(s));
+	free(s);
+	json_decref(o);
+}
+
+void
+out_ok(uint32_t id)
+{
+	out_frame(AP_OK, id, "{}", 2);
+}
+
+void
+out_error(uint32_t id, const char *code, const char *fmt, ...)
+{
+	char	 msg[256];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	out_json(AP_ERROR, id, json_pack("{s:s,s:s}", "code", code,
+	    "message", msg));
+}
+
+/* An error for a failed system call, typed by errno. */
+void
+out_errno(uint32_t id, int e, const char *what)
+{
+	const char	*code;
+
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		code = "not_found";
+		break;
+	case EACCES:
+	case EPERM:
+	case ELOOP:
+	case EROFS:
+	case EISDIR:
+	case ETXTBSY:
+		code = "denied";
+		break;
+	case EFBIG:
+	case E2BIG:
+	case ENAMETOOLONG:
+		code = "too_large";
+		break;
+	default:
+		code = "io";
+		break;
+	}
+	out_error(id, code, "%s: %s", what, strerror(e));
+}
+
+/* Enough output queued that the children should wait. */
+int
+out_high(void)
+{
+	return (ag.a_outlen > OUTQ_HIGH);
+}
+
+/*
+ * The host went away (or never came): whatever it asked for has nobody
+ * to answer to.  Kill its processes, drop transfers and queued output,
+ * and wait for a new HELLO.
+ */
+static void
+session_reset(void)
+{
+	struct obuf	*ob;
+
+	exec_killall();
+	file_abortall();
+	while ((ob = TAILQ_FIRST(&ag.a_outq)) != NULL) {
+		TAILQ_REMOVE(&ag.a_outq, ob, o_entry);
+		free(ob);
+	}
+	ag.a_outlen = 0;
+	ag.a_rb.r_len = ag.a_rb.r_off = 0;
+	ag.a_rb.r_broken = 0;
+	ag.a_broken = 0;
+	ag.a_ready = 0;
+	ag.a_connected = 0;
+}
+
+static int
+port_wanted(void)
+{
+	return (ag.a_outlen <= OUTQ_MAX && ag.a_inlen <= STDIN_HIGH);
+}
+
+/* No host on the other end: reset once, look again in RETRY_MS. */
+static void
+port_gone(void)
+{
+	if (ag.a_connected)
+		session_reset();
+	ag.a_retry = now_ms() + RETRY_MS;
+}
+
+static void
+port_read(void)
+{
+	uint8_t		*p;
+	size_t		 avail;
+	ssize_t		 n;
+
+	p = ap_rbuf_space(&ag.a_rb, &avail);
+	if (avail == 0)
+		return;			/* frames wait in the buffer */
+	if ((n = read(ag.a_port, p, avail)) == -1 &&
+	    (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		port_gone();
+		return;
+	}
+	ag.a_connected = 1;
+	if (!ag.a_broken)
+		ap_rbuf_fill(&ag.a_rb, n);
+	/* else discarded until the host goes away */
+}
+
+/* Serve the frames received, as long as output and stdin have room. */
+static void
+port_process(void)
+{
+	struct ap_frame	 f;
+	int		 r = 0;
+
+	while (!ag.a_broken && port_wanted() &&
+	    (r = ap_take(&ag.a_rb, &f)) == 1)
+		dispatch(&f);
+	if (r == -1) {
+		out_error(0, "malformed", "bad frame length");
+		ag.a_broken = 1;
+	}
+}
+
+static void
+port_flush(void)
+{
+	struct obuf	*ob;
+	ssize_t		 n;
+
+	while ((ob = TAILQ_FIRST(&ag.a_outq)) != NULL) {
+		n = write(ag.a_port, ob->o_data + ob->o_off,
+		    ob->o_len - ob->o_off);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			port_gone();
+			return;
+		}
+		ob->o_off += n;
+		ag.a_outlen -= n;
+		if (ob->o_off < ob->o_len)
+			continue;
+		TAILQ_REMOVE(&ag.a_outq, ob, o_entry);
+		free(ob);
+	}
+}
+
+/*
+ * Write out everything queued with blocking writes: a blocking write to
+ * a virtio port returns once the host has taken the buffer.
+ */
+static void
+port_drain(void)
+{
+	int	 fl;
+
+	if ((fl = fcntl(ag.a_port, F_GETFL)) != -1)
+		(void)fcntl(ag.a_port, F_SETFL, fl & ~O_NONBLOCK);
+	port_flush();
+}
+
+static void
+dispatch(const struct ap_frame *f)
+{
+	if (f->f_type == AP_HELLO) {
+		hello(f);
+		return;
+	}
+	if (!ag.a_ready) {
+		out_error(f->f_id, "not_ready", "HELLO first");
+		return;
+	}
+	switch (f->f_type) {
+	case AP_EXEC:
+		exec_start(f);
+		break;
+	case AP_STDIN:
+		exec_stdin(f);
+		break;
+	case AP_SIGNAL:
+		exec_signal(f);
+		break;
+	case AP_FILE_PUT:
+		file_put(f);
+		break;
+	case AP_FILE_GET:
+		file_get(f);
+		break;
+	case AP_FILE_DATA:
+		file_data(f);
+		break;
+	case AP_FILE_END:
+		file_end(f);
+		break;
+	case AP_PING:
+		ping(f);
+		break;
+	case AP_SHUTDOWN:
+		shutdown_req(f);
+		break;
+	default:
+		out_error(f->f_id, "unknown_type", "type %u", f->f_type);
+		break;
+	}
+}
+
+static void
+hello(const struct ap_frame *f)
+{
+	static const char *const names[] = { "proto_min", "proto_max",
+	    "host", NULL };
+	json_t		*o;
+	uint64_t	 lo = 0, hi = 0;
+	const char	*host;
+
+	if ((o = j_parse(f)) == NULL || j_only(o, names) == -1 ||
+	    j_uint(o, "proto_min", UINT32_MAX, &lo, 1) == -1 ||
+	    j_uint(o, "proto_max", UINT32_MAX, &hi, 1) == -1 ||
+	    j_str(o, "host", &host, 0) == -1 || lo > hi) {
+		out_error(f->f_id, "bad_request", "%s",
+		    o != NULL && lo > hi ? "proto_min > proto_max" : j_why());
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	if (lo > AP_PROTO_VERSION || hi < AP_PROTO_VERSION) {
+		out_error(f->f_id, "version", "agent speaks version %d",
+		    AP_PROTO_VERSION);
+		return;
+	}
+	ag.a_ready = 1;
+	out_json(AP_HELLO, f->f_id, json_pack("{s:i,s:s,s:[ssssss],s:I,s:s}",
+	    "proto", AP_PROTO_VERSION, "agent", AGENT_NAME,
+	    "caps", "exec", "stdin", "signal", "file", "ping", "shutdown",
+	    "uptime_ms", (json_int_t)ag.a_uptime_ms, "kernel", ag.a_kernel));
+}
+
+/* Echo the payload, once it is known to be a JSON object. */
+static void
+ping(const struct ap_frame *f)
+{
+	json_t	*o;
+
+	if ((o = j_parse(f)) == NULL) {
+		out_error(f->f_id, "bad_request", "%s", j_why());
+		return;
+	}
+	json_decref(o);
+	out_frame(AP_PONG, f->f_id, f->f_data, f->f_len);
+}
+
+static void
+shutdown_req(const struct ap_frame *f)
+{
+	static const char *const none[] = { NULL };
+	json_t	*o;
+
+	if ((o = j_parse(f)) == NULL || j_only(o, none) == -1) {
+		out_error(f->f_id, "bad_request", "%s", j_why());
+		json_decref(o);
+		return;
+	}
+	json_decref(o);
+	(void)kill(-1, SIGKILL);	/* everything but PID 1 */
+	exec_reap();
+	sync();
+	out_ok(f->f_id);
+	port_drain();
+	agent_poweroff();
+}
+
+static void
+sig_read(void)
+{
+	struct signalfd_siginfo	 si;
+
+	while (read(ag.a_sigfd, &si, sizeof(si)) == sizeof(si))
+		continue;
+	exec_reap();
+}
+
+/* Milliseconds until something is due, or -1. */
+static int
+loop_timeout(uint64_t now)
+{
+	int	 t = -1;
+
+	if (ag.a_port != -1 && ag.a_retry > now)
+		t = ag.a_retry - now;
+	if (file_pending() && !out_high())
+		t = 0;
+	return (exec_timeout(now, t));
+}
+
+static void
+loop_once(void)
+{
+	struct pollfd	 pfd[POLL_MAX];
+	struct job	*jobs[POLL_MAX];
+	int		 which[POLL_MAX];
+	int		 i, n = 0, portslot = -1;
+	uint64_t	 now = now_ms();
+
+	pfd[n].fd = ag.a_sigfd;
+	pfd[n++].events = POLLIN;
+	if (ag.a_port != -1 && now >= ag.a_retry) {
+		portslot = n;
+		pfd[n].fd = ag.a_port;
+		pfd[n++].events = (port_wanted() ? POLLIN : 0) |
+		    (TAILQ_EMPTY(&ag.a_outq) ? 0 : POLLOUT);
+	}
+	n += exec_pollfds(pfd + n, jobs + n, which + n, POLL_MAX - n);
+	if (poll(pfd, n, loop_timeout(now)) == -1) {
+		if (errno != EINTR)
+			afatal("poll: %s", strerror(errno));
+		return;
+	}
+	if (pfd[0].revents)
+		sig_read();
+	for (i = 1; i < n; i++)
+		if (pfd[i].revents && i != portslot)
+			exec_io(jobs[i], which[i], pfd[i].revents);
+	if (portslot != -1 && pfd[portslot].revents) {
+		if ((pfd[portslot].events & POLLIN) == 0 &&
+		    (pfd[portslot].revents & (POLLHUP | POLLERR)))
+			port_gone();
+		else if (pfd[portslot].revents & (POLLIN | POLLHUP | POLLERR))
+			port_read();
+	}
+	port_process();
+	exec_tick(now_ms());
+	if (!out_high())
+		file_pump();
+	if (ag.a_port != -1)
+		port_flush();
+}
+
+void
+loop_run(void)
+{
+	for (;;)
+		loop_once();
+}
