@@ -15,12 +15,16 @@
 #define SCAN_CHUNK		256	/* lines per unit of threaded work */
 #define SCAN_THREADS_MAX	64
 
+/* in canonical form the type of a recovery record can only read so */
+static const char	 recovered[] = "\"type\":\"" REC_TYPE_RECOVERED "\"";
+
 static int	 scan_fail(struct audit_scan *, int, int64_t, const char *, ...)
 		    __attribute__((format(printf, 4, 5)));
 static void	*pool_worker(void *);
 static void	 pool_wait(struct scan_pool *, size_t);
 static int	 pool_start(const uint8_t *, struct audit_scan *);
 static void	 pool_end(struct audit_scan *);
+static int	 scan_recovers(const uint8_t *, struct audit_scan *, size_t);
 
 const char *
 audit_class_name(int c)
@@ -51,24 +55,29 @@ scan_fail(struct audit_scan *as, int class, int64_t seq, const char *fmt, ...)
 	return (-1);
 }
 
-/* Split into lines; the last one may lack its newline. */
+/*
+ * Split into lines; the last one may lack its newline.  The lines are
+ * counted first so the array is allocated once (a log can have
+ * millions).
+ */
 static int
 scan_split(const uint8_t *buf, size_t len, struct audit_scan *as)
 {
 	const uint8_t	*p, *nl;
-	size_t		 cap = 0, off = 0;
+	size_t		 n = 0, off;
 	struct audit_line *l;
 
-	while (off < len) {
-		if (as->as_nlines == cap) {
-			cap = cap == 0 ? 1024 : cap * 2;
-			l = reallocarray(as->as_lines, cap, sizeof(*l));
-			if (l == NULL)
-				return (-1);
-			as->as_lines = l;
-		}
+	for (p = buf; (nl = memchr(p, '\n', buf + len - p)) != NULL;
+	    p = nl + 1)
+		n++;
+	if (p < buf + len)
+		n++;				/* no newline at the end */
+	if (n == 0)
+		return (0);
+	if ((as->as_lines = calloc(n, sizeof(*l))) == NULL)
+		return (-1);
+	for (off = 0; off < len; ) {
 		l = &as->as_lines[as->as_nlines++];
-		memset(l, 0, sizeof(*l));
 		p = buf + off;
 		nl = memchr(p, '\n', len - off);
 		l->al_off = off;
@@ -122,7 +131,7 @@ scan_sig(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
 	struct sigmsg	 m;
 	const char	*s = (const char *)buf + l->al_off;
 	size_t		 a, b, ul, n;
-	uint8_t		*u, sig[64];
+	uint8_t		 u[REC_LINE_MAX], sig[64];
 
 	l->al_done |= AL_SIGNED;
 	if (pk == NULL || !l->al_valid ||
@@ -130,9 +139,7 @@ scan_sig(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
 	    b64_decode(s + a + 8, b - a - 9, sig, sizeof(sig), &n) == -1 ||
 	    n != sizeof(sig))
 		return;
-	ul = l->al_len - (b - a);
-	if ((u = malloc(ul)) == NULL)
-		return;
+	ul = l->al_len - (b - a);		/* al_len <= REC_LINE_MAX */
 	memcpy(u, s, a);
 	memcpy(u + a, s + b, l->al_len - b);
 	if (sigmsg_audit(&m, u, ul) == 0) {
@@ -140,7 +147,6 @@ scan_sig(const uint8_t *buf, struct audit_line *l, const uint8_t *pk)
 		    m.sm_len, pk) == 0;
 		sigmsg_free(&m);
 	}
-	free(u);
 }
 
 /*
@@ -154,7 +160,6 @@ scan_get(const uint8_t *buf, struct audit_scan *as, size_t i, int what)
 
 	if (as->as_pool != NULL)
 		pool_wait(as->as_pool, i);
-
 	if ((what & AL_PARSED) && !(l->al_done & AL_PARSED))
 		scan_parse(buf, l);
 	if ((what & AL_SIGNED) && !(l->al_done & AL_SIGNED))
@@ -289,8 +294,6 @@ pool_end(struct audit_scan *as)
 static ssize_t
 scan_region(const uint8_t *buf, struct audit_scan *as, size_t i, int *bad)
 {
-	static const char	 recovered[] = "\"type\":\"" REC_TYPE_RECOVERED
-				    "\"";
 	struct audit_line	*r;
 	uint64_t		 off = as->as_lines[i].al_off, end;
 	uint8_t			 h[32];
@@ -299,7 +302,6 @@ scan_region(const uint8_t *buf, struct audit_scan *as, size_t i, int *bad)
 	*bad = 0;
 	for (j = i + 1; j < as->as_nlines; j++) {
 		r = &as->as_lines[j];
-		/* canonical: the type can only be spelled this way */
 		if (memmem(buf + r->al_off, r->al_len, recovered,
 		    sizeof(recovered) - 1) == NULL)
 			continue;
@@ -323,6 +325,25 @@ scan_region(const uint8_t *buf, struct audit_scan *as, size_t i, int *bad)
 	return (-1);
 }
 
+/*
+ * Does the next line recover line i?  A crash can cut the log right
+ * before a record's newline; auditd then adds the newline and an
+ * audit.recovered record naming those bytes, which now read as a valid
+ * record.  The signed recovery record says they are debris.
+ */
+static int
+scan_recovers(const uint8_t *buf, struct audit_scan *as, size_t i)
+{
+	struct audit_line	*r;
+
+	if (i + 1 >= as->as_nlines)
+		return (0);
+	/* the walk parses that line next anyway */
+	r = scan_get(buf, as, i + 1, AL_PARSED);
+	return (r->al_valid && r->al_recovered &&
+	    r->al_rec_off == as->as_lines[i].al_off);
+}
+
 /* Is any line from i on a complete record? */
 static int
 scan_any_valid(const uint8_t *buf, struct audit_scan *as, size_t i)
@@ -333,18 +354,13 @@ scan_any_valid(const uint8_t *buf, struct audit_scan *as, size_t i)
 	return (0);
 }
 
+/* There are at most as many records as lines: one allocation. */
 static int
 scan_accept(struct audit_scan *as, size_t i)
 {
-	uint64_t	*idx;
-
-	if (as->as_nrec % 1024 == 0) {
-		idx = reallocarray(as->as_recidx, as->as_nrec + 1024,
-		    sizeof(*idx));
-		if (idx == NULL)
-			return (-1);
-		as->as_recidx = idx;
-	}
+	if (as->as_recidx == NULL &&
+	    (as->as_recidx = calloc(as->as_nlines, sizeof(uint64_t))) == NULL)
+		return (-1);
 	as->as_recidx[as->as_nrec++] = i;
 	return (0);
 }
@@ -368,7 +384,7 @@ scan_walk(const uint8_t *buf, size_t len, struct audit_scan *as)
 	}
 	while (i < as->as_nlines) {
 		l = scan_get(buf, as, i, AL_PARSED);
-		if (!l->al_valid) {
+		if (!l->al_valid || scan_recovers(buf, as, i)) {
 			j = scan_region(buf, as, i, &bad);
 			if (j > 0) {
 				struct audit_region *r;

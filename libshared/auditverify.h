@@ -29,7 +29,7 @@ struct audit_verify_opts {
 	const uint8_t	*avo_pk;	/* 32 bytes; NULL: structure only */
 	const char	*avo_keyname;	/* NULL or "": from the checkpoints */
 	const char	*avo_tenant;	/* expected tenant, or NULL */
-	const struct checkpoint *avo_since;	/* kept by an auditor, or NULL */
+	const struct checkpoint *avo_since;	/* an auditor's, or NULL */
 	int		 avo_threads;	/* 0: the number of online CPUs */
 };
 

@@ -5,6 +5,7 @@
  * daemon: <statedir>/audit/<tenant>/log and checkpoints, and the host's
  * public key.  Nothing here opens a file for writing.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <err.h>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,9 @@ static uint64_t	 audit_num(const char *);
 static void	 audit_path(char *, size_t, const char *, const char *);
 static uint8_t	*audit_slurp(const char *, size_t *);
 static uint8_t	*audit_file(const char *, const char *, size_t *);
+static void	 audit_sigbus(int);
+static uint8_t	*audit_map(const char *, size_t *);
+static void	 audit_unmap(uint8_t *, size_t);
 static void	 audit_key(const char *, uint8_t *, char *, size_t);
 static void	 audit_note(const char *, const uint8_t *,
 		    struct checkpoint *, char *, size_t);
@@ -93,12 +98,12 @@ audit_usage(void)
 static uint64_t
 audit_num(const char *s)
 {
-	char		*end;
-	unsigned long long v;
+	unsigned long long	 v;
+	char			*end;
 
 	errno = 0;
-	if (s[0] < '0' || s[0] > '9' ||
-	    ((v = strtoull(s, &end, 10)), errno != 0) || *end != '\0' ||
+	v = strtoull(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || errno != 0 || *end != '\0' ||
 	    v > INT64_MAX) {
 		warnx("%s: not a number", s);
 		audit_usage();
@@ -110,8 +115,8 @@ audit_num(const char *s)
 static int
 audit_allowed(const char *list, const char *name)
 {
-	size_t	 n = strlen(name);
-	const char *p;
+	const char	*p;
+	size_t		 n = strlen(name);
 
 	for (p = list; (p = strstr(p, name)) != NULL; p += n)
 		if ((p == list || p[-1] == ' ') &&
@@ -255,6 +260,61 @@ audit_file(const char *tenant, const char *which, size_t *lenp)
 
 	audit_path(path, sizeof(path), tenant, which);
 	return (audit_slurp(path, lenp));
+}
+
+static void
+audit_sigbus(int sig)
+{
+	static const char	 msg[] = "mvmctl: the log shrank while it was "
+				    "being read\n";
+	ssize_t			 n;
+
+	(void)sig;
+	n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)n;
+	_exit(EXIT_ERR);
+}
+
+/*
+ * A tenant's log, mapped read-only (a log can be gigabytes; mapping
+ * spares copying it and zeroing as much memory).  A log is only ever
+ * appended to; should it shrink meanwhile, SIGBUS ends the command.
+ */
+static uint8_t *
+audit_map(const char *tenant, size_t *lenp)
+{
+	static uint8_t	 empty[1];
+	struct stat	 st;
+	char		 path[1024];
+	void		*p;
+	int		 fd;
+
+	audit_path(path, sizeof(path), tenant, "log");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1)
+		err(EXIT_ERR, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		errx(EXIT_ERR, "%s: not a regular file", path);
+	if (st.st_size == 0) {			/* nothing to map */
+		close(fd);
+		*lenp = 0;
+		return (empty);
+	}
+	(void)signal(SIGBUS, audit_sigbus);
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+	    0);
+	if (p == MAP_FAILED)
+		err(EXIT_ERR, "%s", path);
+	close(fd);
+	*lenp = st.st_size;
+	return (p);
+}
+
+static void
+audit_unmap(uint8_t *p, size_t len)
+{
+	if (len > 0 && munmap(p, len) == -1)
+		err(EXIT_ERR, "munmap");
 }
 
 /* The verifying key: --pubkey, or the host's signer/host.pub. */
@@ -501,7 +561,7 @@ audit_show(int argc, char **argv)
 		errx(EXIT_ERR, "%s: not an id (1-128 of [A-Za-z0-9._:/@+=-])",
 		    id);
 	(void)snprintf(needle, sizeof(needle), "\"%s\"", id);
-	buf = audit_file(a.tenant, "log", &len);
+	buf = audit_map(a.tenant, &len);
 	end = (const char *)buf + len;
 	for (p = (const char *)buf; (nl = memchr(p, '\n', end - p)) != NULL;
 	    p = nl + 1) {
@@ -511,7 +571,7 @@ audit_show(int argc, char **argv)
 		record_print(p, nl - p, a.json);
 		found++;
 	}
-	free(buf);
+	audit_unmap(buf, len);
 	if (found == 0)
 		errx(EXIT_ERR, "no record has %s in its subject", id);
 	return (EXIT_OK);
@@ -621,7 +681,7 @@ audit_verify_cmd(int argc, char **argv)
 	}
 	/* checkpoints first: auditd writes one only once the log has it */
 	ck = audit_file(a.tenant, "checkpoints", &cklen);
-	log = audit_file(a.tenant, "log", &loglen);
+	log = audit_map(a.tenant, &loglen);
 	if (audit_verify(log, loglen, ck, cklen, &o, &r) == -1)
 		errx(EXIT_ERR, "%s", r.avr_detail);
 	if (a.json)
@@ -630,7 +690,7 @@ audit_verify_cmd(int argc, char **argv)
 		verify_print(&r);
 	rc = audit_exit(r.avr_class);
 	audit_verify_free(&r);
-	free(log);
+	audit_unmap(log, loglen);
 	free(ck);
 	if (fflush(stdout) == EOF)
 		err(EXIT_ERR, "stdout");
@@ -684,12 +744,12 @@ audit_structure(const char *tenant, struct audit_verify_result *r)
 	size_t				 loglen, cklen;
 
 	ck = audit_file(tenant, "checkpoints", &cklen);	/* first */
-	log = audit_file(tenant, "log", &loglen);
+	log = audit_map(tenant, &loglen);
 	memset(&o, 0, sizeof(o));
 	o.avo_tenant = tenant;
 	if (audit_verify(log, loglen, ck, cklen, &o, r) == -1)
 		errx(EXIT_ERR, "%s", r->avr_detail);
-	free(log);
+	audit_unmap(log, loglen);
 	free(ck);
 	if (r->avr_class != AV_OK) {
 		verify_print(r);

@@ -164,7 +164,7 @@ image_build(int argc, char **argv)
 	const char		*from = NULL;
 	int			 ch;
 
-	optind = 1;
+	optind = 0;	/* glibc: start over, forget "+" */
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch != 'f')
 			cmd_usage(&self);

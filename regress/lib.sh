@@ -97,9 +97,12 @@ sv_start() {
 	mkdir -p "$dir"
 	SV_INST=$((SV_INST + 1))
 	SV_CONF=$dir/mvm.conf
+	case $extra in
+	*images_dir*) ;;
+	*) extra=", \"images_dir\": \"$MVM_IMAGES\" $extra" ;;
+	esac
 	cat >"$SV_CONF" <<JSON
-{ "uid_base": $(uid_base_for $SV_INST), "uid_count": 64,
-  "images_dir": "$MVM_IMAGES" $extra }
+{ "uid_base": $(uid_base_for $SV_INST), "uid_count": 64 $extra }
 JSON
 	SV_DIR=$dir/state
 	SV_LOG=$dir/supervisor.log

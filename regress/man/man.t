@@ -10,7 +10,7 @@ done
 
 # SYNOPSIS as rendered, one utility line per line, spaces squeezed
 synopsis() {
-	mandoc -Tascii "$1" | col -b |
+	mandoc -Tascii "$1" | col -bx |
 	    awk '/^SYNOPSIS/ { on = 1; next } /^[A-Z]/ { on = 0 } on' |
 	    sed 's/^ *//; s/  */ /g; /^$/d' |
 	    awk -v n="$2" '$1 == n { if (l) print l; l = $0; next }
