@@ -50,7 +50,7 @@ struct mvm_config {
 #define MVM_CONSOLE_MAX_DEFAULT		1024
 
 #define MVM_AUDIT_BATCH_MAX_DEFAULT	256
-#define MVM_AUDIT_BATCH_MS_DEFAULT	2
+#define MVM_AUDIT_BATCH_MS_DEFAULT	10
 
 void	 config_defaults(struct mvm_config *);
 int	 config_load(const char *, struct mvm_config *, char *, size_t);

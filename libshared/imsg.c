@@ -33,11 +33,26 @@ imsgbuf_init(struct imsgbuf *ib, int fd, size_t maxsize)
 	ib->fd = fd;
 	ib->pid = getpid();
 	ib->maxsize = maxsize;
+	ib->rmin = IMSG_RBUF_MIN;
 	ib->rsize = IMSG_RBUF_MIN;
 	if ((ib->rbuf = malloc(ib->rsize)) == NULL)
 		return (-1);
 	TAILQ_INIT(&ib->w.bufs);
 	return (0);
+}
+
+/*
+ * Keep a read buffer of at least len bytes, so that one read takes many
+ * small messages (internal peers); control clients keep the small
+ * default, which bounds what an idle connection costs.
+ */
+void
+imsgbuf_readsize(struct imsgbuf *ib, size_t len)
+{
+	if (len > ib->maxsize)
+		len = ib->maxsize;
+	if (len > ib->rmin)
+		ib->rmin = len;
 }
 
 /* Free everything the buffer holds; the socket itself is left open. */
@@ -87,7 +102,7 @@ static int
 imsgbuf_reserve(struct imsgbuf *ib)
 {
 	struct imsg_hdr	 hdr;
-	size_t		 need = IMSG_RBUF_MIN;
+	size_t		 need = ib->rmin;
 	uint8_t		*p;
 
 	if (ib->rlen >= IMSG_HEADER_SIZE) {
@@ -102,7 +117,7 @@ imsgbuf_reserve(struct imsgbuf *ib)
 	if (ib->rsize - ib->rlen > 0 && ib->rsize >= need)
 		return (0);
 	if (need <= ib->rlen)
-		need = ib->rlen + IMSG_RBUF_MIN;
+		need = ib->rlen + ib->rmin;
 	if ((p = realloc(ib->rbuf, need)) == NULL)
 		return (-1);
 	ib->rbuf = p;
@@ -116,12 +131,12 @@ imsgbuf_shrink(struct imsgbuf *ib)
 {
 	uint8_t	*p;
 
-	if (ib->rsize <= IMSG_RBUF_MIN || ib->rlen > IMSG_RBUF_MIN / 2)
+	if (ib->rsize <= ib->rmin || ib->rlen > ib->rmin / 2)
 		return;
-	if ((p = realloc(ib->rbuf, IMSG_RBUF_MIN)) == NULL)
+	if ((p = realloc(ib->rbuf, ib->rmin)) == NULL)
 		return;
 	ib->rbuf = p;
-	ib->rsize = IMSG_RBUF_MIN;
+	ib->rsize = ib->rmin;
 }
 
 /*

@@ -55,6 +55,7 @@ struct imsgbuf {
 	int			 fd;
 	pid_t			 pid;
 	size_t			 maxsize;	/* largest message accepted */
+	size_t			 rmin;		/* read buffer kept at least */
 	uint8_t			*rbuf;
 	size_t			 rsize;		/* allocated */
 	size_t			 rlen;		/* bytes held */
@@ -71,6 +72,7 @@ struct imsg {
 };
 
 int	 imsgbuf_init(struct imsgbuf *, int, size_t);
+void	 imsgbuf_readsize(struct imsgbuf *, size_t);
 void	 imsgbuf_clear(struct imsgbuf *);
 ssize_t	 imsgbuf_read(struct imsgbuf *);
 ssize_t	 imsg_get(struct imsgbuf *, struct imsg *);

@@ -143,6 +143,9 @@ peer_init(struct peer *p, struct event_base *base, int fd, size_t maxsize,
 	memset(p, 0, sizeof(*p));
 	if (imsgbuf_init(&p->p_ibuf, fd, maxsize) == -1)
 		return (-1);
+	/* internal peers read many messages at once; clients stay small */
+	if (maxsize >= MVM_IMSG_MAX_INTERNAL)
+		imsgbuf_readsize(&p->p_ibuf, 64 * 1024);
 	p->p_base = base;
 	p->p_dispatch = dispatch;
 	p->p_closed = closed;

@@ -15,6 +15,7 @@
 #include "log.h"
 
 #define MVM_CHILD_FD		3	/* a child's socket to its parent */
+#define MVM_IMSG_MAX_INTERNAL	(256 * 1024)	/* peers this big read big */
 
 /* namespaces every jailed child starts in (the vmm adds cgroups) */
 #define PROC_NS_JAIL	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | \

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 
 #include "config.h"
 #include "crypto.h"
@@ -107,149 +106,229 @@ record_time_ok(const char *s)
 	    mi <= 59 && se <= 60);
 }
 
+/*
+ * A strict parser for exactly the canonical form (record.h): members in
+ * sorted order, compact, strings of printable ASCII without escapes,
+ * integers without leading zeros.  What it accepts is byte for byte
+ * what jansson prints with JSON_COMPACT | JSON_SORT_KEYS for such an
+ * object, so canonical form holds by construction, without building a
+ * JSON tree (the verifier runs this on every record).
+ */
+struct rp {
+	const char	*s;
+	size_t		 len;
+	size_t		 i;
+};
+
 static int
-check_map(json_t *o, int ids, const char *what, char *err, size_t errlen)
+rp_lit(struct rp *p, const char *lit)
 {
-	const char	*k;
-	json_t		*v;
+	size_t	 n = strlen(lit);
 
-	if (!json_is_object(o))
-		return (rec_err(err, errlen, "%s: not an object", what));
-	if (json_object_size(o) > 32)
-		return (rec_err(err, errlen, "%s: too many members", what));
-	json_object_foreach(o, k, v) {
-		if (!record_key_ok(k))
-			return (rec_err(err, errlen, "%s: bad key", what));
-		if (!ids && json_is_integer(v))
-			continue;
-		if (!json_is_string(v) || !record_token_ok(json_string_value(v)))
-			return (rec_err(err, errlen, "%s.%s: not a token",
-			    what, k));
-	}
-	return (0);
-}
-
-/* audit.recovered names its region: offset, length, sha256 */
-static int
-check_recovered(json_t *labels, struct record_fields *rf)
-{
-	json_t		*off = json_object_get(labels, "offset");
-	json_t		*len = json_object_get(labels, "length");
-	json_t		*h = json_object_get(labels, "sha256");
-
-	if (!json_is_integer(off) || json_integer_value(off) < 0 ||
-	    !json_is_integer(len) || json_integer_value(len) <= 0 ||
-	    !json_is_string(h) ||
-	    hex_decode(json_string_value(h), rf->rf_rec_hash, 32) == -1)
+	if (p->len - p->i < n || memcmp(p->s + p->i, lit, n) != 0)
 		return (-1);
-	rf->rf_recovered = 1;
-	rf->rf_rec_off = json_integer_value(off);
-	rf->rf_rec_len = json_integer_value(len);
+	p->i += n;
 	return (0);
 }
 
-static const char *
-get_str(json_t *root, const char *k)
+static int
+rp_peek(struct rp *p, const char *lit)
 {
-	json_t	*v = json_object_get(root, k);
+	size_t	 n = strlen(lit);
 
-	return (json_is_string(v) ? json_string_value(v) : NULL);
+	return (p->len - p->i >= n && memcmp(p->s + p->i, lit, n) == 0);
+}
+
+/* "..." of printable ASCII, no '"' or '\\' inside; copied to out */
+static int
+rp_str(struct rp *p, char *out, size_t outlen)
+{
+	size_t	 start, n;
+
+	if (rp_lit(p, "\"") == -1)
+		return (-1);
+	start = p->i;
+	while (p->i < p->len && p->s[p->i] != '"') {
+		if (p->s[p->i] < ' ' || p->s[p->i] > '~' || p->s[p->i] == '\\')
+			return (-1);
+		p->i++;
+	}
+	n = p->i - start;
+	if (p->i == p->len || n >= outlen)
+		return (-1);
+	memcpy(out, p->s + start, n);
+	out[n] = '\0';
+	p->i++;
+	return (0);
+}
+
+/* -?(0|[1-9][0-9]*) within int64 */
+static int
+rp_int(struct rp *p, int64_t *v)
+{
+	uint64_t	 acc = 0, lim;
+	int		 neg = 0, digits = 0;
+
+	if (p->i < p->len && p->s[p->i] == '-') {
+		neg = 1;
+		p->i++;
+	}
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	if (p->i < p->len && p->s[p->i] == '0') {
+		p->i++;
+		if (neg || (p->i < p->len && isdigit((unsigned char)p->s[p->i])))
+			return (-1);		/* -0, 01 */
+		*v = 0;
+		return (0);
+	}
+	while (p->i < p->len && isdigit((unsigned char)p->s[p->i])) {
+		if (acc > (lim - (p->s[p->i] - '0')) / 10)
+			return (-1);
+		acc = acc * 10 + (p->s[p->i] - '0');
+		p->i++;
+		digits++;
+	}
+	if (digits == 0)
+		return (-1);
+	*v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+	return (0);
+}
+
+/* audit.recovered names its region in its labels */
+static void
+rp_recovered(struct record_fields *rf, const char *k, const char *sv,
+    int64_t iv, int isint)
+{
+	if (strcmp(k, "offset") == 0 && isint && iv >= 0) {
+		rf->rf_rec_off = iv;
+		rf->rf_rec_have |= 1;
+	} else if (strcmp(k, "length") == 0 && isint && iv > 0) {
+		rf->rf_rec_len = iv;
+		rf->rf_rec_have |= 2;
+	} else if (strcmp(k, "sha256") == 0 && !isint &&
+	    hex_decode(sv, rf->rf_rec_hash, 32) == 0)
+		rf->rf_rec_have |= 4;
+}
+
+/*
+ * {"k":v,...}: 1-32 members, keys [a-z][a-z0-9_]* strictly ascending,
+ * values tokens (ids: only tokens) or integers (labels).
+ */
+static int
+rp_map(struct rp *p, int ids, struct record_fields *rf)
+{
+	char	 key[40], prevkey[40] = "", val[REC_TOKEN_MAX + 2];
+	int64_t	 iv = 0;
+	int	 n = 0, isint;
+
+	if (rp_lit(p, "{") == -1)
+		return (-1);
+	do {
+		if (n > 0 && rp_lit(p, ",") == -1)
+			return (-1);
+		if (rp_str(p, key, sizeof(key)) == -1 || !record_key_ok(key) ||
+		    (n > 0 && strcmp(prevkey, key) >= 0) || rp_lit(p, ":") == -1)
+			return (-1);
+		isint = !rp_peek(p, "\"");
+		if (isint) {
+			if (ids || rp_int(p, &iv) == -1)
+				return (-1);
+		} else if (rp_str(p, val, sizeof(val)) == -1 ||
+		    !record_token_ok(val))
+			return (-1);
+		if (!ids)
+			rp_recovered(rf, key, val, iv, isint);
+		(void)strlcpy(prevkey, key, sizeof(prevkey));
+		if (++n > 32)
+			return (-1);
+	} while (!rp_peek(p, "}"));
+	return (rp_lit(p, "}"));
 }
 
 static int
-check_members(json_t *root, int flags, struct record_fields *rf, char *err,
-    size_t errlen)
+rp_record(struct rp *p, int flags, struct record_fields *rf, const char **why)
 {
-	static const char *const allowed[] = { "kid", "labels", "prev",
-	    "seq", "sig", "subject", "tenant", "time", "type" };
-	const char	*k, *s;
-	json_t		*v;
-	size_t		 i, n;
-	uint8_t		 kid[4];
+	char	 buf[REC_TOKEN_MAX + 2];
+	uint8_t	 kid[4];
+	size_t	 n;
 
-	json_object_foreach(root, k, v) {
-		for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (i == sizeof(allowed) / sizeof(allowed[0]))
-			return (rec_err(err, errlen, "unknown member"));
-	}
-	v = json_object_get(root, "seq");
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return (rec_err(err, errlen, "seq: not an integer >= 0"));
-	rf->rf_seq = json_integer_value(v);
-	if ((s = get_str(root, "kid")) == NULL || hex_decode(s, kid, 4) == -1)
-		return (rec_err(err, errlen, "kid: not 8 hex digits"));
+	*why = "kid";
+	if (rp_lit(p, "{\"kid\":") == -1 || rp_str(p, buf, sizeof(buf)) == -1 ||
+	    hex_decode(buf, kid, 4) == -1)
+		return (-1);
 	rf->rf_kid = (uint32_t)kid[0] << 24 | (uint32_t)kid[1] << 16 |
 	    (uint32_t)kid[2] << 8 | kid[3];
-	if ((s = get_str(root, "prev")) == NULL ||
-	    hex_decode(s, rf->rf_prev, 32) == -1)
-		return (rec_err(err, errlen, "prev: not 64 hex digits"));
-	if ((s = get_str(root, "type")) == NULL || !record_type_ok(s))
-		return (rec_err(err, errlen, "type: not category.verb"));
-	(void)strlcpy(rf->rf_type, s, sizeof(rf->rf_type));
-	if ((s = get_str(root, "tenant")) == NULL || !tenant_valid(s))
-		return (rec_err(err, errlen, "tenant: invalid"));
-	(void)strlcpy(rf->rf_tenant, s, sizeof(rf->rf_tenant));
-	if ((s = get_str(root, "time")) == NULL || !record_time_ok(s))
-		return (rec_err(err, errlen, "time: not RFC 3339 UTC ms"));
-	(void)strlcpy(rf->rf_time, s, sizeof(rf->rf_time));
-	if ((v = json_object_get(root, "labels")) != NULL &&
-	    check_map(v, 0, "labels", err, errlen) == -1)
+	*why = "labels";
+	if (rp_peek(p, ",\"labels\":") && (rp_lit(p, ",\"labels\":") == -1 ||
+	    rp_map(p, 0, rf) == -1))
 		return (-1);
-	if ((v = json_object_get(root, "subject")) != NULL &&
-	    check_map(v, 1, "subject", err, errlen) == -1)
+	*why = "prev";
+	if (rp_lit(p, ",\"prev\":") == -1 || rp_str(p, buf, sizeof(buf)) == -1 ||
+	    hex_decode(buf, rf->rf_prev, 32) == -1)
 		return (-1);
-	if (strcmp(rf->rf_type, REC_TYPE_RECOVERED) == 0 &&
-	    check_recovered(json_object_get(root, "labels"), rf) == -1)
-		return (rec_err(err, errlen, "audit.recovered: bad labels"));
-	s = get_str(root, "sig");
-	if (flags & REC_WITH_SIG) {
-		if (s == NULL || b64_decode(s, strlen(s), rf->rf_sig,
-		    sizeof(rf->rf_sig), &n) == -1 || n != 64)
-			return (rec_err(err, errlen, "sig: not 64 bytes base64"));
-	} else if (json_object_get(root, "sig") != NULL)
-		return (rec_err(err, errlen, "sig: present in unsigned form"));
+	*why = "seq";
+	if (rp_lit(p, ",\"seq\":") == -1 || rp_int(p, &rf->rf_seq) == -1 ||
+	    rf->rf_seq < 0)
+		return (-1);
+	*why = "sig";
+	if (rp_peek(p, ",\"sig\":")) {
+		if (!(flags & REC_WITH_SIG) || rp_lit(p, ",\"sig\":") == -1 ||
+		    rp_str(p, buf, sizeof(buf)) == -1 ||
+		    b64_decode(buf, strlen(buf), rf->rf_sig, sizeof(rf->rf_sig),
+		    &n) == -1 || n != 64)
+			return (-1);
+	} else if (flags & REC_WITH_SIG)
+		return (-1);
+	*why = "subject";
+	if (rp_peek(p, ",\"subject\":") && (rp_lit(p, ",\"subject\":") == -1 ||
+	    rp_map(p, 1, rf) == -1))
+		return (-1);
+	*why = "tenant";
+	if (rp_lit(p, ",\"tenant\":") == -1 ||
+	    rp_str(p, rf->rf_tenant, sizeof(rf->rf_tenant)) == -1 ||
+	    !tenant_valid(rf->rf_tenant))
+		return (-1);
+	*why = "time";
+	if (rp_lit(p, ",\"time\":") == -1 ||
+	    rp_str(p, rf->rf_time, sizeof(rf->rf_time)) == -1 ||
+	    !record_time_ok(rf->rf_time))
+		return (-1);
+	*why = "type";
+	if (rp_lit(p, ",\"type\":") == -1 ||
+	    rp_str(p, rf->rf_type, sizeof(rf->rf_type)) == -1 ||
+	    !record_type_ok(rf->rf_type))
+		return (-1);
+	*why = "end";
+	if (rp_lit(p, "}") == -1 || p->i != p->len)
+		return (-1);
 	return (0);
 }
 
 /*
- * Check one record line (without its newline): strict JSON, only our
- * members with their syntax, and canonical (re-encoding gives the same
- * bytes).  Fills rf.  err gets a short reason on failure.
+ * Check one record line (without its newline): exactly the canonical
+ * form, only our members with their syntax.  Fills rf.  err gets a
+ * short reason on failure.
  */
 int
 record_check(const char *line, size_t len, int flags,
     struct record_fields *rf, char *err, size_t errlen)
 {
-	json_error_t	 je;
-	json_t		*root;
-	char		*canon = NULL;
-	int		 rc = -1;
+	struct rp	 p = { line, len, 0 };
+	const char	*why = "";
 
 	memset(rf, 0, sizeof(*rf));
-	if (len == 0 || len > REC_LINE_MAX || memchr(line, '\n', len) != NULL)
+	if (len == 0 || len > REC_LINE_MAX)
 		return (rec_err(err, errlen, "bad line length"));
-	root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL)
-		return (rec_err(err, errlen, "not JSON: %s", je.text));
-	if (!json_is_object(root)) {
-		rec_err(err, errlen, "not an object");
-		goto done;
+	if (rp_record(&p, flags, rf, &why) == -1)
+		return (rec_err(err, errlen, "%s: not as the canonical form "
+		    "wants it (offset %zu)", why, p.i));
+	if (strcmp(rf->rf_type, REC_TYPE_RECOVERED) == 0) {
+		if (rf->rf_rec_have != 7)
+			return (rec_err(err, errlen, "audit.recovered: labels "
+			    "offset, length and sha256 needed"));
+		rf->rf_recovered = 1;
 	}
-	if (check_members(root, flags, rf, err, errlen) == -1)
-		goto done;
-	canon = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-	if (canon == NULL || strlen(canon) != len ||
-	    memcmp(canon, line, len) != 0) {
-		rec_err(err, errlen, "not in canonical form");
-		goto done;
-	}
-	rc = 0;
-done:
-	free(canon);
-	json_decref(root);
-	return (rc);
+	return (0);
 }
 
 /*

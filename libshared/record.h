@@ -39,6 +39,7 @@ struct record_fields {
 	char		 rf_time[REC_TIME_LEN + 1];
 	/* type audit.recovered: the crash region it describes */
 	int		 rf_recovered;
+	int		 rf_rec_have;		/* parser: bits of labels seen */
 	uint64_t	 rf_rec_off;
 	uint64_t	 rf_rec_len;
 	uint8_t		 rf_rec_hash[32];

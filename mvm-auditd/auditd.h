@@ -14,7 +14,7 @@
 #define AUDITD_TENANTS_MAX	16
 #define AUDITD_QUEUE_MAX	65536	/* events waiting to be signed */
 #define AUDITD_BATCH_MAX	256	/* default records per commit */
-#define AUDITD_BATCH_US		2000	/* default commit delay bound */
+#define AUDITD_BATCH_US		10000	/* default commit delay bound */
 
 /* one record signed and waiting for its commit */
 struct pending {

@@ -113,6 +113,16 @@ read_all(int fd, size_t *lenp)
 	return (buf);
 }
 
+/* Is origin "<host>/mvm-audit/<tenant>" for this tenant? */
+static int
+origin_tenant_is(const char *origin, const char *tenant)
+{
+	const char	*tail = strstr(origin, "/mvm-audit/");
+
+	return (tail != NULL && strcmp(tail + strlen("/mvm-audit/"), tenant) ==
+	    0);
+}
+
 /*
  * The checkpoints file: one JSON line {"note": "..."} each.  Signatures
  * are not checked here (that is mvmctl audit verify's job), but no
@@ -137,8 +147,9 @@ recover_ckpts(struct tenant *t)
 			break;			/* torn: ignored */
 		o = json_loadb(p, nl - p, JSON_REJECT_DUPLICATES, NULL);
 		note = json_string_value(json_object_get(o, "note"));
+		/* any host name: a renamed host must not lose the check */
 		if (note != NULL && note_parse(note, strlen(note), &ck,
-		    &used) == 0 && strcmp(ck.ck_origin, t->t_origin) == 0) {
+		    &used) == 0 && origin_tenant_is(ck.ck_origin, t->t_name)) {
 			if (ck.ck_size > t->t_committed)
 				fatalx("%s: a checkpoint covers %" PRIu64
 				    " records, the log has %" PRIu64 ": it was "
@@ -182,9 +193,9 @@ void
 journal_recover(struct tenant *t)
 {
 	struct audit_scan	 as;
-	struct mvm_audit_kv	 kv[4];
+	struct mvm_audit_kv	 kv[3];
 	uint8_t			*buf, h[32];
-	size_t			 len, i, inside = 0;
+	size_t			 len;
 	char			 hex[65];
 
 	buf = read_all(t->t_logfd, &len);
@@ -202,11 +213,9 @@ journal_recover(struct tenant *t)
 	t->t_committed = t->t_next = as.as_nrec;
 	memcpy(t->t_last, as.as_last, 32);
 	memcpy(t->t_last_committed, as.as_last, 32);
+	/* first: was the log cut or rewritten while we were down? */
+	recover_ckpts(t);
 	if (as.as_tail_len > 0) {
-		for (i = 0; i < as.as_nlines; i++)
-			if (as.as_lines[i].al_off >= as.as_tail_off &&
-			    as.as_lines[i].al_valid)
-				inside++;
 		sha256(buf + as.as_tail_off, as.as_tail_len, h);
 		hex_encode(h, 32, hex);
 		t->t_need_nl = buf[len - 1] != '\n';
@@ -218,12 +227,10 @@ journal_recover(struct tenant *t)
 		memset(&kv[2], 0, sizeof(kv[2]));
 		(void)strlcpy(kv[2].kv_key, "sha256", sizeof(kv[2].kv_key));
 		(void)strlcpy(kv[2].kv_val, hex, sizeof(kv[2].kv_val));
-		kv_int(&kv[3], "records", inside);
-		journal_internal(t, REC_TYPE_RECOVERED, kv, 4);
+		journal_internal(t, REC_TYPE_RECOVERED, kv, 3);
 	}
 	audit_scan_free(&as);
 	free(buf);
-	recover_ckpts(t);
 	log_debug("%s: %" PRIu64 " records, newest checkpoint %" PRIu64,
 	    t->t_name, t->t_committed, t->t_ckpt_size);
 }
@@ -246,62 +253,93 @@ now_rfc3339(char *buf, size_t len)
 }
 
 static int
-kv_object(const struct mvm_audit_kv *kv, uint32_t n, int ids, json_t **out)
+kv_cmp(const void *a, const void *b)
 {
-	json_t		*o = json_object();
-	uint32_t	 i;
-
-	for (i = 0; i < n; i++) {
-		if (!record_key_ok(kv[i].kv_key) ||
-		    json_object_get(o, kv[i].kv_key) != NULL)
-			goto bad;
-		if (kv[i].kv_isint && !ids)
-			json_object_set_new(o, kv[i].kv_key,
-			    json_integer(kv[i].kv_int));
-		else if (!kv[i].kv_isint && record_token_ok(kv[i].kv_val))
-			json_object_set_new(o, kv[i].kv_key,
-			    json_string(kv[i].kv_val));
-		else
-			goto bad;
-	}
-	*out = o;
-	return (0);
-bad:
-	json_decref(o);
-	return (-1);
+	return (strcmp(((const struct mvm_audit_kv *)a)->kv_key,
+	    ((const struct mvm_audit_kv *)b)->kv_key));
 }
 
-/* The unsigned record text for an event, or NULL if it is not valid. */
+/*
+ * Append ,"name":{"k":v,...} with keys sorted: tokens as strings, and
+ * (labels only) integers.  Keys and tokens need no escaping by their
+ * syntax (record.h), so this is the canonical form.  -1 if invalid.
+ */
+static int
+kv_append(char *buf, size_t len, size_t *off, const char *name,
+    const struct mvm_audit_kv *in, uint32_t n, int ids)
+{
+	struct mvm_audit_kv	 kv[MVM_AUDIT_LABELS_MAX];
+	uint32_t		 i;
+	int			 w;
+
+	if (n == 0)
+		return (0);
+	memcpy(kv, in, n * sizeof(*kv));
+	qsort(kv, n, sizeof(*kv), kv_cmp);
+	w = snprintf(buf + *off, len - *off, ",\"%s\":{", name);
+	if (w < 0 || (size_t)w >= len - *off)
+		return (-1);
+	*off += w;
+	for (i = 0; i < n; i++) {
+		if (!record_key_ok(kv[i].kv_key) ||
+		    (i > 0 && strcmp(kv[i - 1].kv_key, kv[i].kv_key) == 0))
+			return (-1);
+		if (kv[i].kv_isint && !ids)
+			w = snprintf(buf + *off, len - *off, "%s\"%s\":%lld",
+			    i > 0 ? "," : "", kv[i].kv_key,
+			    (long long)kv[i].kv_int);
+		else if (!kv[i].kv_isint && record_token_ok(kv[i].kv_val))
+			w = snprintf(buf + *off, len - *off, "%s\"%s\":\"%s\"",
+			    i > 0 ? "," : "", kv[i].kv_key, kv[i].kv_val);
+		else
+			return (-1);
+		if (w < 0 || (size_t)w >= len - *off)
+			return (-1);
+		*off += w;
+	}
+	if (*off + 1 >= len)
+		return (-1);
+	buf[(*off)++] = '}';
+	buf[*off] = '\0';
+	return (0);
+}
+
+/*
+ * The unsigned record text for an event, in canonical form (members
+ * sorted: kid, labels, prev, seq, subject, tenant, time, type), or NULL
+ * if it is not valid.  The signer parses it again before it signs.
+ */
 static char *
 record_build(struct tenant *t, const struct mvm_audit_event *ev)
 {
-	json_t			*root, *subject = NULL, *labels = NULL;
-	char			 prev[65], kid[9], when[32], *text = NULL;
+	char	 buf[REC_LINE_MAX], prev[65], kid[9], when[32];
+	size_t	 off;
+	int	 w;
 
-	if (!record_type_ok(ev->ae_type) ||
-	    kv_object(ev->ae_subject, ev->ae_nsubject, 1, &subject) == -1 ||
-	    kv_object(ev->ae_labels, ev->ae_nlabels, 0, &labels) == -1) {
-		json_decref(subject);
+	if (!record_type_ok(ev->ae_type))
 		return (NULL);
-	}
 	hex_encode(t->t_last, 32, prev);
 	key_id_hex(ad.conf.cc_keyid, kid);
 	now_rfc3339(when, sizeof(when));
-	root = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "kid", kid,
-	    "prev", prev, "seq", (json_int_t)t->t_next, "tenant", t->t_name,
-	    "time", when, "type", ev->ae_type);
-	if (root == NULL)
-		fatalx("json_pack");
-	if (json_object_size(labels) > 0)
-		json_object_set(root, "labels", labels);
-	if (json_object_size(subject) > 0)
-		json_object_set(root, "subject", subject);
-	json_decref(labels);
-	json_decref(subject);
-	/* the signer checks the result again; it refuses anything wrong */
-	text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(root);
-	return (text);
+	w = snprintf(buf, sizeof(buf), "{\"kid\":\"%s\"", kid);
+	off = w;
+	if (kv_append(buf, sizeof(buf), &off, "labels", ev->ae_labels,
+	    ev->ae_nlabels, 0) == -1)
+		return (NULL);
+	w = snprintf(buf + off, sizeof(buf) - off, ",\"prev\":\"%s\","
+	    "\"seq\":%" PRIu64, prev, t->t_next);
+	if (w < 0 || (size_t)w >= sizeof(buf) - off)
+		return (NULL);
+	off += w;
+	if (kv_append(buf, sizeof(buf), &off, "subject", ev->ae_subject,
+	    ev->ae_nsubject, 1) == -1)
+		return (NULL);
+	w = snprintf(buf + off, sizeof(buf) - off, ",\"tenant\":\"%s\","
+	    "\"time\":\"%s\",\"type\":\"%s\"}", t->t_name, when,
+	    ev->ae_type);
+	if (w < 0 || (size_t)w >= sizeof(buf) - off)
+		return (NULL);
+	return (strdup(buf));
 }
 
 static struct inflight *

@@ -19,7 +19,7 @@ run() {	# batch_max -> us for N records
 	local d=$work/b$1
 	rm -rf "$d"
 	mkdir -p "$d"
-	"$H" -b "$1" "$build" "$d" 3700000 burst "$N" 2>/dev/null |
+	"$H" -b "$1" -u "${MVM_BATCH_US:-10000}" "$build" "$d" 3700000 burst "$N" 2>/dev/null |
 	    awk '/^acked/ { if ($4 != 0) exit 1; print $6 }'
 }
 

@@ -26,6 +26,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -278,7 +279,13 @@ burst(uint64_t n)
 				}
 				imsg_free(&m);
 			}
-			usleep(100);
+			/* wait for room (or acks), not a fixed sleep */
+			{
+				struct pollfd	 pfd = { auditd.ib.fd,
+						    POLLIN | POLLOUT, 0 };
+
+				(void)poll(&pfd, 1, 100);
+			}
 		}
 	}
 	fcntl(auditd.ib.fd, F_SETFL, 0);
