@@ -249,11 +249,33 @@ port_lookup(char *dev, size_t size)
 	return (found);
 }
 
+/*
+ * The modules the agent channel does not need (disks, the RNG) load in
+ * a child once the port is open, so the host hears HELLO sooner.
+ */
+static void
+modules_late(void)
+{
+	pid_t	 pid;
+
+	if (access(AGENT_MODULES_LATE, R_OK) == -1)
+		return;
+	if ((pid = fork()) == -1) {
+		modules_load(AGENT_MODULES_LATE);
+		return;
+	}
+	if (pid == 0) {
+		modules_load(AGENT_MODULES_LATE);
+		_exit(0);
+	}
+	/* PID 1 reaps it with every other child */
+}
+
 /* Wait for the port and its device node, then open it. */
 static int
 port_open(void)
 {
-	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	struct timespec	 ts = { 0, 2 * 1000 * 1000 };
 	char		 dev[300];
 	uint64_t	 t0 = now_ms();
 	int		 fd, said = 0;
@@ -315,5 +337,7 @@ main(void)
 		afatal("out of memory");
 	signals_init();
 	ag.a_port = port_open();
+	if (getpid() == 1)
+		modules_late();
 	loop_run();
 }

@@ -23,6 +23,7 @@
 
 #define AGENT_NAME	"mvm-agent " MVM_VERSION
 #define AGENT_MODULES	"/etc/mvm/modules"
+#define AGENT_MODULES_LATE "/etc/mvm/modules.late"
 #define AGENT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
 			    "/sbin:/bin"
 #define AGENT_HOME	"/root"

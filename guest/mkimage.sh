@@ -24,7 +24,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/guest/newc.sh"
 
 META=linux-image-cloud-amd64
-MODULES="virtio_mmio virtio_console virtio_blk virtio_rng"
+# what the agent channel needs, loaded before the agent looks for its
+# port; the rest is loaded in the background once the port is open
+MODULES="virtio_mmio virtio_console"
+MODULES_LATE="virtio_blk virtio_rng"
 AGENT_VERSION="mvm-agent ${MVM_VERSION:-0.1.0}"
 
 die() { echo "mkimage: $*" >&2; exit 1; }
@@ -88,13 +91,29 @@ extract_vmlinux() {
 	return 1
 }
 
-# module_order ROOT KVER: module files, dependencies first, once each
+# module_order ROOT KVER NAMES: module files, dependencies first, once each
 module_order() {
 	local m
-	for m in $MODULES; do
+	for m in $3; do
 		modprobe -d "$1" -S "$2" --show-depends "$m" ||
 		    die "module $m not in the kernel package"
 	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
+}
+
+# unsign FILE: drop a module's appended signature, in place.  Debian
+# signs its modules, and the kernel checks each signature as the module
+# loads (an RSA verify, slow under TCG).  The initramfs that carries them
+# is hashed in the manifest and checked before every boot, and the
+# package they come from is checked against apt's SHA256, so the
+# per-module signature adds nothing here but boot time.
+unsign() {
+	local f=$1 len siglen
+	[ "$(tail -c 28 "$f")" = "~Module signature appended~" ] || return 0
+	len=$(stat -c %s "$f")
+	siglen=$(tail -c 32 "$f" | head -c 4 | od -An -tu1 |
+	    awk '{ print (($1 * 256 + $2) * 256 + $3) * 256 + $4 }')
+	head -c $((len - 28 - 12 - siglen)) "$f" >"$f.unsigned"
+	mv "$f.unsigned" "$f"
 }
 
 # add_dirs SPEC PATH: "d" lines for PATH and each of its parents
@@ -127,11 +146,12 @@ write_spec() {
 		printf 'etc/%s\tf\t644\t%s\n' "$f" "$work/etc/$f" >>"$spec"
 	done
 	printf 'etc/mvm/modules\tf\t644\t%s\n' "$modlist" >>"$spec"
-	while read -r f; do
+	printf 'etc/mvm/modules.late\tf\t644\t%s\n' "$modlist.late" >>"$spec"
+	cat "$modlist" "$modlist.late" | while read -r f; do
 		rel=${f#/}
 		add_dirs "$spec" "$(dirname "$rel")"
 		printf '%s\tf\t644\t%s\n' "$rel" "$root/$rel" >>"$spec"
-	done <"$modlist"
+	done
 	sort -u -o "$spec" "$spec"
 }
 
@@ -166,8 +186,14 @@ cp "$work/pkg/boot/vmlinuz-$kver" "$work/bzImage"
 extract_vmlinux "$work/bzImage" "$work/vmlinux" ||
     die "no LZ4-compressed ELF kernel in vmlinuz-$kver"
 
-module_order "$work/pkg" "$kver" | sed "s|^$work/pkg||" >"$work/modules"
+module_order "$work/pkg" "$kver" "$MODULES" | sed "s|^$work/pkg||" \
+    >"$work/modules"
 [ -s "$work/modules" ] || die "no modules found"
+module_order "$work/pkg" "$kver" "$MODULES_LATE" | sed "s|^$work/pkg||" |
+    grep -vxF -f "$work/modules" >"$work/modules.late" || true
+while read -r f; do
+	unsign "$work/pkg$f"
+done < <(cat "$work/modules" "$work/modules.late")
 strip --strip-all -o "$work/init" "$agent" 2>/dev/null ||
     cp "$agent" "$work/init"
 write_etc
@@ -192,5 +218,6 @@ cat >"$work/manifest.json" <<EOF
  "created":"$created"}
 EOF
 install_new manifest.json
-echo "mkimage: $out: kernel $kver, $(wc -l <"$work/modules") modules," \
+echo "mkimage: $out: kernel $kver, $(cat "$work/modules" \
+    "$work/modules.late" | wc -l) modules," \
     "initramfs $(stat -c %s "$out/initramfs.cpio") bytes"

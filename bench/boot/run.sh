@@ -34,7 +34,9 @@ sv=$!
 for _ in $(seq 100); do $ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 
 now() { date +%s.%N; }
-bare() {	# the marker boot, QEMU options as mvm-vmm uses them
+# bare [extra QEMU options]: the marker boot, machine and kernel options
+# as mvm-vmm uses them
+bare() {
 	local t0 t1
 	t0=$(now)
 	qemu-system-x86_64 -M microvm,x-option-roms=off,isa-serial=on,pit=off,pic=off \
@@ -44,7 +46,8 @@ bare() {	# the marker boot, QEMU options as mvm-vmm uses them
 	    -initrd "$images/marker/initramfs.cpio" \
 	    -append "console=ttyS0 panic=-1 quiet loglevel=0 reboot=t tsc=reliable no_timer_check cryptomgr.notests random.trust_cpu=on i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1 rdinit=/init tsc_early_khz=$tsc" \
 	    -serial file:"$work/marker.console" -device virtio-rng-device \
-	    </dev/null >/dev/null 2>&1
+	    "$@" </dev/null >/dev/null 2>&1
+	rm -f "$work"/*.sock
 	t1=$(now)
 	grep -q MVM-MARKER-OK "$work/marker.console" || { echo "marker missing" >&2; exit 1; }
 	awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
@@ -63,20 +66,33 @@ pct() {	# pct P values...
 	    awk -v p="$p" '{a[NR]=$1} END {i=int((NR*p+99)/100); if(i<1)i=1; print a[i]}'
 }
 
-B=() R=()
+# the same, with the rest of mvm-vmm's QEMU options: the agent port,
+# QMP and -sandbox (oddly, these make the marker boot faster here)
+devs=(-device virtio-serial-device
+    -chardev "socket,id=ag,path=$work/a.sock,server=on,wait=off"
+    -device virtserialport,chardev=ag,name=mvm.agent.0
+    -qmp "unix:$work/q.sock,server=on,wait=off"
+    -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny)
+
+B=() D=() R=()
 for i in $(seq "$N"); do
 	B+=("$(bare)")
+	D+=("$(bare "${devs[@]}")")
 	R+=("$(run)")
 done
 mb=$(median "${B[@]}")
+md=$(median "${D[@]}")
 mr=$(median "${R[@]}")
 echo "accel: $accel ($( [ $accel = tcg ] && echo 'software emulation: TCG times' || echo KVM times))"
 echo "rounds: $N each, alternating"
 printf 'bare QEMU marker boot (launch to exit):  median %.3f s  (min %.3f)\n' \
     "$mb" "$(pct 0 "${B[@]}")"
+printf 'bare, with mvm-vmm devices + sandbox:    median %.3f s  (min %.3f)\n' \
+    "$md" "$(pct 0 "${D[@]}")"
 printf 'mvmctl run -- true     (launch to exit):  median %.3f s  (min %.3f)\n' \
     "$mr" "$(pct 0 "${R[@]}")"
-echo "ratio run / bare: $(awk -v r="$mr" -v b="$mb" 'BEGIN { printf "%.3f", r / b }')  (target <= 1.10)"
+echo "ratio run / bare:                $(awk -v r="$mr" -v b="$mb" 'BEGIN { printf "%.3f", r / b }')  (target <= 1.10)"
+echo "ratio run / bare with devices:   $(awk -v r="$mr" -v b="$md" 'BEGIN { printf "%.3f", r / b }')"
 
 # boot phases, as the boot report gives them (ms since the vmm started)
 declare -A ph

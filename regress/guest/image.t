@@ -44,9 +44,18 @@ if command -v cpio >/dev/null; then
 	mods=$(cd "$MVM_TMP" && cpio -i --quiet --to-stdout etc/mvm/modules \
 	    <"$GUEST_IMG/initramfs.cpio" | sed 's|.*/||; s|\.ko$||' |
 	    tr '\n' ' ')
-	want="virtio_ring virtio virtio_mmio virtio_console virtio_blk"
-	is "$mods" "$want virtio-rng " \
-	    "/etc/mvm/modules: dependency order"
+	is "$mods" "virtio_ring virtio virtio_mmio virtio_console " \
+	    "/etc/mvm/modules: what the agent port needs, dependency order"
+	late=$(cd "$MVM_TMP" && cpio -i --quiet --to-stdout \
+	    etc/mvm/modules.late <"$GUEST_IMG/initramfs.cpio" |
+	    sed 's|.*/||; s|\.ko$||' | tr '\n' ' ')
+	is "$late" "virtio_blk virtio-rng " \
+	    "/etc/mvm/modules.late: the rest, loaded after the port opens"
+	ko=$(cd "$MVM_TMP" && cpio -i --quiet --to-stdout \
+	    "$(cpio -it --quiet <"$GUEST_IMG/initramfs.cpio" |
+	    grep -m1 'virtio_ring.ko$')" <"$GUEST_IMG/initramfs.cpio" | tail -c 28)
+	check "modules carry no appended signature (checked by the image hash)" \
+	    not grep -q "Module signature appended" <<<"$ko"
 	missing=0
 	while read -r m; do
 		grep -qx "${m#/}" <<<"$list" || missing=$((missing + 1))
