@@ -126,7 +126,8 @@ msg_get_audit_event(struct imsg *imsg, struct mvm_audit_event *ae)
 	uint32_t	 i;
 
 	if (get(imsg, ae, sizeof(*ae)) == -1 || !STR_OK(ae->ae_tenant) ||
-	    !STR_OK(ae->ae_type) || ae->ae_nsubject > MVM_AUDIT_SUBJECT_MAX ||
+	    !STR_OK(ae->ae_type) || (ae->ae_flags & ~MVM_AEV_LINE) != 0 ||
+	    ae->ae_nsubject > MVM_AUDIT_SUBJECT_MAX ||
 	    ae->ae_nlabels > MVM_AUDIT_LABELS_MAX)
 		return (bad());
 	for (i = 0; i < ae->ae_nsubject; i++)
@@ -138,10 +139,29 @@ msg_get_audit_event(struct imsg *imsg, struct mvm_audit_event *ae)
 	return (0);
 }
 
+/*
+ * An ack, and the record line if one follows (*line NULL if not): at
+ * most MVM_AUDIT_LINE_MAX bytes, no NUL, no newline, only on success.
+ * line points into the message.
+ */
 int
-msg_get_audit_ack(struct imsg *imsg, struct mvm_audit_ack *aa)
+msg_get_audit_ack(struct imsg *imsg, struct mvm_audit_ack *aa,
+    const char **line, size_t *linelen)
 {
-	return (get(imsg, aa, sizeof(*aa)));
+	const char	*p;
+	size_t		 n;
+
+	if (imsg->fd != -1 || imsg->datalen < sizeof(*aa))
+		return (bad());
+	memcpy(aa, imsg->data, sizeof(*aa));
+	p = (const char *)imsg->data + sizeof(*aa);
+	n = imsg->datalen - sizeof(*aa);
+	if (n > MVM_AUDIT_LINE_MAX || (n > 0 && aa->aa_error != 0) ||
+	    memchr(p, '\0', n) != NULL || memchr(p, '\n', n) != NULL)
+		return (bad());
+	*line = n > 0 ? p : NULL;
+	*linelen = n;
+	return (0);
 }
 
 int
@@ -333,7 +353,8 @@ msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
 	if (!STR_OK(cr->cr_image) || !STR_OK(cr->cr_name) ||
 	    !STR_OK(cr->cr_cwd) || cr->cr_mode < MVM_RUN_RUN ||
 	    cr->cr_mode > MVM_RUN_EXEC ||
-	    (cr->cr_flags & ~(MVM_RUN_STDIN | MVM_RUN_NOOUTPUT)) != 0 ||
+	    (cr->cr_flags & ~(MVM_RUN_STDIN | MVM_RUN_NOOUTPUT |
+	    MVM_RUN_RECEIPT)) != 0 ||
 	    cr->cr_argc > MVM_EXEC_ARGC_MAX || cr->cr_envc > MVM_EXEC_ENVC_MAX ||
 	    *lenp > MVM_EXEC_BLOB_MAX ||
 	    blob_split(*blobp, *lenp, cr->cr_argc + cr->cr_envc, NULL) == -1)
@@ -345,7 +366,7 @@ int
 msg_get_ctl_started(struct imsg *imsg, struct mvm_ctl_started *cs)
 {
 	if (get(imsg, cs, sizeof(*cs)) == -1 || !STR_OK(cs->cs_run) ||
-	    !STR_OK(cs->cs_guest))
+	    !STR_OK(cs->cs_guest) || !STR_OK(cs->cs_tenant))
 		return (bad());
 	return (0);
 }
@@ -357,6 +378,12 @@ msg_get_ctl_exit(struct imsg *imsg, struct mvm_ctl_exit *ce)
 	    !STR_OK(ce->ce_guest))
 		return (bad());
 	return (0);
+}
+
+int
+msg_get_ctl_metrics(struct imsg *imsg, struct mvm_ctl_metrics *cm)
+{
+	return (get(imsg, cm, sizeof(*cm)));
 }
 
 int
@@ -469,6 +496,8 @@ mvm_strerror(uint32_t code)
 		return ("guest is not in a state for that");
 	case MVM_ECAPACITY:
 		return ("no free guest slot");
+	case MVM_ESIGN:
+		return ("the signer refused or is gone");
 	}
 	if (code > 0 && code < 1000)
 		return (strerror(code));
@@ -507,6 +536,9 @@ imsg_type_name(uint32_t type)
 	case IMSG_CTL_FILE:		return ("CTL_FILE");
 	case IMSG_CTL_FILE_DATA:	return ("CTL_FILE_DATA");
 	case IMSG_CTL_LOGS:		return ("CTL_LOGS");
+	case IMSG_CTL_RECEIPT:		return ("CTL_RECEIPT");
+	case IMSG_CTL_METRICS_REQ:	return ("CTL_METRICS_REQ");
+	case IMSG_CTL_METRICS_RES:	return ("CTL_METRICS_RES");
 	case IMSG_VMM_CONFIG:		return ("VMM_CONFIG");
 	case IMSG_VMM_BIND:		return ("VMM_BIND");
 	case IMSG_VMM_PHASE:		return ("VMM_PHASE");

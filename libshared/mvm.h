@@ -19,7 +19,7 @@
 #endif
 
 #define MVM_PROTO_VERSION	1	/* supervisor <-> children */
-#define MVM_CTL_VERSION		1	/* mvmctl <-> supervisor */
+#define MVM_CTL_VERSION		2	/* mvmctl <-> supervisor */
 
 /* limits */
 #define MVM_IMSG_MAX		(256 * 1024 + 4096)	/* internal peers */
@@ -116,6 +116,9 @@ enum imsg_type {
 	IMSG_CTL_FILE,		/* both		mvm_vmm_file: cp header/end */
 	IMSG_CTL_FILE_DATA,	/* both		bytes */
 	IMSG_CTL_LOGS,		/* sv -> ctl	console bytes */
+	IMSG_CTL_RECEIPT,	/* sv -> ctl	the receipt (DSSE JSON) */
+	IMSG_CTL_METRICS_REQ,	/* ctl -> sv	(empty) */
+	IMSG_CTL_METRICS_RES,	/* sv -> ctl	mvm_ctl_metrics */
 };
 
 /*
@@ -143,6 +146,7 @@ enum imsg_type {
 #define MVM_ENOTFOUND		1018	/* command or file not in the guest */
 #define MVM_ESTATE		1019	/* guest in the wrong state for that */
 #define MVM_ECAPACITY		1020	/* no free guest slot */
+#define MVM_ESIGN		1021	/* the signer refused or is gone */
 
 /* IMSG_HELLO */
 struct mvm_hello {
@@ -248,20 +252,25 @@ struct mvm_audit_event {
 	uint32_t	 ae_id;			/* echoed in the ack */
 	uint32_t	 ae_nsubject;
 	uint32_t	 ae_nlabels;
-	uint32_t	 ae_reserved;
+	uint32_t	 ae_flags;
+#define MVM_AEV_LINE		0x1	/* ack with the record line */
 	char		 ae_tenant[MVM_TENANT_MAX];
 	char		 ae_type[MVM_TYPE_MAX];	/* category.verb */
 	struct mvm_audit_kv ae_subject[MVM_AUDIT_SUBJECT_MAX];
 	struct mvm_audit_kv ae_labels[MVM_AUDIT_LABELS_MAX];
 };
 
-/* IMSG_AUDIT_ACK: sent once the record is on disk (fdatasync) */
+/*
+ * IMSG_AUDIT_ACK: sent once the record is on disk (fdatasync).  For an
+ * event with MVM_AEV_LINE the record line (no newline) follows.
+ */
 struct mvm_audit_ack {
 	uint32_t	 aa_id;
 	uint32_t	 aa_error;		/* 0 or MVM_E* */
 	uint64_t	 aa_seq;		/* = leaf index */
 	uint8_t		 aa_leaf[32];		/* Merkle leaf hash */
 };
+#define MVM_AUDIT_LINE_MAX	(16 * 1024)	/* = REC_LINE_MAX */
 
 /* IMSG_AUDIT_STOPPED: the log failed; nothing more is appended */
 struct mvm_audit_stopped {
@@ -448,6 +457,7 @@ struct mvm_ctl_run {
 	uint32_t	 cr_flags;
 #define MVM_RUN_STDIN		0x1	/* STDIN messages follow */
 #define MVM_RUN_NOOUTPUT	0x2	/* hash, count, do not stream */
+#define MVM_RUN_RECEIPT		0x4	/* a signed receipt before EXIT */
 	uint32_t	 cr_cpus;		/* 0: default */
 	uint32_t	 cr_memory_mib;		/* 0: default */
 	uint32_t	 cr_timeout_s;		/* 0: none */
@@ -463,6 +473,7 @@ struct mvm_ctl_run {
 struct mvm_ctl_started {
 	char		 cs_run[40];		/* run id */
 	char		 cs_guest[MVM_NAME_MAX];
+	char		 cs_tenant[MVM_TENANT_MAX];	/* whose log */
 };
 
 /* IMSG_CTL_EXIT */
@@ -480,6 +491,10 @@ struct mvm_ctl_exit {
 	uint64_t	 ce_boot_ms;
 	uint64_t	 ce_run_ms;
 	uint64_t	 ce_audit_seq;		/* run.exited */
+	uint32_t	 ce_receipt_error;	/* asked, none made: MVM_E* */
+	uint32_t	 ce_reserved;
+	int64_t		 ce_started_ms;		/* wall clock, ms since epoch */
+	int64_t		 ce_ended_ms;
 };
 
 /* IMSG_CTL_GUEST_REQ */
@@ -567,6 +582,42 @@ struct mvm_ctl_status {
 	char		 cs_state_dir[MVM_ROOT_MAX];
 };
 
+/*
+ * IMSG_CTL_METRICS_RES: counters since the supervisor started, and
+ * gauges now.  mvmctl metrics prints them (Prometheus text or JSON).
+ */
+#define MVM_OUTCOME_EXITED	0	/* the command exited */
+#define MVM_OUTCOME_SIGNALED	1	/* killed by a signal */
+#define MVM_OUTCOME_TIMEOUT	2
+#define MVM_OUTCOME_FAILED	3	/* never ran or never finished */
+#define MVM_OUTCOME_CANCELLED	4	/* the client went away */
+#define MVM_OUTCOME_MAX		5
+#define MVM_GUEST_STATES	6	/* GUEST_CREATED .. GUEST_FAILED */
+#define MVM_BOOT_BUCKETS	8	/* upper bounds: mvm_boot_bucket_ms */
+#define MVM_ACCELS		2	/* 0 tcg, 1 kvm */
+struct mvm_ctl_metrics {
+	uint64_t	 cm_uptime_ms;
+	uint32_t	 cm_audit_ok;
+	uint32_t	 cm_reserved;
+	uint64_t	 cm_runs[MVM_OUTCOME_MAX];
+	uint64_t	 cm_guests[MVM_GUEST_STATES];	/* gauge, by state */
+	/* boot: spawn of the vmm to the agent's READY, by accel */
+	uint64_t	 cm_boot_le[MVM_ACCELS][MVM_BOOT_BUCKETS];
+	uint64_t	 cm_boot_count[MVM_ACCELS];
+	uint64_t	 cm_boot_sum_ms[MVM_ACCELS];
+	uint64_t	 cm_boot_failures;
+	uint64_t	 cm_audit_records;	/* acknowledged on disk */
+	uint64_t	 cm_audit_errors;	/* refused or lost */
+	uint64_t	 cm_sign_requests;	/* the supervisor's own */
+	uint64_t	 cm_sign_errors;
+	uint64_t	 cm_policy_denials;
+	uint64_t	 cm_receipts;		/* issued */
+	uint64_t	 cm_receipt_errors;	/* asked for, not made */
+	uint64_t	 cm_clients;		/* control connections taken */
+	uint64_t	 cm_client_errors;	/* closed for a bad request */
+};
+extern const uint32_t mvm_boot_bucket_ms[MVM_BOOT_BUCKETS];
+
 /* IMSG_CTL_KEY_RES */
 struct mvm_ctl_key {
 	uint8_t		 ck_pubkey[32];
@@ -590,7 +641,8 @@ int	 msg_get_ctl_proc(struct imsg *, struct mvm_ctl_proc *);
 int	 msg_get_ctl_status(struct imsg *, struct mvm_ctl_status *);
 int	 msg_get_ctl_key(struct imsg *, struct mvm_ctl_key *);
 int	 msg_get_audit_event(struct imsg *, struct mvm_audit_event *);
-int	 msg_get_audit_ack(struct imsg *, struct mvm_audit_ack *);
+int	 msg_get_audit_ack(struct imsg *, struct mvm_audit_ack *,
+	    const char **, size_t *);
 int	 msg_get_audit_stopped(struct imsg *, struct mvm_audit_stopped *);
 int	 msg_get_audit_req(struct imsg *, struct mvm_audit_req *);
 int	 msg_get_audit_ckpt(struct imsg *, struct mvm_audit_ckpt *);
@@ -609,11 +661,14 @@ int	 msg_get_vmm_error(struct imsg *, struct mvm_vmm_error *);
 int	 msg_get_vmm_file(struct imsg *, struct mvm_vmm_file *);
 int	 msg_get_vmm_done(struct imsg *, struct mvm_vmm_done *);
 int	 blob_split(const char *, size_t, uint32_t, const char **);
+int64_t	 wall_ms(void);
+void	 time_rfc3339(int64_t, char *, size_t);
 int	 msg_get_ctl_run(struct imsg *, struct mvm_ctl_run *,
 	    const char **, size_t *);
 int	 msg_get_ctl_started(struct imsg *, struct mvm_ctl_started *);
 int	 msg_get_ctl_exit(struct imsg *, struct mvm_ctl_exit *);
 int	 msg_get_ctl_guest(struct imsg *, struct mvm_ctl_guest *);
+int	 msg_get_ctl_metrics(struct imsg *, struct mvm_ctl_metrics *);
 int	 msg_get_ctl_guest_info(struct imsg *, struct mvm_ctl_guest_info *);
 int	 name_valid(const char *);
 int	 msg_get_empty(struct imsg *);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -60,3 +61,31 @@ xsnprintf(char *buf, size_t len, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= len)
 		fatalx("%s: result too long", __func__);
 }
+
+/* Wall-clock time, ms since the epoch. */
+int64_t
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* ms since the epoch as RFC 3339 UTC with milliseconds (24 bytes). */
+void
+time_rfc3339(int64_t ms, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = ms / 1000;
+	size_t		 n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	(void)snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
+}
+
+/* boot duration histogram bounds (ms), shared by supervisor and mvmctl */
+const uint32_t mvm_boot_bucket_ms[MVM_BOOT_BUCKETS] = {
+	250, 500, 1000, 2000, 4000, 8000, 16000, 32000
+};

@@ -22,6 +22,9 @@ struct pending {
 	int		 p_ack;		/* 0: internal event, no ack */
 	uint64_t	 p_seq;
 	uint8_t		 p_leaf[32];
+	int		 p_line;	/* the ack carries the line */
+	size_t		 p_off;		/* the line in t_buf */
+	size_t		 p_len;
 };
 
 struct tenant {

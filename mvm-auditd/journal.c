@@ -38,7 +38,8 @@ static void	 journal_commit(struct tenant *);
 static void	 journal_commit_all(void);
 static void	 journal_stop(struct tenant *, int);
 static void	 journal_ckpt_sign(struct tenant *, uint32_t, int, uint64_t);
-static void	 ack_send(uint32_t, uint32_t, uint64_t, const uint8_t *);
+static void	 ack_send(uint32_t, uint32_t, uint64_t, const uint8_t *,
+		    const char *, size_t);
 static void	 batch_timer_cb(evutil_socket_t, short, void *);
 
 struct tenant *
@@ -238,20 +239,6 @@ journal_recover(struct tenant *t)
 /* ------------------------------------------------------------------ */
 /* events to records */
 
-static void
-now_rfc3339(char *buf, size_t len)
-{
-	struct timespec	 ts;
-	struct tm	 tm;
-	size_t		 n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	(void)snprintf(buf + n, len - n, ".%03dZ",
-	    (int)(ts.tv_nsec / 1000000));
-}
-
 static int
 kv_cmp(const void *a, const void *b)
 {
@@ -320,7 +307,7 @@ record_build(struct tenant *t, const struct mvm_audit_event *ev)
 		return (NULL);
 	hex_encode(t->t_last, 32, prev);
 	key_id_hex(ad.conf.cc_keyid, kid);
-	now_rfc3339(when, sizeof(when));
+	time_rfc3339(wall_ms(), when, sizeof(when));
 	w = snprintf(buf, sizeof(buf), "{\"kid\":\"%s\"", kid);
 	off = w;
 	if (kv_append(buf, sizeof(buf), &off, "labels", ev->ae_labels,
@@ -374,7 +361,7 @@ static void
 event_fail(struct qevent *q, uint32_t error)
 {
 	if (q->q_ack)
-		ack_send(q->q_ev.ae_id, error, 0, NULL);
+		ack_send(q->q_ev.ae_id, error, 0, NULL, NULL, 0);
 	free(q);
 	ad.nqueue--;
 }
@@ -422,7 +409,7 @@ enqueue(const struct mvm_audit_event *ev, int ack)
 	if (ad.nqueue >= AUDITD_QUEUE_MAX) {
 		log_warnx("event queue full");
 		if (ack)
-			ack_send(ev->ae_id, MVM_EBUSY, 0, NULL);
+			ack_send(ev->ae_id, MVM_EBUSY, 0, NULL, NULL, 0);
 		return;
 	}
 	if ((q = calloc(1, sizeof(*q))) == NULL)
@@ -456,8 +443,10 @@ journal_internal(struct tenant *t, const char *type,
 	enqueue(&ev, 0);
 }
 
+/* line (the record, for an event that asked) may be NULL */
 static void
-ack_send(uint32_t id, uint32_t error, uint64_t seq, const uint8_t *leaf)
+ack_send(uint32_t id, uint32_t error, uint64_t seq, const uint8_t *leaf,
+    const char *line, size_t linelen)
 {
 	struct mvm_audit_ack	 aa;
 
@@ -468,8 +457,8 @@ ack_send(uint32_t id, uint32_t error, uint64_t seq, const uint8_t *leaf)
 	if (leaf != NULL)
 		memcpy(aa.aa_leaf, leaf, 32);
 	if (ad.parent.p_open &&
-	    peer_compose(&ad.parent, IMSG_AUDIT_ACK, 0, -1, &aa,
-	    sizeof(aa)) == -1)
+	    peer_composev2(&ad.parent, IMSG_AUDIT_ACK, 0, -1, &aa,
+	    sizeof(aa), line, line == NULL ? 0 : linelen) == -1)
 		fatal("compose");
 }
 
@@ -501,6 +490,9 @@ batch_add(struct tenant *t, const char *line, struct qevent *q)
 	p = &t->t_pend[t->t_npend++];
 	p->p_id = q->q_ev.ae_id;
 	p->p_ack = q->q_ack;
+	p->p_line = (q->q_ev.ae_flags & MVM_AEV_LINE) != 0;
+	p->p_off = t->t_buflen - len - 1;
+	p->p_len = len;
 	p->p_seq = t->t_next;
 	merkle_leaf_hash(line, len, p->p_leaf);
 	if (merkle_append(&t->t_tree, p->p_leaf) == -1)
@@ -774,7 +766,9 @@ journal_commit(struct tenant *t)
 	for (i = 0; i < t->t_npend; i++)
 		if (t->t_pend[i].p_ack)
 			ack_send(t->t_pend[i].p_id, 0, t->t_pend[i].p_seq,
-			    t->t_pend[i].p_leaf);
+			    t->t_pend[i].p_leaf, t->t_pend[i].p_line ?
+			    t->t_buf + t->t_pend[i].p_off : NULL,
+			    t->t_pend[i].p_len);
 	t->t_npend = 0;
 	t->t_buflen = 0;
 	journal_ckpt_sign(t, 0, 0, 0);
@@ -807,7 +801,8 @@ journal_stop(struct tenant *t, int err)
 	log_warnx("%s: audit log stopped: %s", t->t_name, strerror(err));
 	for (i = 0; i < t->t_npend; i++)
 		if (t->t_pend[i].p_ack)
-			ack_send(t->t_pend[i].p_id, MVM_EAUDIT, 0, NULL);
+			ack_send(t->t_pend[i].p_id, MVM_EAUDIT, 0, NULL,
+			    NULL, 0);
 	t->t_npend = 0;
 	t->t_buflen = 0;
 	(void)merkle_truncate(&t->t_tree, t->t_committed);

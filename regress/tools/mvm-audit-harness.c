@@ -219,6 +219,8 @@ wait_acks(uint64_t want)
 {
 	struct mvm_audit_ack	 aa;
 	struct imsg		 m;
+	const char		*line;
+	size_t			 linelen;
 
 	while (acked + errors < want) {
 		next_msg(&auditd, &m);
@@ -228,7 +230,7 @@ wait_acks(uint64_t want)
 			continue;
 		}
 		if (imsg_type(&m) != IMSG_AUDIT_ACK ||
-		    msg_get_audit_ack(&m, &aa) == -1)
+		    msg_get_audit_ack(&m, &aa, &line, &linelen) == -1)
 			errx(1, "expected an ack, got %u", imsg_type(&m));
 		imsg_free(&m);
 		if (aa.aa_error != 0) {
@@ -255,6 +257,8 @@ burst(uint64_t n)
 		event(i);
 		while (imsgbuf_write(&auditd.ib) == 0) {
 			struct mvm_audit_ack	 aa;
+			const char		*line;
+			size_t			 linelen;
 			struct imsg		 m;
 			ssize_t			 r;
 
@@ -265,7 +269,7 @@ burst(uint64_t n)
 				if (imsg_type(&m) == IMSG_AUDIT_STOPPED)
 					printf("stopped\n");
 				if (imsg_type(&m) == IMSG_AUDIT_ACK &&
-				    msg_get_audit_ack(&m, &aa) == 0) {
+				    msg_get_audit_ack(&m, &aa, &line, &linelen) == 0) {
 					if (aa.aa_error)
 						errors++;
 					else {
