@@ -6,6 +6,9 @@
  *						signature verifies
  *   mvm-keytool gen NAME			new secret key line (test key)
  *   mvm-keytool pub KEYFILE			verifier key of a secret key file
+ *   mvm-keytool seed NAME HEXSEED		secret key line for a given
+ *						seed (a fixed test key, such
+ *						as RFC 8032's)
  */
 #include <err.h>
 #include <fcntl.h>
@@ -73,6 +76,17 @@ main(int argc, char *argv[])
 		fputs(out, stdout);
 		return (0);
 	}
+	if (argc == 4 && strcmp(argv[1], "seed") == 0) {
+		uint8_t	 seed[32];
+
+		if (hex_decode(argv[3], seed, sizeof(seed)) == -1)
+			errx(2, "want 64 hex digits");
+		crypto_sign_seed_keypair(pk, sk, seed);
+		if (skey_format(argv[2], seed, pk, out, sizeof(out)) == -1)
+			errx(2, "skey_format");
+		fputs(out, stdout);
+		return (0);
+	}
 	if (argc == 3 && strcmp(argv[1], "pub") == 0) {
 		uint8_t	 seed[32];
 
@@ -88,5 +102,5 @@ main(int argc, char *argv[])
 		return (0);
 	}
 	errx(2, "usage: mvm-keytool pem VKEY | verify VKEY MSG SIG | "
-	    "gen NAME | pub KEYFILE");
+	    "gen NAME | pub KEYFILE | seed NAME HEXSEED");
 }
