@@ -100,6 +100,7 @@ audit_send(struct mvm_audit_event *ev, audit_cb cb, void *arg)
 {
 	if (!sv.audit_ok || !sv.auditd.c_peer.p_open ||
 	    sv.auditd.c_state != MVM_PROC_READY) {
+		sv.metrics.cm_audit_errors++;
 		errno = EIO;
 		return (-1);
 	}
@@ -165,20 +166,25 @@ audit_complete(uint32_t id, uint32_t type, uint32_t error, const void *reply)
 int
 audit_dispatch(struct imsg *imsg)
 {
-	struct mvm_audit_ack	 aa;
+	struct audit_ackline	 al;
 	struct mvm_audit_ckpt	 ac;
 	struct mvm_audit_proof	 ap;
 	struct mvm_audit_stopped st;
 
 	switch (imsg_type(imsg)) {
 	case IMSG_AUDIT_ACK:
-		if (msg_get_audit_ack(imsg, &aa) == -1)
+		if (msg_get_audit_ack(imsg, &al.al_ack, &al.al_line,
+		    &al.al_linelen) == -1)
 			return (PEER_BAD);
-		if (aa.aa_error != 0)
-			log_warnx("audit event %u refused: %s", aa.aa_id,
-			    mvm_strerror(aa.aa_error));
-		return (audit_complete(aa.aa_id, IMSG_AUDIT_ACK, aa.aa_error,
-		    &aa));
+		if (al.al_ack.aa_error == 0)
+			sv.metrics.cm_audit_records++;
+		else
+			sv.metrics.cm_audit_errors++;
+		if (al.al_ack.aa_error != 0)
+			log_warnx("audit event %u refused: %s",
+			    al.al_ack.aa_id, mvm_strerror(al.al_ack.aa_error));
+		return (audit_complete(al.al_ack.aa_id, IMSG_AUDIT_ACK,
+		    al.al_ack.aa_error, &al));
 	case IMSG_AUDIT_CKPT_RES:
 		if (msg_get_audit_ckpt(imsg, &ac) == -1)
 			return (PEER_BAD);

@@ -246,6 +246,9 @@ child_dispatch(struct peer *p, struct imsg *imsg)
 	}
 	if (c->c_role == MVM_ROLE_AUDITD && c->c_state == MVM_PROC_READY)
 		return (audit_dispatch(imsg));
+	if (c->c_role == MVM_ROLE_SIGNER && c->c_state == MVM_PROC_READY &&
+	    imsg_type(imsg) == IMSG_SIGN_RES)
+		return (signer_dispatch(imsg));
 	log_warnx("%s: unexpected message %s (%u)", c->c_name,
 	    imsg_type_name(imsg_type(imsg)), imsg_type(imsg));
 	return (PEER_BAD);
@@ -259,6 +262,8 @@ child_closed(struct peer *p, int why)
 	peer_shutdown(p);
 	if (c->c_role == MVM_ROLE_AUDITD)
 		audit_fail_all();
+	else
+		signer_fail_all();
 	if (sv.stopping)
 		return;
 	if (why == PEER_MALFORMED) {

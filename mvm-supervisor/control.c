@@ -184,6 +184,7 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		evtimer_add(cl->cl_timer, &tv);
 	TAILQ_INSERT_TAIL(&sv.clients, cl, cl_entry);
 	sv.nclients++;
+	sv.metrics.cm_clients++;
 	log_debug("client %u: pid %d uid %u", cl->cl_id, (int)cl->cl_pid,
 	    (unsigned int)cl->cl_uid);
 }
@@ -220,6 +221,8 @@ control_error(uint32_t id, uint32_t code, const char *msg)
 {
 	struct mvm_ctl_error	 ce;
 
+	if (code == MVM_EPOLICY)
+		sv.metrics.cm_policy_denials++;
 	memset(&ce, 0, sizeof(ce));
 	ce.ce_code = code;
 	(void)strlcpy(ce.ce_msg, msg != NULL && msg[0] != '\0' ? msg :
@@ -251,6 +254,8 @@ control_fail(struct ctl_client *cl, uint32_t code, const char *msg)
 {
 	struct mvm_ctl_error	 ce;
 
+	if (code == MVM_EPOLICY)
+		sv.metrics.cm_policy_denials++;
 	memset(&ce, 0, sizeof(ce));
 	ce.ce_code = code;
 	(void)strlcpy(ce.ce_msg, msg != NULL ? msg : mvm_strerror(code),
@@ -344,6 +349,26 @@ control_key(struct ctl_client *cl)
 	    sizeof(ck)) == -1 ? PEER_BAD : PEER_OK);
 }
 
+/*
+ * Counters and gauges.  Not audited: scrapers read them every few
+ * seconds, and they reveal nothing the log does not hold.
+ */
+static int
+control_metrics(struct ctl_client *cl)
+{
+	struct mvm_ctl_metrics	 cm = sv.metrics;
+	struct guest		*g;
+
+	cm.cm_uptime_ms = now_ms() - sv.start_ms;
+	cm.cm_audit_ok = sv.audit_ok;
+	memset(cm.cm_guests, 0, sizeof(cm.cm_guests));
+	TAILQ_FOREACH(g, &sv.guests, g_entry)
+		if (g->g_state >= GUEST_CREATED && g->g_state <= GUEST_FAILED)
+			cm.cm_guests[g->g_state - GUEST_CREATED]++;
+	return (peer_compose(&cl->cl_peer, IMSG_CTL_METRICS_RES, 0, -1, &cm,
+	    sizeof(cm)) == -1 ? PEER_BAD : PEER_OK);
+}
+
 struct ctl_client *
 control_by_id(uint32_t id)
 {
@@ -418,6 +443,10 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 		return (rc);
 	case IMSG_CTL_AUDIT_CKPT_REQ:
 		return (control_audit_ckpt(cl, imsg));
+	case IMSG_CTL_METRICS_REQ:
+		if (msg_get_empty(imsg) == -1)
+			return (PEER_BAD);
+		return (control_metrics(cl));
 	case IMSG_CTL_RUN:
 		return (control_run(cl, imsg));
 	case IMSG_CTL_STDIN:
@@ -441,6 +470,7 @@ control_closed(struct peer *p, int why)
 		    "connection closed", cl->cl_id, (int)cl->cl_pid,
 		    (unsigned int)cl->cl_uid);
 		audit_ctl("malformed", "closed");
+		sv.metrics.cm_client_errors++;
 	}
 	control_free(cl);
 }

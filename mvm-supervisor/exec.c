@@ -30,14 +30,14 @@ static void	 exec_finish(struct exec *, const char *);
 static void	 exec_stdin_flush(struct exec *);
 
 /* callbacks name an exec by guest and exec id: it may be gone by then */
-static void *
+void *
 exec_key(const struct exec *x)
 {
 	return ((void *)(uintptr_t)((uint64_t)x->x_guest->g_id << 32 |
 	    x->x_id));
 }
 
-static struct exec *
+struct exec *
 exec_from_key(void *key)
 {
 	uint64_t	 k = (uintptr_t)key;
@@ -90,6 +90,8 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	x->x_client = client;
 	x->x_noout = noout;
 	x->x_timeout_s = cr->cr_timeout_s;
+	x->x_mode = cr->cr_mode == MVM_RUN_EXEC ? MVM_RUN_EXEC : MVM_RUN_RUN;
+	x->x_want_receipt = (cr->cr_flags & MVM_RUN_RECEIPT) != 0;
 	memcpy(x->x_blob, blob, len);
 	x->x_bloblen = len;
 	randombytes_buf(rnd, sizeof(rnd));
@@ -166,6 +168,7 @@ exec_admitted(void *key, uint32_t error, const void *reply)
 	memset(&cs, 0, sizeof(cs));
 	(void)strlcpy(cs.cs_run, x->x_run, sizeof(cs.cs_run));
 	(void)strlcpy(cs.cs_guest, g->g_name, sizeof(cs.cs_guest));
+	(void)strlcpy(cs.cs_tenant, sv.conf.c_tenant, sizeof(cs.cs_tenant));
 	(void)control_send(x->x_client, IMSG_CTL_STARTED, &cs, sizeof(cs),
 	    NULL, 0);
 	if (g->g_state == GUEST_CREATED) {
@@ -211,6 +214,7 @@ exec_send(struct exec *x)
 		return;
 	x->x_sent = 1;
 	x->x_t0 = now_ms();
+	x->x_wall0 = wall_ms();
 	if (peer_composev2(&g->g_peer, IMSG_VMM_EXEC, g->g_id, -1, &x->x_ve,
 	    sizeof(x->x_ve), x->x_blob, x->x_bloblen) == -1) {
 		exec_fail(x, MVM_EGUEST, "lost the vmm");
@@ -332,16 +336,20 @@ exec_stdin(struct exec *x, const uint8_t *p, size_t len)
 	    x->x_guest->g_id, -1, &vd, sizeof(vd), p, len);
 }
 
-static const char *
+static const char *const outcome_name[MVM_OUTCOME_MAX] = {
+	"exited", "signaled", "timeout", "failed", "cancelled"
+};
+
+static int
 exit_outcome(const struct exec *x)
 {
 	if (x->x_exit.vx_flags & MVM_EXIT_TIMEDOUT)
-		return ("timeout");
+		return (MVM_OUTCOME_TIMEOUT);
 	if (x->x_client == 0)
-		return ("cancelled");
+		return (MVM_OUTCOME_CANCELLED);
 	if (x->x_exit.vx_flags & MVM_EXIT_SIGNAL)
-		return ("signaled");
-	return ("exited");
+		return (MVM_OUTCOME_SIGNALED);
+	return (MVM_OUTCOME_EXITED);
 }
 
 /* The command ended: record it, then tell the client. */
@@ -356,6 +364,9 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 	x->x_finished = 1;
 	x->x_exit = *vx;
 	x->x_t1 = now_ms();
+	x->x_wall1 = wall_ms();
+	if (x->x_wall0 == 0)
+		x->x_wall0 = x->x_wall1;
 	if (x->x_timer != NULL)
 		evtimer_del(x->x_timer);
 	for (i = 0; i < 2; i++) {
@@ -363,9 +374,12 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 		memcpy(x->x_digest[i], h[i], 32);
 	}
 	aev_init(&ev, "run.exited");
+	if (x->x_want_receipt)
+		ev.ae_flags |= MVM_AEV_LINE;	/* the receipt quotes it */
 	aev_subject(&ev, "run", x->x_run);
 	aev_subject(&ev, "guest", x->x_guest->g_name);
-	aev_label(&ev, "outcome", exit_outcome(x));
+	aev_label(&ev, "outcome", outcome_name[exit_outcome(x)]);
+	sv.metrics.cm_runs[exit_outcome(x)]++;
 	if (vx->vx_flags & MVM_EXIT_CODE)
 		aev_label_int(&ev, "code", vx->vx_code);
 	if (vx->vx_flags & MVM_EXIT_SIGNAL)
@@ -383,12 +397,16 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 		exec_fail(x, MVM_EAUDIT, "run.exited could not be recorded");
 }
 
+/*
+ * run.exited is on disk: the client hears the end now, or once its
+ * receipt is made (receipt.c), which quotes that record.
+ */
 static void
 exec_recorded(void *key, uint32_t error, const void *reply)
 {
-	const struct mvm_audit_ack	*aa = reply;
+	const struct audit_ackline	*al = reply;
 	struct exec			*x = exec_from_key(key);
-	struct mvm_ctl_exit		 ce;
+	struct mvm_ctl_exit		*ce;
 	struct guest			*g;
 
 	if (x == NULL)
@@ -398,24 +416,40 @@ exec_recorded(void *key, uint32_t error, const void *reply)
 		exec_fail(x, MVM_EAUDIT, "run.exited could not be recorded");
 		return;
 	}
-	memset(&ce, 0, sizeof(ce));
-	(void)strlcpy(ce.ce_run, x->x_run, sizeof(ce.ce_run));
-	(void)strlcpy(ce.ce_guest, g->g_name, sizeof(ce.ce_guest));
-	ce.ce_flags = x->x_exit.vx_flags;
-	ce.ce_code = x->x_exit.vx_code;
-	ce.ce_signal = x->x_exit.vx_signal;
-	ce.ce_accel = g->g_accel;
-	ce.ce_stdout_bytes = x->x_bytes[0];
-	ce.ce_stderr_bytes = x->x_bytes[1];
-	memcpy(ce.ce_stdout_sha256, x->x_digest[0], 32);
-	memcpy(ce.ce_stderr_sha256, x->x_digest[1], 32);
+	ce = &x->x_ce;
+	memset(ce, 0, sizeof(*ce));
+	(void)strlcpy(ce->ce_run, x->x_run, sizeof(ce->ce_run));
+	(void)strlcpy(ce->ce_guest, g->g_name, sizeof(ce->ce_guest));
+	ce->ce_flags = x->x_exit.vx_flags;
+	ce->ce_code = x->x_exit.vx_code;
+	ce->ce_signal = x->x_exit.vx_signal;
+	ce->ce_accel = g->g_accel;
+	ce->ce_stdout_bytes = x->x_bytes[0];
+	ce->ce_stderr_bytes = x->x_bytes[1];
+	memcpy(ce->ce_stdout_sha256, x->x_digest[0], 32);
+	memcpy(ce->ce_stderr_sha256, x->x_digest[1], 32);
 	if (g->g_phase[MVM_PHASE_READY] > g->g_t0)
-		ce.ce_boot_ms = (g->g_phase[MVM_PHASE_READY] - g->g_t0) /
+		ce->ce_boot_ms = (g->g_phase[MVM_PHASE_READY] - g->g_t0) /
 		    1000000;
-	ce.ce_run_ms = x->x_t1 - x->x_t0;
-	ce.ce_audit_seq = aa->aa_seq;
-	(void)control_send(x->x_client, IMSG_CTL_EXIT, &ce, sizeof(ce), NULL,
-	    0);
+	ce->ce_run_ms = x->x_t1 - x->x_t0;
+	ce->ce_audit_seq = al->al_ack.aa_seq;
+	ce->ce_started_ms = x->x_wall0;
+	ce->ce_ended_ms = x->x_wall1;
+	x->x_exit_ready = 1;
+	if (x->x_want_receipt && x->x_client != 0)
+		receipt_make(x, al);
+	else
+		exec_exit_send(x, 0);
+}
+
+/* Tell the client how its command ended (receipt_error: none made). */
+void
+exec_exit_send(struct exec *x, uint32_t receipt_error)
+{
+	x->x_ce.ce_receipt_error = receipt_error;
+	if (x->x_client != 0)
+		(void)control_send(x->x_client, IMSG_CTL_EXIT, &x->x_ce,
+		    sizeof(x->x_ce), NULL, 0);
 	exec_finish(x, NULL);
 }
 
@@ -429,31 +463,55 @@ exec_finish(struct exec *x, const char *why)
 	exec_free(x);
 	if (!g->g_transient)
 		return;
-	if (g->g_state == GUEST_CREATED)
-		guest_destroy(g);	/* never started */
+	if (g->g_state == GUEST_CREATED || (g->g_pid == 0 &&
+	    (g->g_state == GUEST_STOPPED || g->g_state == GUEST_FAILED)))
+		guest_destroy(g);	/* never started, or already gone */
 	else
 		guest_stop(g);
 }
 
-/* The command cannot run or complete: record, tell, clean up. */
-void
-exec_fail(struct exec *x, uint32_t err, const char *msg)
+/* Record that the command ended without an exit status; tell the client. */
+static void
+exec_end(struct exec *x, uint32_t err, const char *msg)
 {
 	struct mvm_audit_event	 ev;
+	int			 oc;
 
 	if (!x->x_finished) {
 		x->x_finished = 1;
 		aev_init(&ev, "run.exited");
 		aev_subject(&ev, "run", x->x_run);
 		aev_subject(&ev, "guest", x->x_guest->g_name);
-		aev_label(&ev, "outcome", x->x_client == 0 ? "cancelled" :
-		    "failed");
+		oc = x->x_client == 0 ? MVM_OUTCOME_CANCELLED :
+		    MVM_OUTCOME_FAILED;
+		aev_label(&ev, "outcome", outcome_name[oc]);
+		sv.metrics.cm_runs[oc]++;
 		aev_label_int(&ev, "error", err);
 		(void)audit_send(&ev, NULL, NULL);
 	}
 	if (x->x_client != 0)
 		(void)control_error(x->x_client, err, msg);
+}
+
+/* The command cannot run or complete: record, tell, clean up. */
+void
+exec_fail(struct exec *x, uint32_t err, const char *msg)
+{
+	/* the end is on record: the client gets it, without a receipt */
+	if (x->x_exit_ready) {
+		exec_exit_send(x, err);
+		return;
+	}
+	exec_end(x, err, msg);
 	exec_finish(x, msg);
+}
+
+/* As exec_fail, for a guest that is going away itself. */
+void
+exec_drop(struct exec *x, uint32_t err, const char *msg)
+{
+	exec_end(x, err, msg);
+	exec_free(x);
 }
 
 void
@@ -464,6 +522,8 @@ exec_free(struct exec *x)
 		event_free(x->x_timer);
 	sodium_memzero(x->x_blob, x->x_bloblen);
 	free(x->x_blob);
+	free(x->x_rec_line);
+	free(x->x_rec_stmt);
 	free(x->x_stdin);
 	free(x);
 }

@@ -553,6 +553,8 @@ guest_failed(struct guest *g, const char *why)
 	if (g->g_reason[0] == '\0')
 		(void)strlcpy(g->g_reason, why, sizeof(g->g_reason));
 	log_warnx("%s: failed: %s", g->g_name, g->g_reason);
+	if (g->g_state == GUEST_BOOTING)
+		sv.metrics.cm_boot_failures++;
 	if (g->g_state != GUEST_FAILED) {
 		g->g_state = GUEST_FAILED;
 		audit_guest(g, "guest.failed", "reason", "see_log");
@@ -561,8 +563,10 @@ guest_failed(struct guest *g, const char *why)
 		peer_shutdown(&g->g_peer);
 	if (g->g_pid > 0)
 		kill(g->g_pid, SIGKILL);
+	/* a command whose end is on record goes on to its receipt */
 	TAILQ_FOREACH_SAFE(x, &g->g_execs, x_entry, next)
-		exec_fail(x, err, g->g_reason);
+		if (!x->x_exit_ready)
+			exec_fail(x, err, g->g_reason);
 	if (g->g_up_client != 0) {
 		(void)control_error(g->g_up_client, err, g->g_reason);
 		g->g_up_client = 0;
@@ -574,6 +578,7 @@ void
 guest_reap(pid_t pid, int status)
 {
 	struct guest	*g = guest_by_pid(pid);
+	struct exec	*x, *next;
 	char		 how[64];
 
 	if (g == NULL)
@@ -602,8 +607,14 @@ guest_reap(pid_t pid, int status)
 		    NULL, 0);
 		g->g_stop_client = 0;
 	}
-	if (g->g_transient)
-		guest_destroy(g);
+	if (g->g_transient) {
+		/* a receipt still being made keeps the guest's record */
+		TAILQ_FOREACH_SAFE(x, &g->g_execs, x_entry, next)
+			if (!x->x_exit_ready)
+				exec_drop(x, MVM_EGUEST, "the guest stopped");
+		if (TAILQ_EMPTY(&g->g_execs))
+			guest_destroy(g);
+	}
 	if (sv.stopping && guest_all_gone())
 		supervisor_stop_children();
 }
@@ -725,6 +736,22 @@ guest_info(const struct guest *g, struct mvm_ctl_guest_info *gi)
 /* ------------------------------------------------------------------ */
 /* messages from a vmm */
 
+/* boot time into the histogram of its accelerator */
+static void
+metrics_boot(const struct guest *g)
+{
+	struct mvm_ctl_metrics	*m = &sv.metrics;
+	uint64_t		 ms = (g->g_phase[MVM_PHASE_READY] - g->g_t0) /
+				    1000000;
+	int			 a = g->g_accel == MVM_ACCEL_KVM, i;
+
+	for (i = 0; i < MVM_BOOT_BUCKETS; i++)
+		if (ms <= mvm_boot_bucket_ms[i])
+			m->cm_boot_le[a][i]++;
+	m->cm_boot_count[a]++;
+	m->cm_boot_sum_ms[a] += ms;
+}
+
 static void
 guest_ready(struct guest *g)
 {
@@ -733,6 +760,7 @@ guest_ready(struct guest *g)
 
 	g->g_state = GUEST_RUNNING;
 	evtimer_del(g->g_timer);
+	metrics_boot(g);
 	(void)snprintf(ms, sizeof(ms), "%" PRIu64,
 	    (g->g_phase[MVM_PHASE_READY] - g->g_t0) / 1000000);
 	audit_guest(g, "guest.running", "boot_ms", ms);

@@ -75,7 +75,18 @@ struct exec {
 	uint64_t		 x_bytes[2];
 	uint64_t		 x_t0;		/* ns: EXEC sent */
 	uint64_t		 x_t1;		/* ns: EXIT seen */
+	int64_t			 x_wall0;	/* wall ms: EXEC sent */
+	int64_t			 x_wall1;	/* wall ms: EXIT seen */
 	struct mvm_vmm_exit	 x_exit;
+	uint32_t		 x_mode;	/* MVM_RUN_RUN, _EXEC */
+	int			 x_want_receipt;
+	/* once run.exited is on disk, with a receipt still to make */
+	int			 x_exit_ready;
+	struct mvm_ctl_exit	 x_ce;		/* what the client will get */
+	char			*x_rec_line;	/* the run.exited record */
+	char			*x_rec_stmt;	/* the statement to sign */
+	size_t			 x_rec_stmtlen;
+	uint8_t			 x_rec_leaf[32];
 };
 TAILQ_HEAD(execs, exec);
 
@@ -176,6 +187,7 @@ struct supervisor {
 	int			 accel;		/* MVM_ACCEL_* */
 	uint32_t		 tsc_khz;
 	char			 cgroup_name[32];	/* mvm-<statedir hash> */
+	struct mvm_ctl_metrics	 metrics;	/* counters; gauges at read */
 };
 
 extern struct supervisor sv;
@@ -197,6 +209,12 @@ int	 proc_status_read(pid_t, struct mvm_ctl_proc *);
 
 /* audit.c */
 typedef void	(*audit_cb)(void *, uint32_t, const void *);
+/* what an ack callback gets as its reply (NULL on error) */
+struct audit_ackline {
+	struct mvm_audit_ack	 al_ack;
+	const char		*al_line;	/* MVM_AEV_LINE, else NULL */
+	size_t			 al_linelen;
+};
 void	 aev_init(struct mvm_audit_event *, const char *);
 void	 aev_subject(struct mvm_audit_event *, const char *, const char *);
 void	 aev_label(struct mvm_audit_event *, const char *, const char *);
@@ -240,6 +258,10 @@ void	 exec_send(struct exec *);
 void	 exec_output(struct exec *, uint32_t, const uint8_t *, size_t);
 void	 exec_exited(struct exec *, const struct mvm_vmm_exit *);
 void	 exec_fail(struct exec *, uint32_t, const char *);
+void	 exec_exit_send(struct exec *, uint32_t);
+void	*exec_key(const struct exec *);
+struct exec *exec_from_key(void *);
+void	 exec_drop(struct exec *, uint32_t, const char *);
 void	 exec_free(struct exec *);
 void	 guest_client_gone(uint32_t);
 struct exec *exec_by_client(uint32_t);
@@ -260,6 +282,11 @@ int	 control_file(struct ctl_client *, struct imsg *);
 void	 control_follow_stop(struct ctl_client *);
 
 #define MVM_CP_MAX		(256ULL * 1024 * 1024)
+
+/* receipt.c */
+void	 receipt_make(struct exec *, const struct audit_ackline *);
+int	 signer_dispatch(struct imsg *);
+void	 signer_fail_all(void);
 
 /* control.c */
 struct ctl_client *control_by_id(uint32_t);
