@@ -5,7 +5,6 @@
  * daemon: <statedir>/audit/<tenant>/log and checkpoints, and the host's
  * public key.  Nothing here opens a file for writing.
  */
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <err.h>
@@ -13,7 +12,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +22,7 @@
 
 #include "auditverify.h"
 #include "crypto.h"
+#include "load.h"
 #include "merkle.h"
 #include "mvmctl.h"
 #include "note.h"
@@ -31,7 +30,6 @@
 
 #define TAIL_DEFAULT	20
 #define TAIL_POLL_MS	200
-#define AUDIT_PIPE_MAX	(16 * 1024 * 1024)	/* from a pipe */
 
 static const struct cmd audit_cmd = { "audit", NULL, AUDIT_USAGE };
 
@@ -60,14 +58,8 @@ static int	 audit_allowed(const char *, const char *);
 static void	 audit_args(int, char **, const char *, struct audit_args *);
 static uint64_t	 audit_num(const char *);
 static void	 audit_path(char *, size_t, const char *, const char *);
-static uint8_t	*audit_slurp(const char *, size_t *);
 static uint8_t	*audit_file(const char *, const char *, size_t *);
-static void	 audit_sigbus(int);
 static uint8_t	*audit_map(const char *, size_t *);
-static void	 audit_unmap(uint8_t *, size_t);
-static void	 audit_key(const char *, uint8_t *, char *, size_t);
-static void	 audit_note(const char *, const uint8_t *,
-		    struct checkpoint *, char *, size_t);
 static int	 audit_exit(int);
 static void	 record_print(const char *, size_t, int);
 static void	 pairs_print(json_t *);
@@ -208,161 +200,23 @@ audit_path(char *buf, size_t len, const char *tenant, const char *which)
 		errx(EXIT_ERR, "%s: state dir too long", ctl_statedir());
 }
 
-/*
- * A whole file, read-only, NUL-terminated for convenience.  A regular
- * file is read up to the size it had when opened (a log may grow
- * meanwhile); anything else (a pipe) up to EOF.
- */
-static uint8_t *
-audit_slurp(const char *path, size_t *lenp)
-{
-	struct stat	 st;
-	uint8_t		*buf;
-	size_t		 off = 0, cap;
-	ssize_t		 n;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1)
-		err(EXIT_ERR, "%s", path);
-	if (S_ISDIR(st.st_mode))
-		errx(EXIT_ERR, "%s: is a directory", path);
-	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size : 4096;
-	if ((buf = malloc(cap + 1)) == NULL)
-		err(EXIT_ERR, NULL);
-	for (;;) {
-		if (off == cap) {
-			if (S_ISREG(st.st_mode) || cap >= AUDIT_PIPE_MAX)
-				break;
-			cap *= 2;
-			if ((buf = realloc(buf, cap + 1)) == NULL)
-				err(EXIT_ERR, NULL);
-		}
-		if ((n = read(fd, buf + off, cap - off)) == -1 &&
-		    errno == EINTR)
-			continue;
-		if (n == -1)
-			err(EXIT_ERR, "%s", path);
-		if (n == 0)
-			break;
-		off += n;
-	}
-	close(fd);
-	buf[off] = '\0';
-	*lenp = off;
-	return (buf);
-}
-
 static uint8_t *
 audit_file(const char *tenant, const char *which, size_t *lenp)
 {
 	char	 path[1024];
 
 	audit_path(path, sizeof(path), tenant, which);
-	return (audit_slurp(path, lenp));
+	return (load_file(path, lenp));
 }
 
-static void
-audit_sigbus(int sig)
-{
-	static const char	 msg[] = "mvmctl: the log shrank while it was "
-				    "being read\n";
-	ssize_t			 n;
-
-	(void)sig;
-	n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)n;
-	_exit(EXIT_ERR);
-}
-
-/*
- * A tenant's log, mapped read-only (a log can be gigabytes; mapping
- * spares copying it and zeroing as much memory).  A log is only ever
- * appended to; should it shrink meanwhile, SIGBUS ends the command.
- */
+/* A tenant's log, mapped read-only (load_map). */
 static uint8_t *
 audit_map(const char *tenant, size_t *lenp)
 {
-	static uint8_t	 empty[1];
-	struct stat	 st;
-	char		 path[1024];
-	void		*p;
-	int		 fd;
+	char	 path[1024];
 
 	audit_path(path, sizeof(path), tenant, "log");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1)
-		err(EXIT_ERR, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		errx(EXIT_ERR, "%s: not a regular file", path);
-	if (st.st_size == 0) {			/* nothing to map */
-		close(fd);
-		*lenp = 0;
-		return (empty);
-	}
-	(void)signal(SIGBUS, audit_sigbus);
-	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
-	    0);
-	if (p == MAP_FAILED)
-		err(EXIT_ERR, "%s", path);
-	close(fd);
-	*lenp = st.st_size;
-	return (p);
-}
-
-static void
-audit_unmap(uint8_t *p, size_t len)
-{
-	if (len > 0 && munmap(p, len) == -1)
-		err(EXIT_ERR, "munmap");
-}
-
-/* The verifying key: --pubkey, or the host's signer/host.pub. */
-static void
-audit_key(const char *path, uint8_t *pk, char *name, size_t namelen)
-{
-	char	 def[1024];
-	uint8_t	*buf;
-	size_t	 len;
-
-	if (path == NULL) {
-		if ((size_t)snprintf(def, sizeof(def), "%s/signer/host.pub",
-		    ctl_statedir()) >= sizeof(def))
-			errx(EXIT_ERR, "%s: state dir too long",
-			    ctl_statedir());
-		path = def;
-	}
-	buf = audit_slurp(path, &len);
-	if (pubkey_parse(buf, len, pk, name, namelen) == -1)
-		errx(EXIT_ERR, "%s: not a public key (want a verifier key, "
-		    "PEM or 32 raw bytes)", path);
-	free(buf);
-}
-
-/*
- * One signed note from a file (as mvmctl audit checkpoint prints it).
- * With pk, the signature line by pk is the one kept, if there is one;
- * whether it verifies is for the caller to find out.  The note text
- * goes to text.
- */
-static void
-audit_note(const char *path, const uint8_t *pk, struct checkpoint *ck,
-    char *text, size_t textlen)
-{
-	uint8_t	*buf;
-	size_t	 len, used;
-
-	buf = audit_slurp(path, &len);
-	while (len > 1 && buf[len - 1] == '\n' && buf[len - 2] == '\n')
-		len--;				/* extra blank lines */
-	if (note_parse((char *)buf, len, ck, &used) == -1 || used != len ||
-	    len >= textlen)
-		errx(EXIT_ERR, "%s: not one signed checkpoint note", path);
-	if (pk != NULL)
-		(void)note_verify((char *)buf, len, pk, ck, NULL);
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	free(buf);
+	return (load_map(path, lenp));
 }
 
 static int
@@ -571,7 +425,7 @@ audit_show(int argc, char **argv)
 		record_print(p, nl - p, a.json);
 		found++;
 	}
-	audit_unmap(buf, len);
+	load_unmap(buf, len);
 	if (found == 0)
 		errx(EXIT_ERR, "no record has %s in its subject", id);
 	return (EXIT_OK);
@@ -670,13 +524,13 @@ audit_verify_cmd(int argc, char **argv)
 	audit_args(argc, argv, " json tenant since pubkey ", &a);
 	if (optind != argc)
 		audit_usage();
-	audit_key(a.pubkey, pk, name, sizeof(name));
+	load_pubkey(a.pubkey, pk, name, sizeof(name));
 	memset(&o, 0, sizeof(o));
 	o.avo_pk = pk;
 	o.avo_keyname = name;
 	o.avo_tenant = a.tenant;
 	if (a.since != NULL) {
-		audit_note(a.since, pk, &since, text, sizeof(text));
+		load_note(a.since, pk, &since, text, sizeof(text));
 		o.avo_since = &since;
 	}
 	/* checkpoints first: auditd writes one only once the log has it */
@@ -690,7 +544,7 @@ audit_verify_cmd(int argc, char **argv)
 		verify_print(&r);
 	rc = audit_exit(r.avr_class);
 	audit_verify_free(&r);
-	audit_unmap(log, loglen);
+	load_unmap(log, loglen);
 	free(ck);
 	if (fflush(stdout) == EOF)
 		err(EXIT_ERR, "stdout");
@@ -749,7 +603,7 @@ audit_structure(const char *tenant, struct audit_verify_result *r)
 	o.avo_tenant = tenant;
 	if (audit_verify(log, loglen, ck, cklen, &o, r) == -1)
 		errx(EXIT_ERR, "%s", r->avr_detail);
-	audit_unmap(log, loglen);
+	load_unmap(log, loglen);
 	free(ck);
 	if (r->avr_class != AV_OK) {
 		verify_print(r);
@@ -816,7 +670,7 @@ proof_inclusion(const struct proof *pf, const char *linefile,
 	uint8_t			*line, leaf[MERKLE_HASH_LEN];
 	size_t			 len;
 
-	line = audit_slurp(linefile, &len);
+	line = load_file(linefile, &len);
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
 	merkle_leaf_hash(line, len, leaf);
@@ -847,7 +701,7 @@ proof_consistency(const struct proof *pf, const char *oldfile,
 	struct checkpoint	 old, ck;
 	char			 text[NOTE_MAX];
 
-	audit_note(oldfile, NULL, &old, text, sizeof(text));
+	load_note(oldfile, NULL, &old, text, sizeof(text));
 	if (note_verify(text, strlen(text), pk, &old, NULL) == -1) {
 		printf("FAILED: signature: the old checkpoint is not signed "
 		    "by this key\n");
@@ -885,8 +739,8 @@ audit_verify_proof(int argc, char **argv)
 	audit_args(argc, argv, " record since pubkey ", &a);
 	if (argc - optind != 1 || (a.record == NULL) == (a.since == NULL))
 		audit_usage();
-	audit_key(a.pubkey, pk, name, sizeof(name));
-	text = audit_slurp(argv[optind], &len);
+	load_pubkey(a.pubkey, pk, name, sizeof(name));
+	text = load_file(argv[optind], &len);
 	if ((pf = calloc(1, sizeof(*pf))) == NULL)
 		err(EXIT_ERR, NULL);
 	if (proof_parse((char *)text, len, pf) == -1)

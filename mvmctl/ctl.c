@@ -17,7 +17,8 @@
 
 static struct imsgbuf	 ctl_ibuf;
 
-static void	 ctl_fail(int, const char *) __attribute__((noreturn));
+static void	 ctl_fail(int, uint32_t, const char *)
+		    __attribute__((noreturn));
 static int		 ctl_fd_ = -1;
 
 /* -S, then $MVM_STATE_DIR, then the default */
@@ -69,9 +70,13 @@ ctl_connect(void)
 		errx(EXIT_ERR, "%s: socket path too long", path);
 	if ((ctl_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(EXIT_ERR, "socket");
-	if (connect(ctl_fd_, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(g.typed_exits ? EXIT_MVM : EXIT_ERR, "cannot connect to %s "
-		    "(is mvm-supervisor running?)", path);
+	if (connect(ctl_fd_, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		char	 msg[192];
+
+		(void)snprintf(msg, sizeof(msg), "cannot connect to %s: %s "
+		    "(is mvm-supervisor running?)", path, strerror(errno));
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0, msg);
+	}
 	if (imsgbuf_init(&ctl_ibuf, ctl_fd_, MVM_IMSG_MAX) == -1)
 		err(EXIT_ERR, "imsgbuf_init");
 	memset(&ch, 0, sizeof(ch));
@@ -82,7 +87,8 @@ ctl_connect(void)
 	ctl_expect(&imsg, IMSG_CTL_HELLO);
 	if (msg_get_ctl_hello(&imsg, &ch) == -1 ||
 	    ch.ch_version != MVM_CTL_VERSION)
-		errx(EXIT_ERR, "supervisor speaks another protocol version");
+		ctl_fail(EXIT_ERR, MVM_EVERSION,
+		    "supervisor speaks another protocol version");
 	imsg_free(&imsg);
 }
 
@@ -92,7 +98,7 @@ ctl_sendv2(uint32_t type, const void *d1, size_t l1, const void *d2,
 {
 	if (imsg_composev2(&ctl_ibuf, type, 0, -1, d1, l1, d2, l2) == -1 ||
 	    imsgbuf_flush(&ctl_ibuf) == -1)
-		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0,
 		    "sending to the supervisor failed");
 }
 
@@ -127,11 +133,14 @@ ctl_exit_status(uint32_t code)
 	return (EXIT_MVM);
 }
 
+/* code: the supervisor's MVM_E*, or 0 for a transport failure */
 static void __attribute__((noreturn))
-ctl_fail(int status, const char *msg)
+ctl_fail(int status, uint32_t code, const char *msg)
 {
 	if (g.unlink_on_error != NULL)
 		(void)unlink(g.unlink_on_error);
+	if (g.on_fail != NULL)
+		g.on_fail(status, code, msg);
 	errx(status, "%s", msg);
 }
 
@@ -143,15 +152,15 @@ ctl_pending(struct imsg *imsg)
 	ssize_t			 n;
 
 	if ((n = imsg_get(&ctl_ibuf, imsg)) == -1)
-		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0,
 		    "malformed reply from the supervisor");
 	if (n == 0)
 		return (0);
 	if (imsg_type(imsg) == IMSG_CTL_ERROR) {
 		if (msg_get_ctl_error(imsg, &ce) == -1)
-			ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+			ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0,
 			    "malformed error from the supervisor");
-		ctl_fail(ctl_exit_status(ce.ce_code), ce.ce_msg);
+		ctl_fail(ctl_exit_status(ce.ce_code), ce.ce_code, ce.ce_msg);
 	}
 	return (1);
 }
@@ -171,11 +180,11 @@ ctl_read(void)
 	if ((n = imsgbuf_read(&ctl_ibuf)) == -1) {
 		if (errno == EINTR || errno == EAGAIN)
 			return;
-		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0,
 		    "reading from the supervisor failed");
 	}
 	if (n == 0)
-		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR,
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0,
 		    "the supervisor closed the connection");
 }
 
@@ -192,8 +201,8 @@ ctl_expect(struct imsg *imsg, uint32_t type)
 {
 	ctl_recv(imsg);
 	if (imsg_type(imsg) != type)
-		errx(EXIT_ERR, "unexpected reply %s from the supervisor",
-		    imsg_type_name(imsg_type(imsg)));
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0,
+		    "unexpected reply from the supervisor");
 }
 
 void

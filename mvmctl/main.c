@@ -27,6 +27,8 @@ static const struct cmd cmds[] = {
 	{ "cp",		cmd_cp,		USAGE_CP },
 	{ "boot-report", cmd_boot_report, USAGE_BOOT_REPORT },
 	{ "image",	cmd_image,	USAGE_IMAGE },
+	{ "metrics",	cmd_metrics,	USAGE_METRICS },
+	{ "receipt",	cmd_receipt,	USAGE_RECEIPT },
 };
 
 void

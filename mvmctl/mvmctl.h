@@ -33,11 +33,21 @@
 #define EXIT_BOOT	126	/* the guest failed to boot, or failed */
 #define EXIT_NOTFOUND	127	/* command (or file) not in the guest */
 #define EXIT_STATE	114	/* guest not in a state for that */
+#define EXIT_RECEIPT	113	/* the command ran; its receipt was not made */
 #define EXIT_INTR	130	/* interrupted (Ctrl-C) */
 
-#define USAGE_RUN	"run [--image image] [--cpus n] [--memory mib] "		"[--timeout seconds] [--env key=value] [--workdir dir] [--name name] "	"[-v] -- command [argument ...]"
+#define USAGE_RUN	"run [--image image] [--cpus n] [--memory mib] "	\
+	"[--timeout seconds] [--env key=value] [--workdir dir] [--name name] " \
+	"[--receipt path [--force]] [--json [--capture-output bytes]] [-v] " \
+	"-- command [argument ...]"
 #define USAGE_UP	"up name [--image image] [--cpus n] [--memory mib]"
-#define USAGE_EXEC	"exec name [--timeout seconds] [--env key=value] "		"[--workdir dir] [-v] -- command [argument ...]"
+#define USAGE_EXEC	"exec name [--timeout seconds] [--env key=value] "	\
+	"[--workdir dir] [--receipt path [--force]] " \
+	"[--json [--capture-output bytes]] [-v] -- command [argument ...]"
+#define USAGE_METRICS	"metrics [--json]"
+#define USAGE_RECEIPT	"receipt verify file [--pubkey keyfile] "		\
+	"[--stdout file] [--stderr file] [--checkpoint ckptfile] "	\
+	"[--proof prooffile] [--json]"
 #define USAGE_LS	"ls [--json]"
 #define USAGE_STOP	"stop name"
 #define USAGE_RM	"rm name"
@@ -65,6 +75,8 @@ struct ctl_globals {
 	const char	*statedir;
 	int		 typed_exits;	/* map MVM_E* to EXIT_* statuses */
 	const char	*unlink_on_error; /* a temporary file to remove */
+	/* called before a failure ends mvmctl (--json reports it) */
+	void		(*on_fail)(int, uint32_t, const char *);
 };
 extern struct ctl_globals g;
 
@@ -105,5 +117,7 @@ int	 cmd_boot_report(int, char **);
 int	 cmd_image(int, char **);
 int	 image_build(int, char **);
 int	 cmd_audit(int, char **);
+int	 cmd_metrics(int, char **);
+int	 cmd_receipt(int, char **);
 
 #endif /* MVMCTL_H */

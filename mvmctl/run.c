@@ -4,12 +4,16 @@
  * pass through byte for byte; the exit status is the guest command's,
  * 124 on timeout, 128+N when it died of signal N, 130 after Ctrl-C;
  * mvm's own failures have their own statuses (mvmctl.8, EXIT STATUS).
+ * --receipt writes the run's signed receipt (mvm-receipt.5); --json
+ * prints one object describing the run instead of its output.
  */
 #include <sys/stat.h>
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,8 +21,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "crypto.h"
 #include "mvmctl.h"
+#include "receipt.h"
+
+#define CAPTURE_MAX	(16 * 1024 * 1024)	/* --capture-output bound */
 
 static volatile sig_atomic_t	 interrupted;
 
@@ -97,21 +106,261 @@ static int
 exit_status(const struct mvm_ctl_exit *ce)
 {
 	if (ce->ce_flags & MVM_EXIT_TIMEDOUT)
-		return (124);
+		return (EXIT_TIMEOUT);
 	if (ce->ce_flags & MVM_EXIT_SIGNAL)
 		return (128 + (ce->ce_signal & 0x7f));
 	return (ce->ce_code & 0xff);
 }
 
+/* what a run asked for beyond the command itself */
+struct run_req {
+	int		 verbose;
+	int		 json;
+	int		 force;
+	const char	*receipt;	/* --receipt PATH */
+	int		 capture;	/* --capture-output given */
+	size_t		 capture_max;	/* bytes of each stream kept */
+};
+
+/* what came back */
+struct run_res {
+	int			 started;
+	struct mvm_ctl_started	 cs;
+	int			 exited;
+	struct mvm_ctl_exit	 ce;
+	char			*receipt;	/* the envelope, as sent */
+	size_t			 receiptlen;
+	uint8_t			*cap[2];	/* stdout, stderr */
+	size_t			 caplen[2];
+};
+
+static struct run_req	 rq;
+static struct run_res	 rs;
+static char		 receipt_tmp[PATH_MAX];
+
 /*
- * Relay: stdin to the supervisor (if asked), output to stdout and
- * stderr, until the command's end or an error.  Returns the exit status.
+ * The kind of failure, for callers of --json (mvmctl.8): code is the
+ * supervisor's MVM_E*, 0 for a failure to reach or understand it.
+ */
+static const char *
+error_type(uint32_t code)
+{
+	switch (code) {
+	case MVM_EPOLICY:
+	case MVM_EPERM:
+		return ("policy");
+	case MVM_EBOOT:
+	case MVM_EIMAGE:
+	case MVM_ENOIMAGE:
+	case MVM_ENOQEMU:
+		return ("boot");
+	case MVM_ENOTFOUND:
+		return ("command-failure");
+	case MVM_EAUDIT:
+	case MVM_ESIGN:
+		return ("audit");
+	case MVM_ECAPACITY:
+	case MVM_ETOOBIG:
+	case MVM_EBUSY:
+		return ("resource");
+	case MVM_EINVAL:
+		return ("usage");
+	}
+	return ("transport");
+}
+
+static json_t *
+hex_json(const uint8_t *p, size_t len)
+{
+	char	 hex[65];
+
+	hex_encode(p, len, hex);
+	return (json_string(hex));
+}
+
+static json_t *
+time_json(int64_t ms)
+{
+	char	 buf[32];
+
+	if (ms <= 0)
+		return (json_null());
+	time_rfc3339(ms, buf, sizeof(buf));
+	return (json_string(buf));
+}
+
+static json_t *
+stream_json(int i)
+{
+	const struct mvm_ctl_exit	*ce = &rs.ce;
+	uint64_t			 bytes = i == 0 ? ce->ce_stdout_bytes :
+					    ce->ce_stderr_bytes;
+	json_t				*o;
+	char				*b64;
+
+	o = json_pack("{s:I, s:o}", "bytes", (json_int_t)bytes, "sha256",
+	    hex_json(i == 0 ? ce->ce_stdout_sha256 : ce->ce_stderr_sha256,
+	    32));
+	if (o == NULL || !rq.capture)
+		return (o);
+	if ((b64 = malloc(MVM_B64_LEN(rs.caplen[i]))) == NULL)
+		err(EXIT_ERR, NULL);
+	b64_encode(rs.cap[i] != NULL ? rs.cap[i] : (const uint8_t *)"",
+	    rs.caplen[i], b64, MVM_B64_LEN(rs.caplen[i]));
+	json_object_set_new(o, "data", json_string(b64));
+	json_object_set_new(o, "truncated", json_boolean(rs.caplen[i] <
+	    bytes));
+	free(b64);
+	return (o);
+}
+
+/*
+ * The one object --json prints: ids, outcome, timing, counts and
+ * digests; never argv, env values or output (unless --capture-output).
+ */
+static void
+json_result(int status, const char *etype, const char *emsg)
+{
+	const struct mvm_ctl_exit	*ce = &rs.ce;
+	json_t				*o;
+
+	o = json_pack("{s:i, s:o, s:o, s:o}", "status", status,
+	    "run_id", rs.started ? json_string(rs.cs.cs_run) : json_null(),
+	    "guest", rs.started ? json_string(rs.cs.cs_guest) : json_null(),
+	    "receipt", rq.receipt != NULL && etype == NULL ?
+	    json_string(rq.receipt) : json_null());
+	if (o == NULL)
+		err(EXIT_ERR, "json");
+	if (rs.started)
+		json_object_set_new(o, "audit", json_pack("{s:s, s:o}",
+		    "tenant", rs.cs.cs_tenant, "seq", rs.exited ?
+		    json_integer((json_int_t)ce->ce_audit_seq) :
+		    json_null()));
+	if (rs.exited) {
+		json_object_set_new(o, "exit_code",
+		    (ce->ce_flags & MVM_EXIT_CODE) ?
+		    json_integer(ce->ce_code) : json_null());
+		json_object_set_new(o, "signal",
+		    (ce->ce_flags & MVM_EXIT_SIGNAL) ?
+		    json_integer(ce->ce_signal) : json_null());
+		json_object_set_new(o, "timed_out",
+		    json_boolean(ce->ce_flags & MVM_EXIT_TIMEDOUT));
+		json_object_set_new(o, "accel", json_string(ce->ce_accel ==
+		    MVM_ACCEL_KVM ? "kvm" : "tcg"));
+		json_object_set_new(o, "timing", json_pack(
+		    "{s:o, s:o, s:I, s:I}",
+		    "started", time_json(ce->ce_started_ms),
+		    "ended", time_json(ce->ce_ended_ms),
+		    "boot_ms", (json_int_t)ce->ce_boot_ms,
+		    "run_ms", (json_int_t)ce->ce_run_ms));
+		json_object_set_new(o, "stdout", stream_json(0));
+		json_object_set_new(o, "stderr", stream_json(1));
+	}
+	json_object_set_new(o, "error", etype == NULL ? json_null() :
+	    json_pack("{s:s, s:s}", "type", etype, "message", emsg));
+	json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+	putchar('\n');
+	(void)fflush(stdout);
+	json_decref(o);
+}
+
+/* a failure of mvm itself: with --json, the object says which */
+static void
+run_on_fail(int status, uint32_t code, const char *msg)
+{
+	if (receipt_tmp[0] != '\0')
+		(void)unlink(receipt_tmp);
+	if (rq.json)
+		json_result(status, error_type(code), msg);
+}
+
+/*
+ * --receipt: a temporary file beside PATH before anything runs, so a
+ * path that cannot be written stops the run before it starts.
  */
 static int
-relay(int forward_stdin, int verbose)
+receipt_prepare(void)
 {
-	struct mvm_ctl_started	 cs;
-	struct mvm_ctl_exit	 ce;
+	struct stat	 st;
+	int		 fd;
+
+	if (!rq.force && lstat(rq.receipt, &st) == 0)
+		errx(EXIT_ERR, "%s exists; use --force to replace it",
+		    rq.receipt);
+	if ((size_t)snprintf(receipt_tmp, sizeof(receipt_tmp),
+	    "%s.tmp.XXXXXX", rq.receipt) >= sizeof(receipt_tmp))
+		errx(EXIT_USAGE, "%s: path too long", rq.receipt);
+	if ((fd = mkostemp(receipt_tmp, O_CLOEXEC)) == -1) {
+		receipt_tmp[0] = '\0';
+		err(EXIT_ERR, "%s", rq.receipt);
+	}
+	if (fchmod(fd, 0600) == -1)
+		err(EXIT_ERR, "%s", receipt_tmp);
+	return (fd);
+}
+
+/* Write the receipt, sync it and put it in place; -1 and a warning. */
+static int
+receipt_commit(int fd)
+{
+	char	 dir[PATH_MAX], *slash;
+	int	 dfd, rc;
+
+	if (write_all(fd, rs.receipt, rs.receiptlen) == -1 ||
+	    write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
+		warn("%s", receipt_tmp);
+		return (-1);
+	}
+	/* without --force, link(2) refuses to replace a file made since */
+	if (rq.force)
+		rc = rename(receipt_tmp, rq.receipt);
+	else if ((rc = link(receipt_tmp, rq.receipt)) == 0)
+		(void)unlink(receipt_tmp);
+	if (rc == -1) {
+		warn("%s", rq.receipt);
+		return (-1);
+	}
+	receipt_tmp[0] = '\0';
+	(void)strlcpy(dir, rq.receipt, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) == NULL)
+		(void)strlcpy(dir, ".", sizeof(dir));
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return (0);
+}
+
+/* --capture-output: keep the first capture_max bytes of a stream */
+static void
+capture(int i, const uint8_t *p, size_t len)
+{
+	size_t	 n;
+
+	if (rs.caplen[i] >= rq.capture_max)
+		return;
+	n = rq.capture_max - rs.caplen[i];
+	if (n > len)
+		n = len;
+	if (rs.cap[i] == NULL &&
+	    (rs.cap[i] = malloc(rq.capture_max)) == NULL)
+		err(EXIT_ERR, NULL);
+	memcpy(rs.cap[i] + rs.caplen[i], p, n);
+	rs.caplen[i] += n;
+}
+
+/*
+ * Relay: stdin to the supervisor (if asked), output to stdout and
+ * stderr (or into the capture, under --json), until the command's end
+ * or an error.  Fills rs.
+ */
+static void
+relay(int forward_stdin)
+{
 	struct mvm_vmm_data	 vd;
 	struct pollfd		 pfd[2];
 	struct imsg		 imsg;
@@ -123,41 +372,64 @@ relay(int forward_stdin, int verbose)
 	for (;;) {
 		if (interrupted) {
 			ctl_close();		/* the supervisor cancels */
+			if (receipt_tmp[0] != '\0')
+				(void)unlink(receipt_tmp);
+			if (rq.json)
+				json_result(EXIT_INTR, "transport",
+				    "interrupted");
 			warnx("interrupted; the guest is being stopped");
-			return (130);
+			exit(EXIT_INTR);
 		}
 		while (ctl_pending(&imsg)) {
 			switch (imsg_type(&imsg)) {
 			case IMSG_CTL_STARTED:
-				if (msg_get_ctl_started(&imsg, &cs) == -1)
+				if (rs.started ||
+				    msg_get_ctl_started(&imsg, &rs.cs) == -1)
 					errx(EXIT_MVM, "malformed reply");
-				if (verbose)
+				rs.started = 1;
+				if (rq.verbose)
 					fprintf(stderr, "mvmctl: run %s in "
-					    "guest %s\n", cs.cs_run,
-					    cs.cs_guest);
+					    "guest %s\n", rs.cs.cs_run,
+					    rs.cs.cs_guest);
 				break;
 			case IMSG_CTL_OUTPUT:
 				if (imsg.datalen < sizeof(vd))
 					errx(EXIT_MVM, "malformed reply");
 				memcpy(&vd, imsg.data, sizeof(vd));
 				fd = vd.vd_stream == MVM_STREAM_STDERR ? 2 : 1;
-				if (out_ok[fd] && write_all(fd,
+				if (rq.json)
+					capture(fd - 1, (uint8_t *)imsg.data +
+					    sizeof(vd), imsg.datalen -
+					    sizeof(vd));
+				else if (out_ok[fd] && write_all(fd,
 				    (uint8_t *)imsg.data + sizeof(vd),
 				    imsg.datalen - sizeof(vd)) == -1)
 					out_ok[fd] = 0;	/* reader gone */
 				break;
+			case IMSG_CTL_RECEIPT:
+				if (rq.receipt == NULL || rs.receipt != NULL ||
+				    imsg.datalen == 0 ||
+				    imsg.datalen > RECEIPT_MAX)
+					errx(EXIT_MVM, "malformed reply");
+				if ((rs.receipt = malloc(imsg.datalen)) ==
+				    NULL)
+					err(EXIT_ERR, NULL);
+				memcpy(rs.receipt, imsg.data, imsg.datalen);
+				rs.receiptlen = imsg.datalen;
+				break;
 			case IMSG_CTL_EXIT:
-				if (msg_get_ctl_exit(&imsg, &ce) == -1)
+				if (msg_get_ctl_exit(&imsg, &rs.ce) == -1)
 					errx(EXIT_MVM, "malformed reply");
 				imsg_free(&imsg);
-				if (verbose)
+				rs.exited = 1;
+				if (rq.verbose)
 					fprintf(stderr, "mvmctl: boot %llu ms, "
 					    "run %llu ms (%s)\n",
-					    (unsigned long long)ce.ce_boot_ms,
-					    (unsigned long long)ce.ce_run_ms,
-					    ce.ce_accel == MVM_ACCEL_KVM ? "kvm" :
-					    "tcg");
-				return (exit_status(&ce));
+					    (unsigned long long)rs.ce.ce_boot_ms,
+					    (unsigned long long)rs.ce.ce_run_ms,
+					    rs.ce.ce_accel == MVM_ACCEL_KVM ?
+					    "kvm" : "tcg");
+				return;
 			default:
 				errx(EXIT_MVM, "unexpected reply %s",
 				    imsg_type_name(imsg_type(&imsg)));
@@ -192,15 +464,64 @@ relay(int forward_stdin, int verbose)
 	}
 }
 
+/*
+ * The end: the receipt into place, the --json object, the status.  A
+ * receipt asked for and not made or not written is EXIT_RECEIPT: the
+ * command ran, but the caller's evidence is missing.
+ */
+static int
+run_finish(int rfd)
+{
+	const char	*etype = NULL;
+	char		 emsg[256];
+	int		 status = exit_status(&rs.ce);
+
+	emsg[0] = '\0';
+	if (rq.receipt != NULL) {
+		if (rs.ce.ce_receipt_error != 0 || rs.receipt == NULL) {
+			(void)snprintf(emsg, sizeof(emsg), "the command "
+			    "ended (status %d) but no receipt was made: %s",
+			    status, rs.ce.ce_receipt_error != 0 ?
+			    mvm_strerror(rs.ce.ce_receipt_error) :
+			    "none was sent");
+			(void)unlink(receipt_tmp);
+		} else if (receipt_commit(rfd) == -1)
+			(void)snprintf(emsg, sizeof(emsg), "the command "
+			    "ended (status %d) but the receipt could not be "
+			    "written", status);
+		close(rfd);
+		if (emsg[0] != '\0') {
+			warnx("%s", emsg);
+			status = EXIT_RECEIPT;
+			etype = "audit";
+		}
+	}
+	if (etype == NULL && (rs.ce.ce_flags & MVM_EXIT_TIMEDOUT)) {
+		etype = "timeout";
+		(void)strlcpy(emsg, "the command timed out", sizeof(emsg));
+	} else if (etype == NULL && status != 0) {
+		etype = "command-failure";
+		(void)snprintf(emsg, sizeof(emsg), "the command ended with "
+		    "status %d", status);
+	}
+	if (rq.json)
+		json_result(status, etype, emsg);
+	return (status);
+}
+
 static const struct option run_opts[] = {
-	{ "image",	required_argument,	NULL, 'I' },
-	{ "cpus",	required_argument,	NULL, 'c' },
-	{ "memory",	required_argument,	NULL, 'm' },
-	{ "timeout",	required_argument,	NULL, 't' },
-	{ "env",	required_argument,	NULL, 'e' },
-	{ "workdir",	required_argument,	NULL, 'w' },
-	{ "name",	required_argument,	NULL, 'n' },
-	{ "verbose",	no_argument,		NULL, 'v' },
+	{ "image",		required_argument,	NULL, 'I' },
+	{ "cpus",		required_argument,	NULL, 'c' },
+	{ "memory",		required_argument,	NULL, 'm' },
+	{ "timeout",		required_argument,	NULL, 't' },
+	{ "env",		required_argument,	NULL, 'e' },
+	{ "workdir",		required_argument,	NULL, 'w' },
+	{ "name",		required_argument,	NULL, 'n' },
+	{ "verbose",		no_argument,		NULL, 'v' },
+	{ "receipt",		required_argument,	NULL, 'r' },
+	{ "force",		no_argument,		NULL, 'f' },
+	{ "json",		no_argument,		NULL, 'j' },
+	{ "capture-output",	required_argument,	NULL, 'C' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -212,7 +533,7 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 	struct imsg		 imsg;
 	char			*env[MVM_EXEC_ENVC_MAX], *blob;
 	size_t			 len;
-	int			 ch, envc = 0, verbose = 0, fwd;
+	int			 ch, envc = 0, fwd, rfd = -1;
 
 	memset(&cr, 0, sizeof(cr));
 	cr.cr_mode = mode;
@@ -264,7 +585,29 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 				cmd_usage(self);
 			break;
 		case 'v':
-			verbose = 1;
+			rq.verbose = 1;
+			break;
+		case 'r':
+			if (mode == MVM_RUN_UP || optarg[0] == '\0')
+				cmd_usage(self);
+			rq.receipt = optarg;
+			break;
+		case 'f':
+			if (mode == MVM_RUN_UP)
+				cmd_usage(self);
+			rq.force = 1;
+			break;
+		case 'j':
+			if (mode == MVM_RUN_UP)
+				cmd_usage(self);
+			rq.json = 1;
+			break;
+		case 'C':
+			if (mode == MVM_RUN_UP)
+				cmd_usage(self);
+			rq.capture = 1;
+			rq.capture_max = parse_uint(optarg, CAPTURE_MAX,
+			    "--capture-output");
 			break;
 		default:
 			cmd_usage(self);
@@ -278,6 +621,10 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 	}
 	if ((mode == MVM_RUN_UP) != (argc == 0))
 		cmd_usage(self);
+	if (rq.capture && !rq.json)
+		errx(EXIT_USAGE, "--capture-output goes with --json");
+	if (rq.force && rq.receipt == NULL)
+		errx(EXIT_USAGE, "--force goes with --receipt");
 	if (argc > MVM_EXEC_ARGC_MAX)
 		errx(EXIT_TOOBIG, "%d arguments; at most %d", argc,
 		    MVM_EXEC_ARGC_MAX);
@@ -287,8 +634,15 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 	fwd = mode != MVM_RUN_UP && !isatty(STDIN_FILENO);
 	if (fwd)
 		cr.cr_flags |= MVM_RUN_STDIN;
+	if (rq.json && !rq.capture)
+		cr.cr_flags |= MVM_RUN_NOOUTPUT;
+	if (rq.receipt != NULL) {
+		cr.cr_flags |= MVM_RUN_RECEIPT;
+		rfd = receipt_prepare();
+	}
 
 	g.typed_exits = 1;
+	g.on_fail = run_on_fail;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -302,7 +656,9 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 		printf("%s: running\n", cr.cr_name);
 		return (EXIT_OK);
 	}
-	return (relay(fwd, verbose));
+	relay(fwd);
+	ctl_close();
+	return (run_finish(rfd));
 }
 
 int
