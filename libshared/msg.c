@@ -109,7 +109,19 @@ msg_get_sign_res(struct imsg *imsg, struct mvm_sign_res *ss)
 int
 msg_get_test_syscall(struct imsg *imsg, struct mvm_test_syscall *ts)
 {
-	return (get(imsg, ts, sizeof(*ts)));
+	if (get(imsg, ts, sizeof(*ts)) == -1 || ts->ts_which == 0 ||
+	    ts->ts_which > MVM_TEST_VMM_LIE)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_ctl_test(struct imsg *imsg, struct mvm_ctl_test *ct)
+{
+	if (get(imsg, ct, sizeof(*ct)) == -1 || !STR_OK(ct->ct_name) ||
+	    ct->ct_which == 0 || ct->ct_which > MVM_TEST_VMM_LIE)
+		return (bad());
+	return (0);
 }
 
 static int
@@ -516,6 +528,7 @@ imsg_type_name(uint32_t type)
 	case IMSG_SIGN_REQ:		return ("SIGN_REQ");
 	case IMSG_SIGN_RES:		return ("SIGN_RES");
 	case IMSG_TEST_SYSCALL:		return ("TEST_SYSCALL");
+	case IMSG_CTL_TEST:		return ("CTL_TEST");
 	case IMSG_AUDIT_EVENT:		return ("AUDIT_EVENT");
 	case IMSG_AUDIT_ACK:		return ("AUDIT_ACK");
 	case IMSG_AUDIT_STOPPED:	return ("AUDIT_STOPPED");

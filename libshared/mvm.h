@@ -119,6 +119,8 @@ enum imsg_type {
 	IMSG_CTL_RECEIPT,	/* sv -> ctl	the receipt (DSSE JSON) */
 	IMSG_CTL_METRICS_REQ,	/* ctl -> sv	(empty) */
 	IMSG_CTL_METRICS_RES,	/* sv -> ctl	mvm_ctl_metrics */
+	/* test builds only (MVM_TEST_HOOKS); release builds reject it */
+	IMSG_CTL_TEST,		/* ctl -> sv	mvm_ctl_test */
 };
 
 /*
@@ -233,6 +235,15 @@ struct mvm_test_syscall {
 #define MVM_TEST_SYS_PWRITE	4	/* pwrite: rewrite in place */
 #define MVM_TEST_SYS_FALLOCATE	5	/* fallocate: punch or collapse */
 #define MVM_TEST_SYS_SETFL	6	/* fcntl(F_SETFL): clear O_APPEND */
+/* mvm-vmm only: misbehave towards the supervisor */
+#define MVM_TEST_VMM_GARBAGE	7	/* bytes that are no message */
+#define MVM_TEST_VMM_LIE	8	/* EXIT for a command never started */
+};
+
+/* IMSG_CTL_TEST: have a guest's vmm run IMSG_TEST_SYSCALL (test builds) */
+struct mvm_ctl_test {
+	char		 ct_name[MVM_NAME_MAX];
+	uint32_t	 ct_which;
 };
 
 /* auditd: one key/value of an event's subject or labels */
@@ -635,6 +646,7 @@ int	 msg_get_sign_req(struct imsg *, struct mvm_sign_req *,
 	    const uint8_t **);
 int	 msg_get_sign_res(struct imsg *, struct mvm_sign_res *);
 int	 msg_get_test_syscall(struct imsg *, struct mvm_test_syscall *);
+int	 msg_get_ctl_test(struct imsg *, struct mvm_ctl_test *);
 int	 msg_get_ctl_hello(struct imsg *, struct mvm_ctl_hello *);
 int	 msg_get_ctl_error(struct imsg *, struct mvm_ctl_error *);
 int	 msg_get_ctl_proc(struct imsg *, struct mvm_ctl_proc *);

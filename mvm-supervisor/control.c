@@ -417,6 +417,36 @@ control_audit_ckpt(struct ctl_client *cl, struct imsg *imsg)
 	return (PEER_OK);
 }
 
+#ifdef MVM_TEST_HOOKS
+/*
+ * Test builds only: have a guest's vmm make a forbidden system call or
+ * misbehave towards us (regress/guest/vmmfault.t).  Release builds do
+ * not know IMSG_CTL_TEST and close the connection.
+ */
+static int
+control_test(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_ctl_test	 ct;
+	struct mvm_test_syscall	 ts;
+	struct guest		*g;
+
+	if (msg_get_ctl_test(imsg, &ct) == -1)
+		return (PEER_BAD);
+	if ((g = guest_find(ct.ct_name)) == NULL)
+		return (control_fail(cl, MVM_ENOGUEST, NULL));
+	if (g->g_state != GUEST_RUNNING)
+		return (control_fail(cl, MVM_ESTATE, NULL));
+	memset(&ts, 0, sizeof(ts));
+	ts.ts_which = ct.ct_which;
+	log_warnx("%s: test hook %u sent to the vmm", g->g_name, ct.ct_which);
+	if (peer_compose(&g->g_peer, IMSG_TEST_SYSCALL, g->g_id, -1, &ts,
+	    sizeof(ts)) == -1)
+		return (control_fail(cl, MVM_ESTATE, NULL));
+	control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0, NULL, 0);
+	return (PEER_OK);
+}
+#endif
+
 static int
 control_dispatch(struct peer *p, struct imsg *imsg)
 {
@@ -456,6 +486,10 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 	case IMSG_CTL_FILE:
 	case IMSG_CTL_FILE_DATA:
 		return (control_file(cl, imsg));
+#ifdef MVM_TEST_HOOKS
+	case IMSG_CTL_TEST:
+		return (control_test(cl, imsg));
+#endif
 	}
 	return (PEER_BAD);
 }

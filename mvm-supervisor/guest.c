@@ -584,6 +584,8 @@ guest_reap(pid_t pid, int status)
 	if (g == NULL)
 		return;
 	proc_wait_status(status, how, sizeof(how));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warnx("%s: vmm %s", g->g_name, how);
 	g->g_pid = 0;
 	logrelay_stop(g->g_relay);
 	g->g_relay = NULL;

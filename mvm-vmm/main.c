@@ -174,6 +174,39 @@ vmm_config_msg(struct imsg *imsg)
 
 #ifdef MVM_TEST_HOOKS
 #include "testhook.h"
+
+/*
+ * Test builds: a forbidden system call (the jail must kill us), or a
+ * vmm gone bad, as a guest that took over the vmm would be: bytes that
+ * are no message, or a well-formed EXIT for a command never started.
+ * The supervisor must stop this guest as failed and carry on.
+ */
+static void
+vmm_testhook(struct imsg *imsg)
+{
+	struct mvm_test_syscall	 ts;
+	struct mvm_vmm_exit	 vx;
+	uint8_t			 junk[64];
+
+	if (msg_get_test_syscall(imsg, &ts) == -1)
+		fatalx("malformed TEST_SYSCALL");
+	switch (ts.ts_which) {
+	case MVM_TEST_VMM_GARBAGE:
+		log_warnx("test hook: garbage to the supervisor");
+		memset(junk, 0xa5, sizeof(junk));
+		if (write(vm.parent.p_ibuf.fd, junk, sizeof(junk)) == -1)
+			log_warn("test hook: write");
+		return;
+	case MVM_TEST_VMM_LIE:
+		log_warnx("test hook: EXIT for a command never started");
+		memset(&vx, 0, sizeof(vx));
+		vx.vx_id = 0x7fffffff;
+		(void)peer_compose(&vm.parent, IMSG_VMM_EXIT, vm.vc.vc_guest,
+		    -1, &vx, sizeof(vx));
+		return;
+	}
+	testhook_syscall(imsg);
+}
 #endif
 
 /*
@@ -220,7 +253,7 @@ vmm_dispatch(struct peer *p, struct imsg *imsg)
 		break;
 #ifdef MVM_TEST_HOOKS
 	case IMSG_TEST_SYSCALL:
-		testhook_syscall(imsg);
+		vmm_testhook(imsg);
 		break;
 #endif
 	default:

@@ -12,6 +12,8 @@
  *   stall	connect and send nothing; hold it N seconds (default 8)
  *   hold	HELLO, then hold the connection N seconds
  *   tenant S	HELLO, then ask for a checkpoint of tenant S
+ *   test G W	HELLO, then CTL_TEST: guest G's vmm runs test hook W
+ *		(test builds of the supervisor only; release ones close)
  * Prints "closed answered <bytes>" once the supervisor closes the
  * connection (after HELLO's answer, for the modes that say HELLO),
  * "error <code>" if it sent a typed error, or "open" if it was still
@@ -182,6 +184,16 @@ main(int argc, char *argv[])
 		memset(&ar, 0, sizeof(ar));
 		(void)strlcpy(ar.ar_tenant, argv[3], sizeof(ar.ar_tenant));
 		send_msg(IMSG_CTL_AUDIT_CKPT_REQ, &ar, sizeof(ar));
+		read_reply();
+		return (0);
+	} else if (strcmp(mode, "test") == 0 && argc > 4) {
+		struct mvm_ctl_test	 ct;
+
+		hello(MVM_CTL_VERSION);
+		memset(&ct, 0, sizeof(ct));
+		(void)strlcpy(ct.ct_name, argv[3], sizeof(ct.ct_name));
+		ct.ct_which = (uint32_t)atoi(argv[4]);
+		send_msg(IMSG_CTL_TEST, &ct, sizeof(ct));
 		read_reply();
 		return (0);
 	} else if (strcmp(mode, "hold") == 0) {
