@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo: the main job, end to end, on a private supervisor in a
-# scratch state dir: boot a guest, run a command in it, show the boot
-# report, verify the audit log, stop cleanly.
+# scratch state dir: boot a guest, run a command in it, write a signed
+# receipt and verify it offline, show the boot report and the metrics,
+# verify the audit log, stop cleanly.
 # Usage: regress/demo.sh BUILD_DIR IMAGES_DIR
 set -eu
 build=${1:?usage: demo.sh BUILD_DIR IMAGES_DIR}
@@ -38,12 +39,24 @@ $ctl status
 say "mvmctl run: a command in a throwaway microVM (QEMU microvm; TCG here if no /dev/kvm)"
 $ctl run -v -- sh -c 'echo "hello from a microVM: $(uname -sr)"; cat /proc/cpuinfo | grep -m1 "model name"'
 
+say "mvmctl run --receipt: the same, with a signed receipt bound to the audit log"
+rm -f "$top/receipt.json" "$top/out"
+$ctl run --receipt "$top/receipt.json" -- sh -c 'echo "6 x 7 = $((6 * 7))"' > "$top/out"
+cat "$top/out"
+ls -l "$top/receipt.json"
+
+say "mvmctl receipt verify: offline, with the host key (signature, output digest, audit inclusion)"
+$ctl receipt verify "$top/receipt.json" --stdout "$top/out"
+
 say "mvmctl up + boot-report: a named guest and how it booted"
 $ctl up demo
 $ctl boot-report demo
 $ctl exec demo -- sh -c 'echo "exit status 7 comes back"; exit 7' || echo "status: $?"
 $ctl stop demo
 $ctl rm demo
+
+say "mvmctl metrics: runs, guests, boot times by accelerator"
+$ctl metrics | grep -E '^mvm_(runs_total|guest_boot_seconds_(count|sum)|receipts_issued_total|audit_records_total)'
 
 say "mvmctl audit tail: what the audit log recorded (ids, hashes, counts only)"
 $ctl audit tail -n 12

@@ -16,6 +16,19 @@ out=$($CTL run -- sh -c 'echo out; echo err >&2; exit 42' 2>"$MVM_TMP/err")
 is $? 42 "run exit 42: 42"
 is "$out" "out" "stdout comes back on stdout"
 is "$(cat "$MVM_TMP/err")" "err" "stderr comes back on stderr"
+
+# the command really runs in a VM: another kernel (the image's), another
+# boot, a QEMU CPU, the guest's memory, and our agent as PID 1's child
+inside=$($CTL run -- sh -c 'uname -r; cat /proc/sys/kernel/random/boot_id;
+    grep -m1 "model name" /proc/cpuinfo; awk "/MemTotal/ {print \$2}" /proc/meminfo')
+is "$(sed -n 1p <<<"$inside")" \
+    "$(jq -r .kernel_version "$MVM_IMAGES/default/manifest.json")" \
+    "in the guest, uname -r is the image's kernel"
+check "the guest has its own boot id (host: another kernel instance)" \
+    test "$(sed -n 2p <<<"$inside")" != "$(cat /proc/sys/kernel/random/boot_id)"
+like "$(sed -n 3p <<<"$inside")" "QEMU Virtual CPU|KVM" "the CPU is QEMU's"
+check "the guest's memory is the configured 256 MiB, not the host's" \
+    test "$(sed -n 4p <<<"$inside")" -lt 262144
 no_leftovers "after throwaway runs"
 
 # one named guest for the rest
