@@ -130,6 +130,7 @@ struct run_res {
 	struct mvm_ctl_exit	 ce;
 	char			*receipt;	/* the envelope, as sent */
 	size_t			 receiptlen;
+	int			 receipt_written; /* at rq.receipt */
 	uint8_t			*cap[2];	/* stdout, stderr */
 	size_t			 caplen[2];
 };
@@ -227,7 +228,7 @@ json_result(int status, const char *etype, const char *emsg)
 	o = json_pack("{s:i, s:o, s:o, s:o}", "status", status,
 	    "run_id", rs.started ? json_string(rs.cs.cs_run) : json_null(),
 	    "guest", rs.started ? json_string(rs.cs.cs_guest) : json_null(),
-	    "receipt", rq.receipt != NULL && etype == NULL ?
+	    "receipt", rs.receipt_written ?
 	    json_string(rq.receipt) : json_null());
 	if (o == NULL)
 		err(EXIT_ERR, "json");
@@ -489,6 +490,8 @@ run_finish(int rfd)
 			(void)snprintf(emsg, sizeof(emsg), "the command "
 			    "ended (status %d) but the receipt could not be "
 			    "written", status);
+		else
+			rs.receipt_written = 1;
 		close(rfd);
 		if (emsg[0] != '\0') {
 			warnx("%s", emsg);
