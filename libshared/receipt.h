@@ -14,7 +14,8 @@
  *   _type		"https://in-toto.io/Statement/v1"
  *   subject		[{"name":"stdout","digest":{"sha256":hex},
  *			  "annotations":{"bytes":N}}, same for "stderr"]
- *			digests of the full streams as the guest wrote them
+ *			digests of the streams as they reached the host
+ *			(all of them, also when --json keeps only a part)
  *   predicateType	RECEIPT_PREDICATE
  *   predicate:
  *     version		1

@@ -60,10 +60,23 @@ hstate(struct exec *x, int stream)
 	return (&x->x_hstate[stream - 1]);
 }
 
-static int
-cmpstr(const void *a, const void *b)
+/*
+ * qsort order of "KEY=VALUE" strings by KEY alone, so that the key
+ * names come out sorted ("A" before "A1") whatever the values.
+ */
+int
+env_key_cmp(const void *a, const void *b)
 {
-	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+	const unsigned char	*p = *(const unsigned char *const *)a;
+	const unsigned char	*q = *(const unsigned char *const *)b;
+	unsigned int		 c, d;
+
+	for (;; p++, q++) {
+		c = *p == '=' ? 0 : *p;
+		d = *q == '=' ? 0 : *q;
+		if (c != d || c == 0)
+			return ((int)c - (int)d);
+	}
 }
 
 /*
@@ -112,7 +125,7 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	TAILQ_INSERT_TAIL(&g->g_execs, x, x_entry);
 
 	/* env key names, sorted, joined with ':' (values never recorded) */
-	qsort(s + cr->cr_argc, cr->cr_envc, sizeof(s[0]), cmpstr);
+	qsort(s + cr->cr_argc, cr->cr_envc, sizeof(s[0]), env_key_cmp);
 	keys[0] = '\0';
 	for (i = 0; i < cr->cr_envc; i++) {
 		eq = strchr(s[cr->cr_argc + i], '=');

@@ -112,12 +112,6 @@ signer_fail_all(void)
 /* ------------------------------------------------------------------ */
 /* the statement */
 
-static int
-cmpstr(const void *a, const void *b)
-{
-	return (strcmp(*(const char *const *)a, *(const char *const *)b));
-}
-
 static json_t *
 hexstr(const uint8_t *p, size_t len)
 {
@@ -158,7 +152,7 @@ env_keys(const struct exec *x)
 		return (NULL);
 	if (blob_split(x->x_blob, x->x_bloblen, argc + envc, s) == -1)
 		return (a);
-	qsort(s + argc, envc, sizeof(s[0]), cmpstr);
+	qsort(s + argc, envc, sizeof(s[0]), env_key_cmp);
 	for (i = 0; i < envc; i++) {
 		eq = strchr(s[argc + i], '=');
 		if (eq == NULL)

@@ -261,6 +261,7 @@ void	 exec_fail(struct exec *, uint32_t, const char *);
 void	 exec_exit_send(struct exec *, uint32_t);
 void	*exec_key(const struct exec *);
 struct exec *exec_from_key(void *);
+int	 env_key_cmp(const void *, const void *);
 void	 exec_drop(struct exec *, uint32_t, const char *);
 void	 exec_free(struct exec *);
 void	 guest_client_gone(uint32_t);

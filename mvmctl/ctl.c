@@ -17,8 +17,6 @@
 
 static struct imsgbuf	 ctl_ibuf;
 
-static void	 ctl_fail(int, uint32_t, const char *)
-		    __attribute__((noreturn));
 static int		 ctl_fd_ = -1;
 
 /* -S, then $MVM_STATE_DIR, then the default */
@@ -134,7 +132,7 @@ ctl_exit_status(uint32_t code)
 }
 
 /* code: the supervisor's MVM_E*, or 0 for a transport failure */
-static void __attribute__((noreturn))
+void
 ctl_fail(int status, uint32_t code, const char *msg)
 {
 	if (g.unlink_on_error != NULL)

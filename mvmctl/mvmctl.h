@@ -100,6 +100,7 @@ int	 ctl_pending(struct imsg *);
 int	 ctl_fd(void);
 void	 ctl_read(void);
 int	 ctl_exit_status(uint32_t);
+void	 ctl_fail(int, uint32_t, const char *) __attribute__((noreturn));
 const char *ctl_statedir(void);
 
 /* per-command entry points */

@@ -234,6 +234,9 @@ receipt_json(const struct receipt_verify_result *r)
 	    json_integer(r->rvr_ckpt_size) : json_null());
 	if (o == NULL)
 		errx(EXIT_ERR, "json_pack");
+	/* with --checkpoint or --proof: the later size the run was shown in */
+	json_object_set_new(o, "newer_checkpoint_size", r->rvr_have_newer ?
+	    json_integer(r->rvr_newer_size) : json_null());
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 	putchar('\n');
 	json_decref(o);

@@ -165,6 +165,9 @@ error_type(uint32_t code)
 	case MVM_EBUSY:
 		return ("resource");
 	case MVM_EINVAL:
+	case MVM_ENOGUEST:
+	case MVM_EEXIST:
+	case MVM_ESTATE:
 		return ("usage");
 	}
 	return ("transport");
@@ -386,7 +389,7 @@ relay(int forward_stdin)
 			case IMSG_CTL_STARTED:
 				if (rs.started ||
 				    msg_get_ctl_started(&imsg, &rs.cs) == -1)
-					errx(EXIT_MVM, "malformed reply");
+					ctl_fail(EXIT_MVM, 0, "malformed reply");
 				rs.started = 1;
 				if (rq.verbose)
 					fprintf(stderr, "mvmctl: run %s in "
@@ -395,7 +398,7 @@ relay(int forward_stdin)
 				break;
 			case IMSG_CTL_OUTPUT:
 				if (imsg.datalen < sizeof(vd))
-					errx(EXIT_MVM, "malformed reply");
+					ctl_fail(EXIT_MVM, 0, "malformed reply");
 				memcpy(&vd, imsg.data, sizeof(vd));
 				fd = vd.vd_stream == MVM_STREAM_STDERR ? 2 : 1;
 				if (rq.json)
@@ -411,7 +414,7 @@ relay(int forward_stdin)
 				if (rq.receipt == NULL || rs.receipt != NULL ||
 				    imsg.datalen == 0 ||
 				    imsg.datalen > RECEIPT_MAX)
-					errx(EXIT_MVM, "malformed reply");
+					ctl_fail(EXIT_MVM, 0, "malformed reply");
 				if ((rs.receipt = malloc(imsg.datalen)) ==
 				    NULL)
 					err(EXIT_ERR, NULL);
@@ -420,7 +423,7 @@ relay(int forward_stdin)
 				break;
 			case IMSG_CTL_EXIT:
 				if (msg_get_ctl_exit(&imsg, &rs.ce) == -1)
-					errx(EXIT_MVM, "malformed reply");
+					ctl_fail(EXIT_MVM, 0, "malformed reply");
 				imsg_free(&imsg);
 				rs.exited = 1;
 				if (rq.verbose)
@@ -432,8 +435,7 @@ relay(int forward_stdin)
 					    "kvm" : "tcg");
 				return;
 			default:
-				errx(EXIT_MVM, "unexpected reply %s",
-				    imsg_type_name(imsg_type(&imsg)));
+				ctl_fail(EXIT_MVM, 0, "unexpected reply");
 			}
 			imsg_free(&imsg);
 		}

@@ -236,7 +236,8 @@ like "$(cat err.out)" "^FAILED: signature" "... FAILED: signature"
 
 # ---- exec in a named guest
 $CTL up g1 >/dev/null; is $? 0 "up g1"
-$CTL exec g1 --receipt R4 -- echo hi </dev/null > OUT4
+$CTL exec g1 --receipt R4 --env B=1 --env A1=envvalue-A1 --env A=3 -- echo hi \
+    </dev/null > OUT4
 is "$?" 0 "exec g1 --receipt: exit 0"
 is "$(cat OUT4)" hi "exec output"
 out=$($CTL receipt verify R4 --stdout OUT4)
@@ -244,6 +245,9 @@ is "$?" 0 "the exec receipt verifies with its output"
 S4=$(stmt R4)
 is "$(jq -r .predicate.invocation.mode <<<"$S4")" exec "invocation.mode exec"
 is "$(jq -r .predicate.guest <<<"$S4")" g1 "predicate.guest g1"
+is "$(jq -c .predicate.invocation.env_keys <<<"$S4")" '["A","A1","B"]' \
+    "env_keys: the key names sorted by name, whatever the values"
+unlike "$S4" "envvalue-A1" "no env value in the statement"
 like "$out" "^ok: run $(jq -r .predicate.run_id <<<"$S4") exit 0 key " \
     "verify: that run, exit 0"
 $CTL stop g1 >/dev/null; is $? 0 "stop g1"
