@@ -140,3 +140,26 @@ ap_type_name(uint32_t type)
 	}
 	return ("UNKNOWN");
 }
+
+static const char *const ap_tiers[] = {
+	NULL, "essential", "minimal", "standard", "network", "unrestricted"
+};
+
+const char *
+ap_tier_name(uint32_t t)
+{
+	if (t < AP_TIER_ESSENTIAL || t > AP_TIER_UNRESTRICTED)
+		return (NULL);
+	return (ap_tiers[t]);
+}
+
+uint32_t
+ap_tier_parse(const char *s)
+{
+	uint32_t	 t;
+
+	for (t = AP_TIER_ESSENTIAL; t <= AP_TIER_UNRESTRICTED; t++)
+		if (strcmp(s, ap_tiers[t]) == 0)
+			return (t);
+	return (0);
+}

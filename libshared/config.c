@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "agentproto.h"
 #include "config.h"
 #include "crypto.h"
 
@@ -73,6 +75,9 @@ static int	 set_guests_max(struct conf_ctx *, const char *, json_t *,
 static int	 set_console_max(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
 
+static int	 set_profiles(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+
 static const struct conf_key conf_keys[] = {
 	{ "audit_batch_max",	set_audit_batch_max },
 	{ "audit_batch_ms",	set_audit_batch_ms },
@@ -85,6 +90,7 @@ static const struct conf_key conf_keys[] = {
 	{ "key_name",		set_key_name },
 	{ "libexec_dir",	set_libexec_dir },
 	{ "log_level",		set_log_level },
+	{ "profiles",		set_profiles },
 	{ "qemu",		set_qemu },
 	{ "socket",		set_socket },
 	{ "socket_group",	set_socket_group },
@@ -112,6 +118,7 @@ config_defaults(struct mvm_config *c)
 	c->c_guest_memory_mib = MVM_GUEST_MEMORY_DEFAULT;
 	c->c_guests_max = MVM_GUESTS_MAX_DEFAULT;
 	c->c_console_max_kib = MVM_CONSOLE_MAX_DEFAULT;
+	policy_defaults(c->c_profiles);
 }
 
 /* Format "file:line:col: message" for the key's position. */
@@ -375,6 +382,127 @@ set_console_max(struct conf_ctx *cx, const char *k, json_t *v,
     struct mvm_config *c)
 {
 	return (get_uint32(cx, k, v, 4, 1024 * 1024, &c->c_console_max_kib));
+}
+
+/* "file:line:col: message" at profiles.<name>[.<member>] */
+static int
+prof_err(struct conf_ctx *cx, const char *name, const char *member,
+    const char *fmt, ...)
+{
+	const char	*path[3] = { "profiles", name, member };
+	char		 msg[256];
+	va_list		 ap;
+	int		 line = 1, col = 1;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)json_locate(cx->text, cx->len, path, member != NULL ? 3 : 2,
+	    &line, &col);
+	(void)snprintf(cx->err, cx->errlen, "%s:%d:%d: profiles.%s%s%s: %s",
+	    cx->file, line, col, name, member != NULL ? "." : "",
+	    member != NULL ? member : "", msg);
+	return (-1);
+}
+
+/* One member of a profile in mvm.conf into p. */
+static int
+prof_member(struct conf_ctx *cx, const char *name, const char *m, json_t *v,
+    struct mvm_profile *p)
+{
+	static const struct {
+		const char	*m;
+		size_t		 off;
+		uint32_t	 hi;	/* 0: a boolean */
+	} nums[] = {
+		{ "env", offsetof(struct mvm_profile, pr_env), 0 },
+		{ "secrets", offsetof(struct mvm_profile, pr_secrets), 0 },
+		{ "network", offsetof(struct mvm_profile, pr_network), 0 },
+		{ "ack", offsetof(struct mvm_profile, pr_ack), 0 },
+		{ "cpus_max", offsetof(struct mvm_profile, pr_cpus_max), 64 },
+		{ "memory_max_mib",
+		    offsetof(struct mvm_profile, pr_memory_max_mib), 1048576 },
+		{ "timeout_max_s",
+		    offsetof(struct mvm_profile, pr_timeout_max_s), 86400 },
+	};
+	const char	*s;
+	uint32_t	*u;
+	json_int_t	 n;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		if (strcmp(m, nums[i].m) != 0)
+			continue;
+		u = (uint32_t *)((char *)p + nums[i].off);
+		if (nums[i].hi == 0) {
+			if (!json_is_boolean(v))
+				return (prof_err(cx, name, m,
+				    "expected true or false"));
+			*u = json_is_true(v);
+			return (0);
+		}
+		if (!json_is_integer(v) || (n = json_integer_value(v)) < 0 ||
+		    n > nums[i].hi || (n == 0 && nums[i].off !=
+		    offsetof(struct mvm_profile, pr_timeout_max_s)))
+			return (prof_err(cx, name, m, "expected an integer "
+			    "%u-%u", nums[i].off == offsetof(struct mvm_profile,
+			    pr_timeout_max_s) ? 0 : 1, nums[i].hi));
+		*u = (uint32_t)n;
+		return (0);
+	}
+	if (strcmp(m, "seccomp") == 0 || strcmp(m, "add_dir") == 0) {
+		if (!json_is_string(v))
+			return (prof_err(cx, name, m, "expected a string"));
+		s = json_string_value(v);
+		if (strcmp(m, "seccomp") == 0) {
+			if ((p->pr_seccomp = ap_tier_parse(s)) == 0)
+				return (prof_err(cx, name, m, "want essential, "
+				    "minimal, standard, network or "
+				    "unrestricted"));
+		} else if (strcmp(s, "none") == 0)
+			p->pr_add_dir = MVM_ADD_DIR_NONE;
+		else if (strcmp(s, "ro") == 0)
+			p->pr_add_dir = MVM_ADD_DIR_RO;
+		else if (strcmp(s, "rw") == 0)
+			p->pr_add_dir = MVM_ADD_DIR_RW;
+		else
+			return (prof_err(cx, name, m, "want none, ro or rw"));
+		return (0);
+	}
+	return (prof_err(cx, name, m, "unknown member"));
+}
+
+/*
+ * "profiles": {"standard": {"env": false, ...}, ...}: each named
+ * profile tightened; a value looser than the built-in one is an error,
+ * so a profile never grows more lenient without anyone noticing.
+ */
+static int
+set_profiles(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	struct mvm_profile	 builtin[MVM_PROFILES], *p;
+	const char		*name, *m, *field;
+	json_t			*o, *mv;
+
+	if (!json_is_object(v))
+		return (conf_err(cx, k, "\"%s\": expected an object", k));
+	policy_defaults(builtin);
+	json_object_foreach(v, name, o) {
+		if ((p = policy_find(c->c_profiles, name)) == NULL)
+			return (prof_err(cx, name, NULL, "no such profile "
+			    "(restrictive, standard, dev, permissive)"));
+		if (!json_is_object(o))
+			return (prof_err(cx, name, NULL, "expected an object"));
+		json_object_foreach(o, m, mv) {
+			if (prof_member(cx, name, m, mv, p) == -1)
+				return (-1);
+		}
+		if (policy_tighter(policy_find(builtin, name), p, &field) == -1)
+			return (prof_err(cx, name, field, "looser than the "
+			    "built-in profile; mvm.conf may only tighten it"));
+	}
+	return (0);
 }
 
 static const struct conf_key *

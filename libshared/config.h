@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "mvm.h"
+#include "policy.h"
 
 #define MVM_UID_BASE_DEFAULT	900000
 #define MVM_UID_COUNT_DEFAULT	65536
@@ -40,6 +41,7 @@ struct mvm_config {
 	uint32_t	 c_guest_memory_mib;
 	uint32_t	 c_guests_max;		/* guests at once */
 	uint32_t	 c_console_max_kib;	/* console log kept per guest */
+	struct mvm_profile c_profiles[MVM_PROFILES];	/* as tightened */
 };
 
 #define MVM_QEMU_DEFAULT		"/usr/bin/qemu-system-x86_64"

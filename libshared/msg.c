@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "agentproto.h"
 #include "mvm.h"
 
 #define STR_OK(a)	(memchr((a), '\0', sizeof(a)) != NULL)
@@ -111,6 +112,26 @@ msg_get_test_syscall(struct imsg *imsg, struct mvm_test_syscall *ts)
 {
 	if (get(imsg, ts, sizeof(*ts)) == -1 || ts->ts_which == 0 ||
 	    ts->ts_which > MVM_TEST_VMM_LIE)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_profile(struct imsg *imsg, struct mvm_profile *pr)
+{
+	if (get(imsg, pr, sizeof(*pr)) == -1 || !STR_OK(pr->pr_name) ||
+	    pr->pr_name[0] == '\0' || pr->pr_env > 1 || pr->pr_secrets > 1 ||
+	    pr->pr_add_dir > MVM_ADD_DIR_RW || pr->pr_network > 1 ||
+	    ap_tier_name(pr->pr_seccomp) == NULL || pr->pr_cpus_max == 0 ||
+	    pr->pr_memory_max_mib == 0 || pr->pr_ack > 1)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_ctl_policy_req(struct imsg *imsg, struct mvm_ctl_policy_req *pq)
+{
+	if (get(imsg, pq, sizeof(*pq)) == -1 || !STR_OK(pq->pq_name))
 		return (bad());
 	return (0);
 }
@@ -282,6 +303,7 @@ msg_get_vmm_exec(struct imsg *imsg, struct mvm_vmm_exec *ve,
 	*blobp = (const char *)imsg->data + sizeof(*ve);
 	*lenp = imsg->datalen - sizeof(*ve);
 	if (!path_ok(ve->ve_cwd, sizeof(ve->ve_cwd)) || ve->ve_argc == 0 ||
+	    ap_tier_name(ve->ve_seccomp) == NULL ||
 	    ve->ve_argc > MVM_EXEC_ARGC_MAX || ve->ve_envc > MVM_EXEC_ENVC_MAX ||
 	    *lenp > MVM_EXEC_BLOB_MAX ||
 	    blob_split(*blobp, *lenp, ve->ve_argc + ve->ve_envc, NULL) == -1)
@@ -367,6 +389,8 @@ msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
 	    cr->cr_mode > MVM_RUN_EXEC ||
 	    (cr->cr_flags & ~(MVM_RUN_STDIN | MVM_RUN_NOOUTPUT |
 	    MVM_RUN_RECEIPT)) != 0 ||
+	    !STR_OK(cr->cr_profile) || (cr->cr_pflags & ~MVM_POLICY_ACK) ||
+	    (cr->cr_seccomp != 0 && ap_tier_name(cr->cr_seccomp) == NULL) ||
 	    cr->cr_argc > MVM_EXEC_ARGC_MAX || cr->cr_envc > MVM_EXEC_ENVC_MAX ||
 	    *lenp > MVM_EXEC_BLOB_MAX ||
 	    blob_split(*blobp, *lenp, cr->cr_argc + cr->cr_envc, NULL) == -1)
@@ -416,7 +440,8 @@ msg_get_ctl_guest_info(struct imsg *imsg, struct mvm_ctl_guest_info *gi)
 	    !STR_OK(gi->gi_image) || !STR_OK(gi->gi_state) ||
 	    !STR_OK(gi->gi_reason) || !STR_OK(gi->gi_agent) ||
 	    !STR_OK(gi->gi_kernel) || !STR_OK(gi->gi_qemu) ||
-	    !STR_OK(gi->gi_kernel_sha256) || !STR_OK(gi->gi_initrd_sha256))
+	    !STR_OK(gi->gi_kernel_sha256) || !STR_OK(gi->gi_initrd_sha256) ||
+	    !STR_OK(gi->gi_profile))
 		return (bad());
 	return (0);
 }
@@ -529,6 +554,8 @@ imsg_type_name(uint32_t type)
 	case IMSG_SIGN_RES:		return ("SIGN_RES");
 	case IMSG_TEST_SYSCALL:		return ("TEST_SYSCALL");
 	case IMSG_CTL_TEST:		return ("CTL_TEST");
+	case IMSG_CTL_POLICY_REQ:	return ("CTL_POLICY_REQ");
+	case IMSG_CTL_POLICY_INFO:	return ("CTL_POLICY_INFO");
 	case IMSG_AUDIT_EVENT:		return ("AUDIT_EVENT");
 	case IMSG_AUDIT_ACK:		return ("AUDIT_ACK");
 	case IMSG_AUDIT_STOPPED:	return ("AUDIT_STOPPED");

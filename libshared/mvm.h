@@ -19,13 +19,14 @@
 #endif
 
 #define MVM_PROTO_VERSION	1	/* supervisor <-> children */
-#define MVM_CTL_VERSION		2	/* mvmctl <-> supervisor */
+#define MVM_CTL_VERSION		3	/* mvmctl <-> supervisor */
 
 /* limits */
 #define MVM_IMSG_MAX		(256 * 1024 + 4096)	/* internal peers */
 #define MVM_CTL_MAX		(136 * 1024)	/* control clients: a run request */
 #define MVM_NAME_MAX		64	/* guest, image, secret names */
 #define MVM_TENANT_MAX		64
+#define MVM_PROFILE_NAME_MAX	16	/* policy profile names */
 #define MVM_KEYNAME_MAX		64	/* C2SP key name */
 #define MVM_ORIGIN_MAX		128	/* checkpoint origin line */
 #define MVM_ROOT_MAX		256	/* jail root path */
@@ -119,6 +120,8 @@ enum imsg_type {
 	IMSG_CTL_RECEIPT,	/* sv -> ctl	the receipt (DSSE JSON) */
 	IMSG_CTL_METRICS_REQ,	/* ctl -> sv	(empty) */
 	IMSG_CTL_METRICS_RES,	/* sv -> ctl	mvm_ctl_metrics */
+	IMSG_CTL_POLICY_REQ,	/* ctl -> sv	mvm_ctl_policy_req */
+	IMSG_CTL_POLICY_INFO,	/* sv -> ctl	mvm_profile, one each; END */
 	/* test builds only (MVM_TEST_HOOKS); release builds reject it */
 	IMSG_CTL_TEST,		/* ctl -> sv	mvm_ctl_test */
 };
@@ -373,7 +376,7 @@ struct mvm_vmm_exec {
 	uint32_t	 ve_flags;
 #define MVM_EXEC_STDIN		0x1	/* stdin frames follow */
 	uint32_t	 ve_timeout_ms;
-	uint32_t	 ve_reserved;
+	uint32_t	 ve_seccomp;		/* AP_TIER_* (agentproto.h) */
 	uint64_t	 ve_stdout_max;
 	uint64_t	 ve_stderr_max;
 	char		 ve_cwd[MVM_ROOT_MAX];
@@ -474,10 +477,39 @@ struct mvm_ctl_run {
 	uint32_t	 cr_timeout_s;		/* 0: none */
 	uint32_t	 cr_argc;
 	uint32_t	 cr_envc;
-	uint32_t	 cr_reserved;
+	uint32_t	 cr_seccomp;		/* AP_TIER_*; 0: the profile's */
+	uint32_t	 cr_pflags;
+#define MVM_POLICY_ACK		0x1	/* --ack-permissive */
+	char		 cr_profile[MVM_PROFILE_NAME_MAX];	/* "": default */
 	char		 cr_image[MVM_NAME_MAX];	/* "": default */
 	char		 cr_name[MVM_NAME_MAX];		/* "": generated */
 	char		 cr_cwd[MVM_ROOT_MAX];		/* "": / */
+};
+
+/*
+ * A policy profile (policy.c): what a run or guest under it may ask
+ * for.  Also IMSG_CTL_POLICY_INFO, as the supervisor applies it (the
+ * built-in table, tightened by mvm.conf).
+ */
+struct mvm_profile {
+	char		 pr_name[MVM_PROFILE_NAME_MAX];
+	uint32_t	 pr_env;		/* --env allowed */
+	uint32_t	 pr_secrets;		/* --secret allowed */
+	uint32_t	 pr_add_dir;		/* MVM_ADD_DIR_* at most */
+#define MVM_ADD_DIR_NONE	0
+#define MVM_ADD_DIR_RO		1
+#define MVM_ADD_DIR_RW		2
+	uint32_t	 pr_network;		/* egress grants allowed */
+	uint32_t	 pr_seccomp;		/* AP_TIER_*: default, loosest */
+	uint32_t	 pr_cpus_max;
+	uint32_t	 pr_memory_max_mib;
+	uint32_t	 pr_timeout_max_s;	/* 0: no ceiling */
+	uint32_t	 pr_ack;		/* needs --ack-permissive */
+};
+
+/* IMSG_CTL_POLICY_REQ */
+struct mvm_ctl_policy_req {
+	char		 pq_name[MVM_PROFILE_NAME_MAX];	/* "": all */
 };
 
 /* IMSG_CTL_STARTED */
@@ -546,6 +578,8 @@ struct mvm_ctl_guest_info {
 	uint32_t	 gi_uid;
 	uint32_t	 gi_pid;		/* vmm */
 	uint32_t	 gi_transient;
+	uint32_t	 gi_seccomp;		/* AP_TIER_*: loosest allowed */
+	char		 gi_profile[MVM_PROFILE_NAME_MAX];
 	uint64_t	 gi_phase_ms[MVM_PHASE_MAX + 1];	/* since spawn */
 	uint64_t	 gi_guest_uptime_ms;
 	uint64_t	 gi_age_ms;
@@ -647,6 +681,8 @@ int	 msg_get_sign_req(struct imsg *, struct mvm_sign_req *,
 int	 msg_get_sign_res(struct imsg *, struct mvm_sign_res *);
 int	 msg_get_test_syscall(struct imsg *, struct mvm_test_syscall *);
 int	 msg_get_ctl_test(struct imsg *, struct mvm_ctl_test *);
+int	 msg_get_profile(struct imsg *, struct mvm_profile *);
+int	 msg_get_ctl_policy_req(struct imsg *, struct mvm_ctl_policy_req *);
 int	 msg_get_ctl_hello(struct imsg *, struct mvm_ctl_hello *);
 int	 msg_get_ctl_error(struct imsg *, struct mvm_ctl_error *);
 int	 msg_get_ctl_proc(struct imsg *, struct mvm_ctl_proc *);

@@ -23,7 +23,9 @@
  *     guest		the guest's name
  *     invocation	{"argv_sha256":hex, "argc":N, "env_keys":[sorted],
  *			 "image":{"name","kernel_sha256","initramfs_sha256"},
- *			 "profile":"standard", "cpus":N, "memory_mib":N,
+ *			 "profile":"standard", (policy profile)
+ *			 "seccomp":"standard", (the guest seccomp tier)
+ *			 "cpus":N, "memory_mib":N,
  *			 "timeout_s":N, "mode":"run"|"exec"}
  *     outcome		{"exit_code":N|null, "signal":N|null,
  *			 "timed_out":bool, "stdout_truncated":bool,

@@ -417,6 +417,31 @@ control_audit_ckpt(struct ctl_client *cl, struct imsg *imsg)
 	return (PEER_OK);
 }
 
+/* policy ls / show: the profiles as this supervisor applies them */
+static int
+control_policy(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_ctl_policy_req	 pq;
+	int				 i, n = 0;
+
+	if (msg_get_ctl_policy_req(imsg, &pq) == -1)
+		return (PEER_BAD);
+	for (i = 0; i < MVM_PROFILES; i++) {
+		if (pq.pq_name[0] != '\0' &&
+		    strcmp(pq.pq_name, sv.conf.c_profiles[i].pr_name) != 0)
+			continue;
+		(void)control_send(cl->cl_id, IMSG_CTL_POLICY_INFO,
+		    &sv.conf.c_profiles[i], sizeof(sv.conf.c_profiles[i]),
+		    NULL, 0);
+		n++;
+	}
+	if (n == 0)
+		return (control_error(cl->cl_id, MVM_EINVAL, "no such profile")
+		    == -1 ? PEER_GONE : PEER_OK);
+	return (control_send(cl->cl_id, IMSG_CTL_END, NULL, 0, NULL, 0) ==
+	    -1 ? PEER_GONE : PEER_OK);
+}
+
 #ifdef MVM_TEST_HOOKS
 /*
  * Test builds only: have a guest's vmm make a forbidden system call or
@@ -477,6 +502,8 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 		if (msg_get_empty(imsg) == -1)
 			return (PEER_BAD);
 		return (control_metrics(cl));
+	case IMSG_CTL_POLICY_REQ:
+		return (control_policy(cl, imsg));
 	case IMSG_CTL_RUN:
 		return (control_run(cl, imsg));
 	case IMSG_CTL_STDIN:

@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "agentproto.h"
 #include "crypto.h"
 #include "log.h"
 #include "record.h"
@@ -119,6 +120,7 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	x->x_ve.ve_envc = cr->cr_envc;
 	x->x_ve.ve_flags = (cr->cr_flags & MVM_RUN_STDIN) ? MVM_EXEC_STDIN : 0;
 	x->x_ve.ve_timeout_ms = cr->cr_timeout_s * 1000;
+	x->x_ve.ve_seccomp = cr->cr_seccomp;	/* policy_check set it */
 	(void)strlcpy(x->x_ve.ve_cwd, cr->cr_cwd, sizeof(x->x_ve.ve_cwd));
 	crypto_hash_sha256_init(hstate(x, MVM_STREAM_STDOUT));
 	crypto_hash_sha256_init(hstate(x, MVM_STREAM_STDERR));
@@ -153,6 +155,8 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	aev_label_int(&ev, "cpus", g->g_cpus);
 	aev_label_int(&ev, "memory_mib", g->g_memory_mib);
 	aev_label_int(&ev, "timeout_s", cr->cr_timeout_s);
+	aev_label(&ev, "profile", g->g_profile.pr_name);
+	aev_label(&ev, "seccomp", ap_tier_name(cr->cr_seccomp));
 	aev_label(&ev, "accel", g->g_accel == MVM_ACCEL_KVM ? "kvm" : "tcg");
 	aev_label(&ev, "stdin", (cr->cr_flags & MVM_RUN_STDIN) ? "yes" : "no");
 	if (audit_send(&ev, exec_admitted, exec_key(x)) == -1) {

@@ -727,6 +727,9 @@ guest_info(const struct guest *g, struct mvm_ctl_guest_info *gi)
 	gi->gi_uid = g->g_uid;
 	gi->gi_pid = g->g_pid;
 	gi->gi_transient = g->g_transient;
+	gi->gi_seccomp = g->g_tier;
+	(void)strlcpy(gi->gi_profile, g->g_profile.pr_name,
+	    sizeof(gi->gi_profile));
 	for (i = 1; i <= MVM_PHASE_MAX; i++)
 		if (g->g_phase[i] >= g->g_t0 && g->g_phase[i] != 0)
 			gi->gi_phase_ms[i] = (g->g_phase[i] - g->g_t0) /

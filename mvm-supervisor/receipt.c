@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "agentproto.h"
 #include "crypto.h"
 #include "log.h"
 #include "receipt.h"
@@ -201,7 +202,8 @@ receipt_statement(const struct exec *x, const struct mvm_audit_proof *ap)
 	}
 	key_id_hex(sv.keyid, kid);
 	pred = json_pack("{s:i, s:s, s:s,"
-	    " s:{s:s, s:i, s:o, s:{s:s, s:s, s:s}, s:s, s:i, s:i, s:i, s:s},"
+	    " s:{s:s, s:i, s:o, s:{s:s, s:s, s:s}, s:s, s:s, s:i, s:i, s:i,"
+	    " s:s},"
 	    " s:{s:o, s:o, s:b, s:b, s:b},"
 	    " s:{s:o, s:o, s:I, s:I},"
 	    " s:{s:s, s:s, s:s, s:s, s:s},"
@@ -218,7 +220,8 @@ receipt_statement(const struct exec *x, const struct mvm_audit_proof *ap)
 		    "name", g->g_image.im_name,
 		    "kernel_sha256", g->g_image.im_kernel_sha256,
 		    "initramfs_sha256", g->g_image.im_initrd_sha256,
-		"profile", "default",
+		"profile", g->g_profile.pr_name,
+		"seccomp", ap_tier_name(x->x_ve.ve_seccomp),
 		"cpus", (int)g->g_cpus,
 		"memory_mib", (int)g->g_memory_mib,
 		"timeout_s", (int)x->x_timeout_s,

@@ -4,6 +4,7 @@
  * Everything a client sends is checked here against the documented
  * limits before any guest is touched; refusals are typed errors.
  */
+#include <sys/param.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -17,7 +18,9 @@
 #include <sodium.h>
 
 #include "crypto.h"
+#include "agentproto.h"
 #include "log.h"
+#include "policy.h"
 #include "supervisor.h"
 
 #define RUN_CPUS_MAX		16
@@ -75,6 +78,88 @@ run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
 	return (0);
 }
 
+/*
+ * The request against its profile (for exec: its guest's, with the
+ * guest's tier as the loosest).  Returns NULL and fills in what the
+ * profile decides (cpus, memory, timeout, tier), or the rule that
+ * denies it, with a message in msg.
+ */
+static const char *
+policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
+    uint32_t tier_max, char *msg, size_t len)
+{
+	const char	*tier = ap_tier_name(tier_max);
+
+	if (p->pr_ack && (cr->cr_pflags & MVM_POLICY_ACK) == 0) {
+		(void)snprintf(msg, len, "profile %s needs --ack-permissive",
+		    p->pr_name);
+		return (POLICY_RULE_ACK);
+	}
+	if (cr->cr_envc > 0 && !p->pr_env) {
+		(void)snprintf(msg, len, "profile %s allows no --env",
+		    p->pr_name);
+		return (POLICY_RULE_ENV);
+	}
+	if (cr->cr_mode != MVM_RUN_EXEC) {
+		if (cr->cr_cpus > p->pr_cpus_max) {
+			(void)snprintf(msg, len, "--cpus %u: profile %s "
+			    "allows at most %u", cr->cr_cpus, p->pr_name,
+			    p->pr_cpus_max);
+			return (POLICY_RULE_CPUS);
+		}
+		if (cr->cr_memory_mib > p->pr_memory_max_mib) {
+			(void)snprintf(msg, len, "--memory %u: profile %s "
+			    "allows at most %u MiB", cr->cr_memory_mib,
+			    p->pr_name, p->pr_memory_max_mib);
+			return (POLICY_RULE_MEMORY);
+		}
+		if (cr->cr_cpus == 0)
+			cr->cr_cpus = MIN(sv.conf.c_guest_cpus, p->pr_cpus_max);
+		if (cr->cr_memory_mib == 0)
+			cr->cr_memory_mib = MIN(sv.conf.c_guest_memory_mib,
+			    p->pr_memory_max_mib);
+	}
+	if (cr->cr_mode != MVM_RUN_UP && p->pr_timeout_max_s != 0) {
+		if (cr->cr_timeout_s > p->pr_timeout_max_s) {
+			(void)snprintf(msg, len, "--timeout %u: profile %s "
+			    "allows at most %u s", cr->cr_timeout_s,
+			    p->pr_name, p->pr_timeout_max_s);
+			return (POLICY_RULE_TIMEOUT);
+		}
+		if (cr->cr_timeout_s == 0)
+			cr->cr_timeout_s = p->pr_timeout_max_s;
+	}
+	if (cr->cr_seccomp > tier_max) {
+		(void)snprintf(msg, len, "--seccomp %s: profile %s allows "
+		    "at most %s here", ap_tier_name(cr->cr_seccomp),
+		    p->pr_name, tier);
+		return (POLICY_RULE_SECCOMP);
+	}
+	if (cr->cr_seccomp == 0)
+		cr->cr_seccomp = tier_max;
+	return (NULL);
+}
+
+/* A denial: audited (policy.denied, its rule), then the typed error. */
+static int
+policy_deny(struct ctl_client *cl, const struct mvm_ctl_run *cr,
+    const char *profile, const char *rule, const char *msg)
+{
+	struct mvm_audit_event	 ev;
+
+	log_info("client %u: denied by policy: %s", cl->cl_id, msg);
+	aev_init(&ev, "policy.denied");
+	if (cr->cr_mode != MVM_RUN_RUN && name_valid(cr->cr_name))
+		aev_subject(&ev, "guest", cr->cr_name);
+	aev_label(&ev, "mode", cr->cr_mode == MVM_RUN_UP ? "up" :
+	    cr->cr_mode == MVM_RUN_EXEC ? "exec" : "run");
+	aev_label(&ev, "profile", profile);
+	aev_label(&ev, "rule", rule);
+	(void)audit_send(&ev, NULL, NULL);
+	return (control_error(cl->cl_id, MVM_EPOLICY, msg) == -1 ?
+	    PEER_GONE : PEER_OK);
+}
+
 static void
 run_name(char *out, size_t len)
 {
@@ -92,8 +177,9 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 	struct mvm_ctl_run	 cr;
 	struct image		 im;
 	struct guest		*g;
-	const char		*blob;
-	char			 name[MVM_NAME_MAX];
+	struct mvm_profile	*p;
+	const char		*blob, *rule;
+	char			 name[MVM_NAME_MAX], msg[MVM_ERRMSG_MAX];
 	size_t			 len;
 	uint32_t		 err;
 
@@ -108,10 +194,17 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 		    PEER_OK);
 	}
 	if (cr.cr_mode == MVM_RUN_EXEC) {
-		if ((g = guest_find(cr.cr_name)) == NULL)
+		/* the guest's profile, fixed at up */
+		if (cr.cr_profile[0] != '\0' || cr.cr_pflags != 0)
+			err = MVM_EINVAL;
+		else if ((g = guest_find(cr.cr_name)) == NULL)
 			err = MVM_ENOGUEST;
 		else if (g->g_state != GUEST_RUNNING || g->g_transient)
 			err = MVM_ESTATE;
+		else if ((rule = policy_check(&cr, &g->g_profile, g->g_tier,
+		    msg, sizeof(msg))) != NULL)
+			return (policy_deny(cl, &cr, g->g_profile.pr_name,
+			    rule, msg));
 		if (err == 0 && exec_new(g, cl->cl_id, &cr, blob, len,
 		    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0) == NULL)
 			return (PEER_OK);	/* exec_new answered */
@@ -119,6 +212,13 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 			(void)control_error(cl->cl_id, err, NULL);
 		return (PEER_OK);
 	}
+	if ((p = policy_find(sv.conf.c_profiles, cr.cr_profile[0] != '\0' ?
+	    cr.cr_profile : MVM_PROFILE_DEFAULT)) == NULL)
+		return (control_error(cl->cl_id, MVM_EINVAL, "no such profile "
+		    "(mvmctl policy ls)") == -1 ? PEER_GONE : PEER_OK);
+	if ((rule = policy_check(&cr, p, p->pr_seccomp, msg,
+	    sizeof(msg))) != NULL)
+		return (policy_deny(cl, &cr, p->pr_name, rule, msg));
 	if (cr.cr_name[0] != '\0')
 		(void)strlcpy(name, cr.cr_name, sizeof(name));
 	else if (cr.cr_mode == MVM_RUN_RUN)
@@ -128,13 +228,13 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 		    "needed"), PEER_OK);
 	if (image_get(cr.cr_image[0] != '\0' ? cr.cr_image : "default", &im,
 	    &err) == -1 ||
-	    (g = guest_create(name, &im, cr.cr_cpus ? cr.cr_cpus :
-	    sv.conf.c_guest_cpus, cr.cr_memory_mib ? cr.cr_memory_mib :
-	    sv.conf.c_guest_memory_mib, cr.cr_mode == MVM_RUN_RUN,
-	    &err)) == NULL) {
+	    (g = guest_create(name, &im, cr.cr_cpus, cr.cr_memory_mib,
+	    cr.cr_mode == MVM_RUN_RUN, &err)) == NULL) {
 		(void)control_error(cl->cl_id, err, NULL);
 		return (PEER_OK);
 	}
+	g->g_profile = *p;
+	g->g_tier = cr.cr_seccomp;
 	if (cr.cr_mode == MVM_RUN_UP) {
 		audit_ctl("up", "ok");
 		g->g_up_client = cl->cl_id;
@@ -320,8 +420,12 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 		return (PEER_BAD);
 	audit_ctl(op_verb(cg.cg_op), "ok");
 	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD) {
+		/* the client sends the layer only after this answer */
 		if ((err = image_build_begin(cl, cg.cg_name)) != 0)
 			(void)control_error(cl->cl_id, err, NULL);
+		else
+			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
+			    NULL, 0);
 		return (PEER_OK);
 	}
 	if (cg.cg_op == MVM_GUEST_LS)
@@ -356,8 +460,12 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 		guest_logs(cl, g, (cg.cg_flags & MVM_GUEST_FOLLOW) != 0);
 		break;
 	case MVM_GUEST_PUT:
-		if ((err = guest_file_put(g, cl->cl_id, &cg)) == 0)
+		/* accepted: the client sends the file after this answer */
+		if ((err = guest_file_put(g, cl->cl_id, &cg)) == 0) {
 			cl->cl_put = g;
+			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
+			    NULL, 0);
+		}
 		break;
 	case MVM_GUEST_GET:
 		err = guest_file_get(g, cl->cl_id, &cg);

@@ -102,6 +102,8 @@ struct guest {
 	struct image		 g_image;
 	uint32_t		 g_cpus;
 	uint32_t		 g_memory_mib;
+	struct mvm_profile	 g_profile;	/* as it was at run or up */
+	uint32_t		 g_tier;	/* AP_TIER_*: the loosest here */
 	pid_t			 g_pid;		/* vmm */
 	struct peer		 g_peer;
 	struct logrelay		*g_relay;

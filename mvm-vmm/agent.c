@@ -628,6 +628,8 @@ agent_exec(struct imsg *imsg)
 	    (json_int_t)ve.ve_stderr_max);
 	if (ve.ve_cwd[0] != '\0')
 		json_object_set_new(o, "cwd", json_string(ve.ve_cwd));
+	json_object_set_new(o, "seccomp",
+	    json_string(ap_tier_name(ve.ve_seccomp)));
 	json_send(AP_EXEC, ve.ve_id, o);
 }
 

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "agentproto.h"
 #include "mvmctl.h"
 
 static const char *
@@ -56,7 +57,7 @@ guest_infos(uint32_t op, const char *name, struct mvm_ctl_guest_info *out,
 	return (n);
 }
 
-static int
+int
 json_flag(int argc, char **argv, const struct cmd *self)
 {
 	static const struct option opts[] = {
@@ -86,7 +87,7 @@ info_json(const struct mvm_ctl_guest_info *gi)
 		json_object_set_new(ph, phases[i], gi->gi_phase_ms[i] != 0 ||
 		    i == 1 ? json_integer(gi->gi_phase_ms[i]) : json_null());
 	return (json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:I, "
-	    "s:b, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:I}",
+	    "s:b, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:I, s:s, s:s?}",
 	    "name", gi->gi_name, "image", gi->gi_image, "state", gi->gi_state,
 	    "reason", gi->gi_reason, "cpus", (int)gi->gi_cpus,
 	    "memory_mib", (int)gi->gi_memory_mib,
@@ -99,10 +100,12 @@ info_json(const struct mvm_ctl_guest_info *gi)
 	    "kernel_sha256", gi->gi_kernel_sha256,
 	    "initramfs_sha256", gi->gi_initrd_sha256,
 	    "agent", gi->gi_agent,
-	    "guest_uptime_ms", (json_int_t)gi->gi_guest_uptime_ms));
+	    "guest_uptime_ms", (json_int_t)gi->gi_guest_uptime_ms,
+	    "profile", gi->gi_profile,
+	    "seccomp", ap_tier_name(gi->gi_seccomp)));
 }
 
-static void
+void
 json_print(json_t *o)
 {
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -297,6 +300,9 @@ cp_put(const char *src, const char *name, const char *path)
 	g.typed_exits = 1;
 	ctl_connect();
 	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
+	/* a refusal (no such guest) comes before any of the file is sent */
+	ctl_expect(&imsg, IMSG_CTL_OK);
+	imsg_free(&imsg);
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		ctl_send(IMSG_CTL_FILE_DATA, buf, n);
 	if (n == -1)

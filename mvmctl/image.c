@@ -182,6 +182,9 @@ image_build(int argc, char **argv)
 	g.typed_exits = 1;
 	ctl_connect();
 	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
+	/* a refusal (name in use) comes before any of the layer is sent */
+	ctl_expect(&imsg, IMSG_CTL_OK);
+	imsg_free(&imsg);
 	memset(&c, 0, sizeof(c));
 	cpio_tree(&c, from, "");
 	cpio_header(&c, "TRAILER!!!", 0, 1, 0);

@@ -28,6 +28,7 @@ static const struct cmd cmds[] = {
 	{ "boot-report", cmd_boot_report, USAGE_BOOT_REPORT },
 	{ "image",	cmd_image,	USAGE_IMAGE },
 	{ "metrics",	cmd_metrics,	USAGE_METRICS },
+	{ "policy",	cmd_policy,	USAGE_POLICY },
 	{ "receipt",	cmd_receipt,	USAGE_RECEIPT },
 };
 

@@ -36,14 +36,18 @@
 #define EXIT_RECEIPT	113	/* the command ran; its receipt was not made */
 #define EXIT_INTR	130	/* interrupted (Ctrl-C) */
 
-#define USAGE_RUN	"run [--image image] [--cpus n] [--memory mib] "	\
+#define USAGE_RUN	"run [--profile profile [--ack-permissive]] "	\
+	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
 	"[--timeout seconds] [--env key=value] [--workdir dir] [--name name] " \
 	"[--receipt path [--force]] [--json [--capture-output bytes]] [-v] " \
 	"-- command [argument ...]"
-#define USAGE_UP	"up name [--image image] [--cpus n] [--memory mib]"
-#define USAGE_EXEC	"exec name [--timeout seconds] [--env key=value] "	\
-	"[--workdir dir] [--receipt path [--force]] " \
+#define USAGE_UP	"up name [--profile profile [--ack-permissive]] " \
+	"[--seccomp tier] [--image image] [--cpus n] [--memory mib]"
+#define USAGE_EXEC	"exec name [--seccomp tier] [--timeout seconds] "	\
+	"[--env key=value] [--workdir dir] [--receipt path [--force]] "	\
 	"[--json [--capture-output bytes]] [-v] -- command [argument ...]"
+#define USAGE_POLICY	"policy ls [--json]\n"				\
+	"       policy show profile [--json]"
 #define USAGE_METRICS	"metrics [--json]"
 #define USAGE_RECEIPT	"receipt verify file [--pubkey keyfile] "		\
 	"[--stdout file] [--stderr file] [--checkpoint ckptfile] "	\
@@ -103,6 +107,11 @@ int	 ctl_exit_status(uint32_t);
 void	 ctl_fail(int, uint32_t, const char *) __attribute__((noreturn));
 const char *ctl_statedir(void);
 
+/* guest.c: "--json" as the only option; a JSON value, pretty, freed */
+int	 json_flag(int, char **, const struct cmd *);
+struct json_t;
+void	 json_print(struct json_t *);
+
 /* per-command entry points */
 int	 cmd_status(int, char **);
 int	 cmd_key(int, char **);
@@ -120,5 +129,6 @@ int	 image_build(int, char **);
 int	 cmd_audit(int, char **);
 int	 cmd_metrics(int, char **);
 int	 cmd_receipt(int, char **);
+int	 cmd_policy(int, char **);
 
 #endif /* MVMCTL_H */

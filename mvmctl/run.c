@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "agentproto.h"
 #include "crypto.h"
 #include "mvmctl.h"
 #include "receipt.h"
@@ -527,6 +528,9 @@ static const struct option run_opts[] = {
 	{ "force",		no_argument,		NULL, 'f' },
 	{ "json",		no_argument,		NULL, 'j' },
 	{ "capture-output",	required_argument,	NULL, 'C' },
+	{ "profile",		required_argument,	NULL, 'P' },
+	{ "seccomp",		required_argument,	NULL, 'S' },
+	{ "ack-permissive",	no_argument,		NULL, 'A' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -606,6 +610,23 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 			if (mode == MVM_RUN_UP)
 				cmd_usage(self);
 			rq.json = 1;
+			break;
+		case 'P':
+			if (mode == MVM_RUN_EXEC || strlcpy(cr.cr_profile,
+			    optarg, sizeof(cr.cr_profile)) >=
+			    sizeof(cr.cr_profile))
+				cmd_usage(self);
+			break;
+		case 'S':
+			if ((cr.cr_seccomp = ap_tier_parse(optarg)) == 0)
+				errx(EXIT_USAGE, "--seccomp %s: want essential, "
+				    "minimal, standard, network or unrestricted",
+				    optarg);
+			break;
+		case 'A':
+			if (mode == MVM_RUN_EXEC)
+				cmd_usage(self);
+			cr.cr_pflags |= MVM_POLICY_ACK;
 			break;
 		case 'C':
 			if (mode == MVM_RUN_UP)
