@@ -25,6 +25,7 @@
  *			 "uptime_ms":N,	   boot to agent start (CLOCK_BOOTTIME)
  *			 "kernel":"6.1.0-..."}   uname -r
  *   EXEC		{"argv":["/bin/sh","-c","..."],	1..AP_ARGV_MAX strings
+ *			 "seccomp":"standard",		required: the tier
  *			 "env":{"K":"V"},		0..AP_ENV_MAX, optional
  *			 "cwd":"/",			optional, absolute
  *			 "timeout_ms":N,		0: none
@@ -37,7 +38,13 @@
  *		 "stdout_bytes":N,"stderr_bytes":N,	forwarded
  *		 "stdout_truncated":bool,"stderr_truncated":bool}
  *	or AP_ERROR (e.g. "not_found" when argv[0] cannot be run).
- *	Several EXECs may run at once; each is named by its id.
+ *	"seccomp" names the tier the process runs under (AP_TIER_*,
+ *	below): "essential", "minimal", "standard", "network" or
+ *	"unrestricted"; missing or unknown is "bad_request".  The agent
+ *	loads the tier's filter in the child right before execve; a call
+ *	outside it kills the process with SIGSYS (AP_EXIT "signal":31).
+ *	If the filter cannot be built or loaded, nothing runs: AP_ERROR
+ *	"denied".  Several EXECs may run at once; each is named by its id.
  *   STDIN		raw bytes for the EXEC with this id; an empty payload
  *			closes its stdin
  *   SIGNAL		{"signal":N} to the EXEC with this id (its process
@@ -124,5 +131,18 @@ int	 ap_take(struct ap_rbuf *, struct ap_frame *);
 /* Encode a frame header into out[AP_HDR_LEN]; -1 if len is too big. */
 int	 ap_header(uint8_t *, uint32_t, uint32_t, size_t);
 const char *ap_type_name(uint32_t);
+
+/*
+ * Guest seccomp tiers, each a superset of the one before (mvm-agent.8):
+ * the agent loads the tier's filter in the workload's process before
+ * execve.  Carried as the EXEC member "seccomp" (the tier's name).
+ */
+#define AP_TIER_ESSENTIAL	1
+#define AP_TIER_MINIMAL		2
+#define AP_TIER_STANDARD	3
+#define AP_TIER_NETWORK		4
+#define AP_TIER_UNRESTRICTED	5
+const char *ap_tier_name(uint32_t);	/* NULL if not a tier */
+uint32_t ap_tier_parse(const char *);	/* 0 if not a tier */
 
 #endif /* MVM_AGENTPROTO_H */
