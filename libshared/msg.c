@@ -128,6 +128,23 @@ msg_get_profile(struct imsg *imsg, struct mvm_profile *pr)
 	return (0);
 }
 
+/* the value (PUT only) is whatever follows the header */
+int
+msg_get_ctl_secret(struct imsg *imsg, struct mvm_ctl_secret *sc,
+    const uint8_t **valp, size_t *lenp)
+{
+	if (imsg->fd != -1 || imsg->datalen < sizeof(*sc))
+		return (bad());
+	memcpy(sc, imsg->data, sizeof(*sc));
+	*valp = (const uint8_t *)imsg->data + sizeof(*sc);
+	*lenp = imsg->datalen - sizeof(*sc);
+	if (!STR_OK(sc->sc_name) || sc->sc_op < MVM_SECRET_PUT ||
+	    sc->sc_op > MVM_SECRET_RM || *lenp > MVM_SECRET_MAX ||
+	    ((sc->sc_op == MVM_SECRET_PUT) != (*lenp > 0)))
+		return (bad());
+	return (0);
+}
+
 int
 msg_get_ctl_policy_req(struct imsg *imsg, struct mvm_ctl_policy_req *pq)
 {
@@ -392,8 +409,11 @@ msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
 	    !STR_OK(cr->cr_profile) || (cr->cr_pflags & ~MVM_POLICY_ACK) ||
 	    (cr->cr_seccomp != 0 && ap_tier_name(cr->cr_seccomp) == NULL) ||
 	    cr->cr_argc > MVM_EXEC_ARGC_MAX || cr->cr_envc > MVM_EXEC_ENVC_MAX ||
+	    cr->cr_secretc > MVM_RUN_SECRETS_MAX ||
+	    cr->cr_envc + cr->cr_secretc > MVM_EXEC_ENVC_MAX ||
 	    *lenp > MVM_EXEC_BLOB_MAX ||
-	    blob_split(*blobp, *lenp, cr->cr_argc + cr->cr_envc, NULL) == -1)
+	    blob_split(*blobp, *lenp, cr->cr_argc + cr->cr_envc +
+	    cr->cr_secretc, NULL) == -1)
 		return (bad());
 	return (0);
 }
@@ -535,6 +555,8 @@ mvm_strerror(uint32_t code)
 		return ("no free guest slot");
 	case MVM_ESIGN:
 		return ("the signer refused or is gone");
+	case MVM_ENOSECRET:
+		return ("no such secret (mvmctl secret ls)");
 	}
 	if (code > 0 && code < 1000)
 		return (strerror(code));
@@ -556,6 +578,8 @@ imsg_type_name(uint32_t type)
 	case IMSG_CTL_TEST:		return ("CTL_TEST");
 	case IMSG_CTL_POLICY_REQ:	return ("CTL_POLICY_REQ");
 	case IMSG_CTL_POLICY_INFO:	return ("CTL_POLICY_INFO");
+	case IMSG_CTL_SECRET_REQ:	return ("CTL_SECRET_REQ");
+	case IMSG_CTL_SECRET_INFO:	return ("CTL_SECRET_INFO");
 	case IMSG_AUDIT_EVENT:		return ("AUDIT_EVENT");
 	case IMSG_AUDIT_ACK:		return ("AUDIT_ACK");
 	case IMSG_AUDIT_STOPPED:	return ("AUDIT_STOPPED");

@@ -122,6 +122,8 @@ enum imsg_type {
 	IMSG_CTL_METRICS_RES,	/* sv -> ctl	mvm_ctl_metrics */
 	IMSG_CTL_POLICY_REQ,	/* ctl -> sv	mvm_ctl_policy_req */
 	IMSG_CTL_POLICY_INFO,	/* sv -> ctl	mvm_profile, one each; END */
+	IMSG_CTL_SECRET_REQ,	/* ctl -> sv	mvm_ctl_secret [+ value] */
+	IMSG_CTL_SECRET_INFO,	/* sv -> ctl	mvm_ctl_secret, one each; END */
 	/* test builds only (MVM_TEST_HOOKS); release builds reject it */
 	IMSG_CTL_TEST,		/* ctl -> sv	mvm_ctl_test */
 };
@@ -152,6 +154,7 @@ enum imsg_type {
 #define MVM_ESTATE		1019	/* guest in the wrong state for that */
 #define MVM_ECAPACITY		1020	/* no free guest slot */
 #define MVM_ESIGN		1021	/* the signer refused or is gone */
+#define MVM_ENOSECRET		1022	/* no such secret */
 
 /* IMSG_HELLO */
 struct mvm_hello {
@@ -478,6 +481,7 @@ struct mvm_ctl_run {
 	uint32_t	 cr_argc;
 	uint32_t	 cr_envc;
 	uint32_t	 cr_seccomp;		/* AP_TIER_*; 0: the profile's */
+	uint32_t	 cr_secretc;		/* "NAME=VAR" after the env */
 	uint32_t	 cr_pflags;
 #define MVM_POLICY_ACK		0x1	/* --ack-permissive */
 	char		 cr_profile[MVM_PROFILE_NAME_MAX];	/* "": default */
@@ -506,6 +510,22 @@ struct mvm_profile {
 	uint32_t	 pr_timeout_max_s;	/* 0: no ceiling */
 	uint32_t	 pr_ack;		/* needs --ack-permissive */
 };
+
+/*
+ * IMSG_CTL_SECRET_REQ: put (the value follows, never echoed), ls, rm.
+ * IMSG_CTL_SECRET_INFO: one per secret, never with its value.
+ */
+struct mvm_ctl_secret {
+	uint32_t	 sc_op;
+#define MVM_SECRET_PUT		1
+#define MVM_SECRET_LS		2
+#define MVM_SECRET_RM		3
+	uint32_t	 sc_size;		/* INFO: value bytes */
+	int64_t		 sc_mtime;		/* INFO: wall seconds */
+	char		 sc_name[MVM_NAME_MAX];
+};
+#define MVM_SECRET_MAX		(64 * 1024)	/* a value, bytes */
+#define MVM_RUN_SECRETS_MAX	8		/* secrets per run */
 
 /* IMSG_CTL_POLICY_REQ */
 struct mvm_ctl_policy_req {
@@ -682,6 +702,8 @@ int	 msg_get_sign_res(struct imsg *, struct mvm_sign_res *);
 int	 msg_get_test_syscall(struct imsg *, struct mvm_test_syscall *);
 int	 msg_get_ctl_test(struct imsg *, struct mvm_ctl_test *);
 int	 msg_get_profile(struct imsg *, struct mvm_profile *);
+int	 msg_get_ctl_secret(struct imsg *, struct mvm_ctl_secret *,
+	    const uint8_t **, size_t *);
 int	 msg_get_ctl_policy_req(struct imsg *, struct mvm_ctl_policy_req *);
 int	 msg_get_ctl_hello(struct imsg *, struct mvm_ctl_hello *);
 int	 msg_get_ctl_error(struct imsg *, struct mvm_ctl_error *);

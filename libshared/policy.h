@@ -34,6 +34,7 @@
 #define POLICY_RULE_MEMORY	"memory"
 #define POLICY_RULE_TIMEOUT	"timeout"
 #define POLICY_RULE_SECCOMP	"seccomp"
+#define POLICY_RULE_SECRET	"secret"
 
 void	 policy_defaults(struct mvm_profile[MVM_PROFILES]);
 struct mvm_profile *policy_find(struct mvm_profile *, const char *);

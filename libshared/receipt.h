@@ -25,11 +25,13 @@
  *			 "image":{"name","kernel_sha256","initramfs_sha256"},
  *			 "profile":"standard", (policy profile)
  *			 "seccomp":"standard", (the guest seccomp tier)
+ *			 "secrets":N, (secrets granted, by count)
  *			 "cpus":N, "memory_mib":N,
  *			 "timeout_s":N, "mode":"run"|"exec"}
  *     outcome		{"exit_code":N|null, "signal":N|null,
  *			 "timed_out":bool, "stdout_truncated":bool,
- *			 "stderr_truncated":bool}
+ *			 "stderr_truncated":bool,
+ *			 "redactions":N}	(secret values cut from output)
  *     timing		{"started":RFC3339 ms, "ended":RFC3339 ms,
  *			 "boot_ms":N, "run_ms":N}
  *     backend		{"name":"qemu-microvm", "accel":"kvm"|"tcg",

@@ -504,6 +504,8 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 		return (control_metrics(cl));
 	case IMSG_CTL_POLICY_REQ:
 		return (control_policy(cl, imsg));
+	case IMSG_CTL_SECRET_REQ:
+		return (control_secret(cl, imsg));
 	case IMSG_CTL_RUN:
 		return (control_run(cl, imsg));
 	case IMSG_CTL_STDIN:

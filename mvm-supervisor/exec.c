@@ -29,6 +29,14 @@ static void	 exec_admitted(void *, uint32_t, const void *);
 static void	 exec_recorded(void *, uint32_t, const void *);
 static void	 exec_finish(struct exec *, const char *);
 static void	 exec_stdin_flush(struct exec *);
+static void	 exec_vblob(struct exec *);
+static void	 deliver(void *, const uint8_t *, size_t);
+
+/* where deliver() sends a stream's bytes */
+struct deliver {
+	struct exec	*d_x;
+	uint32_t	 d_stream;
+};
 
 /* callbacks name an exec by guest and exec id: it may be gone by then */
 void *
@@ -87,14 +95,16 @@ env_key_cmp(const void *a, const void *b)
  */
 struct exec *
 exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
-    const char *blob, size_t len, int noout)
+    const char *blob, size_t len, int noout, struct grants *gr)
 {
 	struct mvm_audit_event	 ev;
 	struct exec		*x;
 	const char		*s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX];
 	char			 keys[MVM_EXEC_ENVC_MAX * 2 + 1], *eq;
+	char			 tags[MVM_RUN_SECRETS_MAX * 13], tag[17];
 	uint8_t			 h[32], rnd[16];
 	size_t			 argvlen, i;
+	int			 j;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL ||
 	    (x->x_blob = malloc(len + 1)) == NULL)
@@ -106,11 +116,17 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	x->x_timeout_s = cr->cr_timeout_s;
 	x->x_mode = cr->cr_mode == MVM_RUN_EXEC ? MVM_RUN_EXEC : MVM_RUN_RUN;
 	x->x_want_receipt = (cr->cr_flags & MVM_RUN_RECEIPT) != 0;
+	(void)blob_split(blob, len, cr->cr_argc + cr->cr_envc + cr->cr_secretc,
+	    s);
+	/* argv and env; the "NAME=VAR" grants at the end are not kept */
+	if (cr->cr_secretc > 0)
+		len = s[cr->cr_argc + cr->cr_envc] - blob;
 	memcpy(x->x_blob, blob, len);
 	x->x_bloblen = len;
+	x->x_grants = *gr;
+	memset(gr, 0, sizeof(*gr));
 	randombytes_buf(rnd, sizeof(rnd));
 	hex_encode(rnd, sizeof(rnd), x->x_run);
-	(void)blob_split(blob, len, cr->cr_argc + cr->cr_envc, s);
 	/* argv digest: SHA-256 of the NUL-terminated arguments in order */
 	argvlen = cr->cr_envc > 0 ? (size_t)(s[cr->cr_argc] - blob) : len;
 	sha256(blob, argvlen, h);
@@ -121,6 +137,7 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	x->x_ve.ve_flags = (cr->cr_flags & MVM_RUN_STDIN) ? MVM_EXEC_STDIN : 0;
 	x->x_ve.ve_timeout_ms = cr->cr_timeout_s * 1000;
 	x->x_ve.ve_seccomp = cr->cr_seccomp;	/* policy_check set it */
+	exec_vblob(x);			/* after ve_envc */
 	(void)strlcpy(x->x_ve.ve_cwd, cr->cr_cwd, sizeof(x->x_ve.ve_cwd));
 	crypto_hash_sha256_init(hstate(x, MVM_STREAM_STDOUT));
 	crypto_hash_sha256_init(hstate(x, MVM_STREAM_STDERR));
@@ -157,6 +174,18 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	aev_label_int(&ev, "timeout_s", cr->cr_timeout_s);
 	aev_label(&ev, "profile", g->g_profile.pr_name);
 	aev_label(&ev, "seccomp", ap_tier_name(cr->cr_seccomp));
+	if (x->x_grants.gr_n > 0) {
+		/* secrets by keyed hashes of their names only */
+		tags[0] = '\0';
+		for (j = 0; j < x->x_grants.gr_n; j++) {
+			secret_name_tag(x->x_grants.gr_name[j], tag);
+			tag[12] = '\0';
+			if (j > 0)
+				(void)strlcat(tags, ":", sizeof(tags));
+			(void)strlcat(tags, tag, sizeof(tags));
+		}
+		aev_label(&ev, "secrets", tags);
+	}
 	aev_label(&ev, "accel", g->g_accel == MVM_ACCEL_KVM ? "kvm" : "tcg");
 	aev_label(&ev, "stdin", (cr->cr_flags & MVM_RUN_STDIN) ? "yes" : "no");
 	if (audit_send(&ev, exec_admitted, exec_key(x)) == -1) {
@@ -164,6 +193,37 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 		return (NULL);
 	}
 	return (x);
+}
+
+/*
+ * What goes to the vmm: argv and env, then "VAR=value" for each secret
+ * granted (so the guest sees it in the command's environment only).
+ */
+static void
+exec_vblob(struct exec *x)
+{
+	struct grants	*gr = &x->x_grants;
+	size_t		 n = x->x_bloblen, off, vl;
+	int		 i;
+
+	x->x_ve.ve_envc += gr->gr_n;
+	if (gr->gr_n == 0)
+		return;
+	for (i = 0; i < gr->gr_n; i++)
+		n += strlen(gr->gr_var[i]) + 1 + gr->gr_len[i] + 1;
+	if ((x->x_vblob = sodium_malloc(n)) == NULL)
+		fatal("exec_vblob");
+	memcpy(x->x_vblob, x->x_blob, x->x_bloblen);
+	off = x->x_bloblen;
+	for (i = 0; i < gr->gr_n; i++) {
+		vl = strlen(gr->gr_var[i]);
+		memcpy(x->x_vblob + off, gr->gr_var[i], vl);
+		x->x_vblob[off + vl] = '=';
+		memcpy(x->x_vblob + off + vl + 1, gr->gr_val[i], gr->gr_len[i]);
+		off += vl + 1 + gr->gr_len[i];
+		x->x_vblob[off++] = '\0';
+	}
+	x->x_vbloblen = off;
 }
 
 /* run.admitted is on disk: tell the client, start or send. */
@@ -233,7 +293,8 @@ exec_send(struct exec *x)
 	x->x_t0 = now_ms();
 	x->x_wall0 = wall_ms();
 	if (peer_composev2(&g->g_peer, IMSG_VMM_EXEC, g->g_id, -1, &x->x_ve,
-	    sizeof(x->x_ve), x->x_blob, x->x_bloblen) == -1) {
+	    sizeof(x->x_ve), x->x_vblob != NULL ? x->x_vblob : x->x_blob,
+	    x->x_vblob != NULL ? x->x_vbloblen : x->x_bloblen) == -1) {
 		exec_fail(x, MVM_EGUEST, "lost the vmm");
 		return;
 	}
@@ -296,6 +357,22 @@ resume_cb(evutil_socket_t fd, short ev, void *arg)
 void
 exec_output(struct exec *x, uint32_t stream, const uint8_t *p, size_t len)
 {
+	struct deliver	 d = { x, stream };
+
+	if (x->x_grants.gr_n == 0)
+		deliver(&d, p, len);
+	else
+		x->x_redactions += redact(&x->x_grants, &x->x_red[stream - 1],
+		    p, len, deliver, &d);
+}
+
+/* Output as the host passes it on: hashed, counted, sent. */
+static void
+deliver(void *arg, const uint8_t *p, size_t len)
+{
+	struct deliver		*d = arg;
+	struct exec		*x = d->d_x;
+	uint32_t		 stream = d->d_stream;
 	struct guest		*g = x->x_guest;
 	struct mvm_vmm_data	 vd;
 	struct timeval		 tv = { 0, 10000 };
@@ -386,6 +463,11 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 		x->x_wall0 = x->x_wall1;
 	if (x->x_timer != NULL)
 		evtimer_del(x->x_timer);
+	for (i = 0; i < 2 && x->x_grants.gr_n > 0; i++) {
+		struct deliver	 d = { x, i + 1 };
+
+		(void)redact(&x->x_grants, &x->x_red[i], NULL, 0, deliver, &d);
+	}
 	for (i = 0; i < 2; i++) {
 		crypto_hash_sha256_final(hstate(x, i + 1), h[i]);
 		memcpy(x->x_digest[i], h[i], 32);
@@ -410,6 +492,8 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 	aev_label_int(&ev, "run_ms", x->x_t1 - x->x_t0);
 	if (vx->vx_flags & (MVM_EXIT_OUT_TRUNC | MVM_EXIT_ERR_TRUNC))
 		aev_label(&ev, "truncated", "yes");
+	if (x->x_grants.gr_n > 0)
+		aev_label_int(&ev, "redactions", (int64_t)x->x_redactions);
 	if (audit_send(&ev, exec_recorded, exec_key(x)) == -1)
 		exec_fail(x, MVM_EAUDIT, "run.exited could not be recorded");
 }
@@ -534,11 +618,20 @@ exec_drop(struct exec *x, uint32_t err, const char *msg)
 void
 exec_free(struct exec *x)
 {
+	int	 i;
+
 	TAILQ_REMOVE(&x->x_guest->g_execs, x, x_entry);
 	if (x->x_timer != NULL)
 		event_free(x->x_timer);
 	sodium_memzero(x->x_blob, x->x_bloblen);
 	free(x->x_blob);
+	if (x->x_vblob != NULL)
+		sodium_free(x->x_vblob);
+	grants_free(&x->x_grants);
+	for (i = 0; i < 2; i++) {
+		sodium_memzero(x->x_red[i].rb_buf, x->x_red[i].rb_len);
+		free(x->x_red[i].rb_buf);
+	}
 	free(x->x_rec_line);
 	free(x->x_rec_stmt);
 	free(x->x_stdin);

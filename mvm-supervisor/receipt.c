@@ -256,6 +256,11 @@ receipt_statement(const struct exec *x, const struct mvm_audit_proof *ap)
 		"inclusion", inc);
 	if (pred == NULL)
 		return (NULL);
+	/* secrets: how many were granted, how often their values were cut */
+	json_object_set_new(json_object_get(pred, "invocation"), "secrets",
+	    json_integer(x->x_grants.gr_n));
+	json_object_set_new(json_object_get(pred, "outcome"), "redactions",
+	    json_integer((json_int_t)x->x_redactions));
 	st = json_pack("{s:s, s:[o, o], s:s, s:o}",
 	    "_type", MVM_INTOTO_STATEMENT,
 	    "subject",

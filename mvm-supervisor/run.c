@@ -62,11 +62,14 @@ run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
 		return (MVM_EAUDIT);
 	if (cr->cr_mode == MVM_RUN_UP ? cr->cr_argc != 0 : cr->cr_argc == 0)
 		return (MVM_EINVAL);
-	if (blob_split(blob, len, cr->cr_argc + cr->cr_envc, s) == -1)
+	if (blob_split(blob, len, cr->cr_argc + cr->cr_envc + cr->cr_secretc,
+	    s) == -1)
 		return (MVM_EINVAL);
 	for (i = 0; i < cr->cr_envc; i++)
 		if (!env_ok(s[cr->cr_argc + i]))
 			return (MVM_EINVAL);
+	if (cr->cr_mode == MVM_RUN_UP && cr->cr_secretc != 0)
+		return (MVM_EINVAL);	/* secrets go to commands */
 	if (cr->cr_cpus > RUN_CPUS_MAX || cr->cr_memory_mib > RUN_MEMORY_MAX ||
 	    (cr->cr_memory_mib != 0 && cr->cr_memory_mib < 64) ||
 	    cr->cr_timeout_s > RUN_TIMEOUT_MAX || !cwd_ok(cr->cr_cwd))
@@ -99,6 +102,11 @@ policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
 		(void)snprintf(msg, len, "profile %s allows no --env",
 		    p->pr_name);
 		return (POLICY_RULE_ENV);
+	}
+	if (cr->cr_secretc > 0 && !p->pr_secrets) {
+		(void)snprintf(msg, len, "profile %s allows no --secret",
+		    p->pr_name);
+		return (POLICY_RULE_SECRET);
 	}
 	if (cr->cr_mode != MVM_RUN_EXEC) {
 		if (cr->cr_cpus > p->pr_cpus_max) {
@@ -140,6 +148,53 @@ policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
 	return (NULL);
 }
 
+/*
+ * The secrets a command is granted, loaded; their variables must not
+ * be --env keys too, and all must fit in one command to the guest.
+ * 0, or an MVM_E* code with msg.
+ */
+static uint32_t
+run_grants(const struct mvm_ctl_run *cr, const char *blob, size_t len,
+    struct grants *gr, char *msg, size_t msglen)
+{
+	const char	*s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX];
+	size_t		 total = len, kl;
+	uint32_t	 err, i;
+	int		 j;
+
+	memset(gr, 0, sizeof(*gr));
+	if (cr->cr_secretc == 0)
+		return (0);
+	(void)blob_split(blob, len, cr->cr_argc + cr->cr_envc +
+	    cr->cr_secretc, s);
+	if ((err = grants_load(gr, s + cr->cr_argc + cr->cr_envc,
+	    cr->cr_secretc, msg, msglen)) != 0)
+		return (err);
+	for (j = 0; j < gr->gr_n; j++) {
+		kl = strlen(gr->gr_var[j]);
+		for (i = 0; i < cr->cr_envc; i++)
+			if (strncmp(s[cr->cr_argc + i], gr->gr_var[j], kl) ==
+			    0 && s[cr->cr_argc + i][kl] == '=')
+				break;
+		if (i < cr->cr_envc) {
+			(void)snprintf(msg, msglen, "--secret %s: %s is "
+			    "also an --env key", gr->gr_name[j],
+			    gr->gr_var[j]);
+			grants_free(gr);
+			return (MVM_EINVAL);
+		}
+		total += kl + 2 + gr->gr_len[j];
+	}
+	if (total > MVM_EXEC_BLOB_MAX) {
+		(void)snprintf(msg, msglen, "the secrets, arguments and "
+		    "environment take %zu bytes; at most %d", total,
+		    MVM_EXEC_BLOB_MAX);
+		grants_free(gr);
+		return (MVM_ETOOBIG);
+	}
+	return (0);
+}
+
 /* A denial: audited (policy.denied, its rule), then the typed error. */
 static int
 policy_deny(struct ctl_client *cl, const struct mvm_ctl_run *cr,
@@ -177,6 +232,7 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 	struct mvm_ctl_run	 cr;
 	struct image		 im;
 	struct guest		*g;
+	struct grants		 gr;
 	struct mvm_profile	*p;
 	const char		*blob, *rule;
 	char			 name[MVM_NAME_MAX], msg[MVM_ERRMSG_MAX];
@@ -205,11 +261,15 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 		    msg, sizeof(msg))) != NULL)
 			return (policy_deny(cl, &cr, g->g_profile.pr_name,
 			    rule, msg));
+		msg[0] = '\0';
+		if (err == 0)
+			err = run_grants(&cr, blob, len, &gr, msg,
+			    sizeof(msg));
 		if (err == 0 && exec_new(g, cl->cl_id, &cr, blob, len,
-		    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0) == NULL)
+		    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr) == NULL)
 			return (PEER_OK);	/* exec_new answered */
 		if (err != 0)
-			(void)control_error(cl->cl_id, err, NULL);
+			(void)control_error(cl->cl_id, err, msg);
 		return (PEER_OK);
 	}
 	if ((p = policy_find(sv.conf.c_profiles, cr.cr_profile[0] != '\0' ?
@@ -219,17 +279,23 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 	if ((rule = policy_check(&cr, p, p->pr_seccomp, msg,
 	    sizeof(msg))) != NULL)
 		return (policy_deny(cl, &cr, p->pr_name, rule, msg));
+	/* a missing secret fails here, before any guest exists */
+	msg[0] = '\0';
+	if ((err = run_grants(&cr, blob, len, &gr, msg, sizeof(msg))) != 0)
+		return (control_error(cl->cl_id, err, msg) == -1 ? PEER_GONE :
+		    PEER_OK);
 	if (cr.cr_name[0] != '\0')
 		(void)strlcpy(name, cr.cr_name, sizeof(name));
 	else if (cr.cr_mode == MVM_RUN_RUN)
 		run_name(name, sizeof(name));
 	else
 		return (control_error(cl->cl_id, MVM_EINVAL, "a name is "
-		    "needed"), PEER_OK);
+		    "needed"), PEER_OK);	/* up: no secrets */
 	if (image_get(cr.cr_image[0] != '\0' ? cr.cr_image : "default", &im,
 	    &err) == -1 ||
 	    (g = guest_create(name, &im, cr.cr_cpus, cr.cr_memory_mib,
 	    cr.cr_mode == MVM_RUN_RUN, &err)) == NULL) {
+		grants_free(&gr);
 		(void)control_error(cl->cl_id, err, NULL);
 		return (PEER_OK);
 	}
@@ -246,7 +312,7 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 		return (PEER_OK);
 	}
 	(void)exec_new(g, cl->cl_id, &cr, blob, len,
-	    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0);
+	    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr);
 	return (PEER_OK);
 }
 

@@ -51,6 +51,21 @@ struct image {
 struct guest;
 
 /* one command run in a guest: mvmctl run, or exec in a named guest */
+/* the secrets granted to one command (secret.c) */
+struct grants {
+	int			 gr_n;
+	char			 gr_name[MVM_RUN_SECRETS_MAX][MVM_NAME_MAX];
+	char			 gr_var[MVM_RUN_SECRETS_MAX][128];
+	uint8_t			*gr_val[MVM_RUN_SECRETS_MAX];	/* sodium */
+	size_t			 gr_len[MVM_RUN_SECRETS_MAX];
+};
+
+/* output held back: it may be the start of a secret's value */
+struct redactbuf {
+	uint8_t			*rb_buf;
+	size_t			 rb_len;
+};
+
 struct exec {
 	TAILQ_ENTRY(exec)	 x_entry;
 	struct guest		*x_guest;
@@ -87,6 +102,11 @@ struct exec {
 	char			*x_rec_stmt;	/* the statement to sign */
 	size_t			 x_rec_stmtlen;
 	uint8_t			 x_rec_leaf[32];
+	struct grants		 x_grants;	/* secrets, for redaction */
+	struct redactbuf	 x_red[2];	/* stdout, stderr */
+	uint64_t		 x_redactions;
+	char			*x_vblob;	/* to the vmm: with secrets */
+	size_t			 x_vbloblen;
 };
 TAILQ_HEAD(execs, exec);
 
@@ -254,7 +274,7 @@ int	 guest_all_gone(void);
 const char *guest_state_name(int);
 void	 guest_info(const struct guest *, struct mvm_ctl_guest_info *);
 struct exec *exec_new(struct guest *, uint32_t, const struct mvm_ctl_run *,
-	    const char *, size_t, int);
+	    const char *, size_t, int, struct grants *);
 void	 exec_stdin(struct exec *, const uint8_t *, size_t);
 void	 exec_send(struct exec *);
 void	 exec_output(struct exec *, uint32_t, const uint8_t *, size_t);
@@ -308,6 +328,17 @@ void	 state_write_pub(void);
 int	 state_open_audit(const char *, const char *);
 int	 mkdir_mode(const char *, mode_t, uid_t, gid_t);
 int	 fsync_dir(const char *);
+
+/* secret.c */
+int	 control_secret(struct ctl_client *, struct imsg *);
+void	 secret_name_tag(const char *, char[17]);
+uint32_t secret_put(const char *, const uint8_t *, size_t);
+uint8_t	*secret_get(const char *, size_t *);
+uint32_t grants_load(struct grants *, const char *const *, uint32_t, char *,
+	    size_t);
+void	 grants_free(struct grants *);
+uint64_t redact(const struct grants *, struct redactbuf *, const uint8_t *,
+	    size_t, void (*)(void *, const uint8_t *, size_t), void *);
 void	 mkdir_parents(const char *);
 
 #endif /* MVM_SUPERVISOR_H */

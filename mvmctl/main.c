@@ -29,6 +29,7 @@ static const struct cmd cmds[] = {
 	{ "image",	cmd_image,	USAGE_IMAGE },
 	{ "metrics",	cmd_metrics,	USAGE_METRICS },
 	{ "policy",	cmd_policy,	USAGE_POLICY },
+	{ "secret",	cmd_secret,	USAGE_SECRET },
 	{ "receipt",	cmd_receipt,	USAGE_RECEIPT },
 };
 

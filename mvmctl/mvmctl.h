@@ -34,18 +34,24 @@
 #define EXIT_NOTFOUND	127	/* command (or file) not in the guest */
 #define EXIT_STATE	114	/* guest not in a state for that */
 #define EXIT_RECEIPT	113	/* the command ran; its receipt was not made */
+#define EXIT_NOSECRET	112	/* no such secret */
 #define EXIT_INTR	130	/* interrupted (Ctrl-C) */
 
 #define USAGE_RUN	"run [--profile profile [--ack-permissive]] "	\
 	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
-	"[--timeout seconds] [--env key=value] [--workdir dir] [--name name] " \
+	"[--timeout seconds] [--env key=value] [--secret name[:var]] "	\
+	"[--workdir dir] [--name name] " \
 	"[--receipt path [--force]] [--json [--capture-output bytes]] [-v] " \
 	"-- command [argument ...]"
 #define USAGE_UP	"up name [--profile profile [--ack-permissive]] " \
 	"[--seccomp tier] [--image image] [--cpus n] [--memory mib]"
 #define USAGE_EXEC	"exec name [--seccomp tier] [--timeout seconds] "	\
-	"[--env key=value] [--workdir dir] [--receipt path [--force]] "	\
+	"[--env key=value] [--secret name[:var]] [--workdir dir] "	\
+	"[--receipt path [--force]] "					\
 	"[--json [--capture-output bytes]] [-v] -- command [argument ...]"
+#define USAGE_SECRET	"secret put name [--from-file file]\n"		\
+	"       secret ls [--json]\n"					\
+	"       secret rm name"
 #define USAGE_POLICY	"policy ls [--json]\n"				\
 	"       policy show profile [--json]"
 #define USAGE_METRICS	"metrics [--json]"
@@ -130,5 +136,6 @@ int	 cmd_audit(int, char **);
 int	 cmd_metrics(int, char **);
 int	 cmd_receipt(int, char **);
 int	 cmd_policy(int, char **);
+int	 cmd_secret(int, char **);
 
 #endif /* MVMCTL_H */

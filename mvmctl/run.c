@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,42 @@ parse_uint(const char *s, uint32_t max, const char *what)
 	if (*s == '\0' || *end != '\0' || errno != 0 || v > max)
 		errx(EXIT_USAGE, "%s: %s: want a number up to %u", what, s, max);
 	return ((int)v);
+}
+
+/*
+ * --secret NAME[:VAR] as "NAME=VAR"; VAR defaults to NAME in upper case
+ * with '-' and '.' as '_'.  The value never passes through mvmctl.
+ */
+static char *
+secret_grant(const char *arg)
+{
+	const char	*colon = strchr(arg, ':');
+	char		 name[MVM_NAME_MAX], var[128], *s, *p;
+	size_t		 nl = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+
+	if (nl == 0 || nl >= sizeof(name))
+		errx(EXIT_USAGE, "--secret %s: want NAME or NAME:VAR", arg);
+	memcpy(name, arg, nl);
+	name[nl] = '\0';
+	if (colon != NULL) {
+		if (strlcpy(var, colon + 1, sizeof(var)) >= sizeof(var))
+			errx(EXIT_USAGE, "--secret %s: variable too long", arg);
+	} else {
+		(void)strlcpy(var, name, sizeof(var));
+		for (p = var; *p != '\0'; p++)
+			*p = *p == '-' || *p == '.' ? '_' :
+			    toupper((unsigned char)*p);
+	}
+	if (!name_valid(name))
+		errx(EXIT_USAGE, "--secret %s: not a secret name", arg);
+	if (var[0] == '\0' || isdigit((unsigned char)var[0]) ||
+	    strspn(var, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_") != strlen(var))
+		errx(EXIT_USAGE, "--secret %s: %s is not a variable name; "
+		    "give one as NAME:VAR", arg, var);
+	if (asprintf(&s, "%s=%s", name, var) == -1)
+		err(EXIT_ERR, NULL);
+	return (s);
 }
 
 /* argv and env into one blob of NUL-terminated strings */
@@ -166,6 +203,7 @@ error_type(uint32_t code)
 	case MVM_EBUSY:
 		return ("resource");
 	case MVM_EINVAL:
+	case MVM_ENOSECRET:
 	case MVM_ENOGUEST:
 	case MVM_EEXIST:
 	case MVM_ESTATE:
@@ -531,6 +569,7 @@ static const struct option run_opts[] = {
 	{ "profile",		required_argument,	NULL, 'P' },
 	{ "seccomp",		required_argument,	NULL, 'S' },
 	{ "ack-permissive",	no_argument,		NULL, 'A' },
+	{ "secret",		required_argument,	NULL, 's' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -540,9 +579,10 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 {
 	struct mvm_ctl_run	 cr;
 	struct imsg		 imsg;
-	char			*env[MVM_EXEC_ENVC_MAX], *blob;
+	char			*env[MVM_EXEC_ENVC_MAX + MVM_RUN_SECRETS_MAX];
+	char			*sec[MVM_RUN_SECRETS_MAX], *blob;
 	size_t			 len;
-	int			 ch, envc = 0, fwd, rfd = -1;
+	int			 ch, envc = 0, secc = 0, fwd, rfd = -1, i;
 
 	memset(&cr, 0, sizeof(cr));
 	cr.cr_mode = mode;
@@ -628,6 +668,14 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 				cmd_usage(self);
 			cr.cr_pflags |= MVM_POLICY_ACK;
 			break;
+		case 's':
+			if (mode == MVM_RUN_UP)
+				cmd_usage(self);
+			if (secc == MVM_RUN_SECRETS_MAX)
+				errx(EXIT_TOOBIG, "more than %d --secret",
+				    MVM_RUN_SECRETS_MAX);
+			sec[secc++] = secret_grant(optarg);
+			break;
 		case 'C':
 			if (mode == MVM_RUN_UP)
 				cmd_usage(self);
@@ -656,7 +704,11 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 		    MVM_EXEC_ARGC_MAX);
 	cr.cr_argc = argc;
 	cr.cr_envc = envc;
-	blob = make_blob(argv, argc, env, envc, &len);
+	/* the grants travel after the env as "NAME=VAR": names, no values */
+	cr.cr_secretc = secc;
+	for (i = 0; i < secc; i++)
+		env[envc + i] = sec[i];
+	blob = make_blob(argv, argc, env, envc + secc, &len);
 	fwd = mode != MVM_RUN_UP && !isatty(STDIN_FILENO);
 	if (fwd)
 		cr.cr_flags |= MVM_RUN_STDIN;

@@ -1,0 +1,115 @@
+# Secrets: stored encrypted, never printed back, granted to one command
+# as an environment variable, and redacted from everything the host
+# passes on or keeps: the delivered stdout and stderr (also when a value
+# is split across chunks), receipts, --json, the audit log (which names
+# a secret by a keyed hash only), checkpoints, metrics, the boot report
+# and the supervisor's log.  A missing or ungranted secret fails before
+# any guest boots.
+. "$MVM_TOP/regress/lib.sh"
+need_root policy-secrets
+need_image policy-secrets
+
+sv_start sec || { nok "supervisor starts"; exit 1; }
+ok "supervisor starts"
+CTL=$MVMCTL
+LOG=$SV_DIR/audit/local/log
+cd "$MVM_TMP" || exit 1
+
+V1=canaryA-$RANDOM$RANDOM$RANDOM-zq
+V2=canaryB-$RANDOM$RANDOM$RANDOM-xk
+NAME1=api-token
+printf '%s\n' "$V1" | $CTL secret put $NAME1 >/dev/null
+is $? 0 "secret put from stdin"
+printf '%s' "$V2" > v2file
+$CTL secret put db.pass --from-file v2file >/dev/null
+is $? 0 "secret put --from-file"
+rm -f v2file
+is "$($CTL secret ls --json | jq -c '[.[] | [.name, .bytes]] | sort')" \
+    "$(jq -nc --argjson a ${#V1} --argjson b ${#V2} '[["api-token",$a],["db.pass",$b]]')" \
+    "secret ls: names and sizes (the trailing newline of stdin dropped)"
+$CTL secret put x1 "$V1" >/dev/null 2>&1
+is $? 2 "a value on the command line is refused (usage)"
+$CTL secret get $NAME1 >/dev/null 2>&1
+is $? 2 "there is no command that prints a value"
+check "the store does not hold a value in clear" \
+    not grep -rqF -e "$V1" -e "$V2" "$SV_DIR/secrets"
+is "$(stat -c %a "$SV_DIR/secrets/local/store.key") $(stat -c %a "$SV_DIR/secrets/local")" \
+    "600 700" "store key 0600, its directory 0700"
+
+# ---- a run granted both: the guest has the values, nobody else sees them
+want=$(printf '%s' "$V1$V2" | sha256sum | cut -c1-64)
+$CTL run --secret $NAME1 --secret db.pass:DB --receipt R --json \
+    --capture-output 4096 -- sh -c '
+	printf "%s%s" "$API_TOKEN" "$DB" | sha256sum | cut -c1-64
+	echo "token=$API_TOKEN"
+	echo "db=$DB" >&2
+	printf "%s" "$API_TOKEN" | head -c 7; sleep 0.5
+	printf "%s\n" "$API_TOKEN" | tail -c +8
+	echo end' > J 2>E
+is $? 0 "run with two secrets: exit 0"
+out=$(jq -r .stdout.data J | base64 -d)
+is "$(head -1 <<<"$out")" "$want" \
+    "the guest saw both values (their digest, computed in the guest)"
+is "$(sed -n 2p <<<"$out")" "token=[mvm:redacted]" "a value on stdout: redacted"
+is "$(sed -n 3p <<<"$out")" "[mvm:redacted]" \
+    "a value split across two chunks (half a second apart): redacted"
+is "$(jq -r .stderr.data J | base64 -d)" "db=[mvm:redacted]" \
+    "a value on stderr: redacted"
+S=$(jq -r .payload R | base64 -d)
+is "$(jq -r '"\(.predicate.invocation.secrets) \(.predicate.outcome.redactions)"' <<<"$S")" \
+    "2 3" "receipt: 2 secrets granted, 3 values cut"
+is "$(jq -r '.subject[] | select(.name=="stdout") | .digest.sha256' <<<"$S")" \
+    "$(jq -r .stdout.sha256 J)" "the receipt hashes the delivered (redacted) stdout"
+jq -r .stdout.data J | base64 -d > OUT
+$CTL receipt verify R --stdout OUT >/dev/null
+is $? 0 "the receipt verifies against the redacted output"
+tags=$(grep '"type":"run.admitted"' "$LOG" | tail -1 | jq -r .labels.secrets)
+like "$tags" "^[0-9a-f]{12}:[0-9a-f]{12}$" \
+    "run.admitted names the secrets by keyed hashes only"
+check "no secret name in the audit log" \
+    not grep -qE "api-token|db\.pass|API_TOKEN" "$LOG"
+
+# ---- exec in a named guest, with stdout streamed (no --json)
+$CTL up g1 >/dev/null; is $? 0 "up g1"
+got=$($CTL exec g1 --secret db.pass -- sh -c 'echo "[$DB_PASS]"' </dev/null)
+is "$got" "[[mvm:redacted]]" "exec --secret: streamed stdout redacted"
+$CTL boot-report g1 > BR; $CTL boot-report g1 --json >> BR
+$CTL stop g1 >/dev/null; $CTL rm g1 >/dev/null
+
+# ---- nowhere on the host but the encrypted store
+$CTL metrics > M; $CTL metrics --json >> M
+$CTL audit checkpoint > C
+for f in R J E OUT BR M C "$LOG" "$SV_DIR/audit/local/checkpoints"; do
+	check "no value in ${f##*/}" not grep -qF -e "$V1" -e "$V2" "$f"
+done
+check "no value anywhere in the state dir" \
+    not grep -rqF -e "$V1" -e "$V2" "$SV_DIR"
+# a planted copy is found: the search can fail
+mkdir -p "$MVM_TMP/plant/x"; printf 'a%sb' "$V2" > "$MVM_TMP/plant/x/f"
+check "the search finds a planted value" grep -rqF -e "$V2" "$MVM_TMP/plant"
+
+# ---- refusals, before any guest boots
+n0=$(grep -c '"type":"run.admitted"' "$LOG")
+$CTL run --secret nosuch -- true 2>ERR
+is $? 112 "an unknown secret: exit 112"
+like "$(cat ERR)" "secret nosuch: no such secret" "... naming it"
+$CTL run --profile restrictive --secret $NAME1 -- true 2>ERR
+is $? 120 "restrictive allows no secret: policy (120)"
+check "... audited with rule secret" grep -q \
+    '"profile":"restrictive","rule":"secret"' "$LOG"
+$CTL run --secret $NAME1:HOME2 --env HOME2=x -- true 2>/dev/null
+is $? 2 "a secret's variable that is also an --env key: usage (2)"
+$CTL run --secret "$NAME1:1BAD" -- true 2>/dev/null
+is $? 2 "a bad variable name: usage (2)"
+is "$(grep -c '"type":"run.admitted"' "$LOG")" "$n0" "none of them ran"
+# a damaged store file does not open: refused, not delivered garbled
+f=$SV_DIR/secrets/local/db.pass.secret
+printf '\x01' | dd of="$f" bs=1 seek=40 conv=notrunc 2>/dev/null
+$CTL run --secret db.pass -- true 2>/dev/null
+is $? 112 "a tampered secret file does not open: refused"
+$CTL secret rm $NAME1; is $? 0 "secret rm"
+$CTL secret rm $NAME1 2>/dev/null; is $? 112 "secret rm again: no such secret"
+is "$($CTL secret ls --json | jq -r '.[].name')" db.pass "ls after rm"
+sv_stop
+check "no value in the supervisor's log" not grep -qF -e "$V1" -e "$V2" "$SV_LOG"
+no_leftovers "after the secret runs"
