@@ -213,3 +213,34 @@ ctl_close(void)
 	close(ctl_fd_);
 	ctl_fd_ = -1;
 }
+
+/*
+ * Send one request and collect the replies of type rtype, each read by
+ * get into the next sz-byte slot of out, until END; at most max.  A
+ * reply of another type, one too many or one get refuses ends mvmctl.
+ * Returns how many were collected; the connection is closed.
+ */
+int
+ctl_collect(uint32_t type, const void *req, size_t reqlen, uint32_t rtype,
+    int (*get)(struct imsg *, void *), void *out, size_t sz, int max)
+{
+	struct imsg	 imsg;
+	int		 n = 0;
+
+	g.typed_exits = 1;
+	ctl_connect();
+	ctl_send(type, req, reqlen);
+	for (;;) {
+		ctl_recv(&imsg);
+		if (imsg_type(&imsg) == IMSG_CTL_END)
+			break;
+		if (imsg_type(&imsg) != rtype || n == max ||
+		    get(&imsg, (char *)out + (size_t)n * sz) == -1)
+			errx(EXIT_MVM, "malformed reply");
+		n++;
+		imsg_free(&imsg);
+	}
+	imsg_free(&imsg);
+	ctl_close();
+	return (n);
+}

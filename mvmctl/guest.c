@@ -26,35 +26,25 @@ accel_name(uint32_t a)
 	return (a == MVM_ACCEL_KVM ? "kvm" : "tcg");
 }
 
+static int
+get_info(struct imsg *imsg, void *p)
+{
+	return (msg_get_ctl_guest_info(imsg, p));
+}
+
 /* Send a guest request and collect GUEST_INFO replies up to END. */
 static int
 guest_infos(uint32_t op, const char *name, struct mvm_ctl_guest_info *out,
     int max)
 {
 	struct mvm_ctl_guest	 cg;
-	struct imsg		 imsg;
-	int			 n = 0;
 
 	memset(&cg, 0, sizeof(cg));
 	cg.cg_op = op;
 	if (name != NULL)
 		(void)strlcpy(cg.cg_name, name, sizeof(cg.cg_name));
-	g.typed_exits = 1;
-	ctl_connect();
-	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
-	for (;;) {
-		ctl_recv(&imsg);
-		if (imsg_type(&imsg) == IMSG_CTL_END)
-			break;
-		if (imsg_type(&imsg) != IMSG_CTL_GUEST_INFO || n == max ||
-		    msg_get_ctl_guest_info(&imsg, &out[n]) == -1)
-			errx(EXIT_MVM, "malformed reply");
-		n++;
-		imsg_free(&imsg);
-	}
-	imsg_free(&imsg);
-	ctl_close();
-	return (n);
+	return (ctl_collect(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg),
+	    IMSG_CTL_GUEST_INFO, get_info, out, sizeof(*out), max));
 }
 
 int

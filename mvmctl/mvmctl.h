@@ -110,6 +110,8 @@ int	 ctl_pending(struct imsg *);
 int	 ctl_fd(void);
 void	 ctl_read(void);
 int	 ctl_exit_status(uint32_t);
+int	 ctl_collect(uint32_t, const void *, size_t, uint32_t,
+	    int (*)(struct imsg *, void *), void *, size_t, int);
 void	 ctl_fail(int, uint32_t, const char *) __attribute__((noreturn));
 const char *ctl_statedir(void);
 

@@ -15,35 +15,25 @@
 
 static const struct cmd policy_cmd = { "policy", NULL, USAGE_POLICY };
 
+static int
+get_profile(struct imsg *imsg, void *p)
+{
+	return (msg_get_profile(imsg, p));
+}
+
 /* The profiles named (NULL: all) into out; returns how many. */
 static int
 policy_get(const char *name, struct mvm_profile *out, int max)
 {
 	struct mvm_ctl_policy_req	 pq;
-	struct imsg			 imsg;
-	int				 n = 0;
 
 	memset(&pq, 0, sizeof(pq));
 	if (name != NULL && strlcpy(pq.pq_name, name, sizeof(pq.pq_name)) >=
 	    sizeof(pq.pq_name))
 		errx(EXIT_USAGE, "%s: no such profile (mvmctl policy ls)",
 		    name);
-	g.typed_exits = 1;
-	ctl_connect();
-	ctl_send(IMSG_CTL_POLICY_REQ, &pq, sizeof(pq));
-	for (;;) {
-		ctl_recv(&imsg);
-		if (imsg_type(&imsg) == IMSG_CTL_END)
-			break;
-		if (imsg_type(&imsg) != IMSG_CTL_POLICY_INFO || n == max ||
-		    msg_get_profile(&imsg, &out[n]) == -1)
-			errx(EXIT_MVM, "malformed reply");
-		n++;
-		imsg_free(&imsg);
-	}
-	imsg_free(&imsg);
-	ctl_close();
-	return (n);
+	return (ctl_collect(IMSG_CTL_POLICY_REQ, &pq, sizeof(pq),
+	    IMSG_CTL_POLICY_INFO, get_profile, out, sizeof(*out), max));
 }
 
 static json_t *

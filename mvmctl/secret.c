@@ -107,39 +107,35 @@ secret_put(int argc, char **argv)
 	return (EXIT_OK);
 }
 
+/* an INFO: a name, never a value */
+static int
+get_secret(struct imsg *imsg, void *p)
+{
+	struct mvm_ctl_secret	*sc = p;
+	const uint8_t		*v;
+	size_t			 len;
+
+	if (msg_get_ctl_secret(imsg, sc, &v, &len) == -1 || len != 0 ||
+	    sc->sc_op != MVM_SECRET_LS)
+		return (-1);
+	return (0);
+}
+
 static int
 secret_ls(int argc, char **argv)
 {
 	struct mvm_ctl_secret	 sc, out[1024];
-	struct imsg		 imsg;
 	json_t			*a;
 	char			 t[32];
-	int			 i, n = 0, json;
+	int			 i, n, json;
 
 	json = json_flag(argc, argv, &secret_cmd);
 	if (optind != argc)
 		cmd_usage(&secret_cmd);
 	memset(&sc, 0, sizeof(sc));
 	sc.sc_op = MVM_SECRET_LS;
-	g.typed_exits = 1;
-	ctl_connect();
-	ctl_send(IMSG_CTL_SECRET_REQ, &sc, sizeof(sc));
-	for (;;) {
-		ctl_recv(&imsg);
-		if (imsg_type(&imsg) == IMSG_CTL_END)
-			break;
-		if (imsg_type(&imsg) != IMSG_CTL_SECRET_INFO || n == 1024 ||
-		    imsg.datalen != sizeof(out[n]))
-			errx(EXIT_MVM, "malformed reply");
-		memcpy(&out[n], imsg.data, sizeof(out[n]));
-		if (memchr(out[n].sc_name, '\0', sizeof(out[n].sc_name)) ==
-		    NULL)
-			errx(EXIT_MVM, "malformed reply");
-		n++;
-		imsg_free(&imsg);
-	}
-	imsg_free(&imsg);
-	ctl_close();
+	n = ctl_collect(IMSG_CTL_SECRET_REQ, &sc, sizeof(sc),
+	    IMSG_CTL_SECRET_INFO, get_secret, out, sizeof(out[0]), 1024);
 	if (json) {
 		a = json_array();
 		for (i = 0; i < n; i++)
