@@ -7,6 +7,7 @@
  *	exec.c		EXEC, STDIN, SIGNAL, reaping, timeouts
  *	file.c		FILE_PUT, FILE_GET
  *	json.c		strict readers for control payloads
+ *	seccomp.c	the workload's seccomp tiers (seccomp.h)
  */
 #ifndef MVM_AGENT_H
 #define MVM_AGENT_H

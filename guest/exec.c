@@ -4,7 +4,8 @@
  * A job is one EXEC: a session leader with pipes for stdin (or
  * /dev/null), stdout and stderr.  Its AP_EXIT goes out once the process
  * has exited and both output pipes reached EOF, or GRACE_MS after the
- * exit if something it left behind still holds them.
+ * exit if something it left behind still holds them.  The child loads
+ * the EXEC's seccomp tier (seccomp.c) as its last step before execve.
  */
 #include <sys/wait.h>
 
@@ -17,15 +18,19 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "seccomp.h"
 
 #define STAGE_SETUP	0
 #define STAGE_CWD	1
 #define STAGE_EXEC	2
+#define STAGE_SECCOMP	3
 
 struct spawn {
 	const char	**s_argv;
 	char		**s_envp;
 	const char	 *s_cwd;
+	uint32_t	  s_tier;	/* AP_TIER_* */
+	const struct sock_fprog *s_prog; /* its filter; NULL: none */
 	int		  s_stdin;
 	uint64_t	  s_timeout;
 	uint64_t	  s_max[3];
@@ -50,6 +55,8 @@ static int	 env_parse(json_t *, struct spawn *);
 static void	 spawn_free(struct spawn *);
 static int	 spawn_pipes(struct spawn *, int *);
 static void	 spawn_child(struct spawn *) __attribute__((noreturn));
+static void	 spawn_error(uint32_t, const struct spawn *,
+		    const struct spawn_err *);
 static int	 spawn_run(uint32_t, struct spawn *, int *);
 static void	 stdin_close(struct job *);
 static void	 stdin_write(struct job *);
@@ -104,12 +111,19 @@ static int
 exec_parse(json_t *o, struct spawn *s)
 {
 	static const char *const names[] = { "argv", "env", "cwd",
-	    "timeout_ms", "stdin", "stdout_max", "stderr_max", NULL };
+	    "timeout_ms", "stdin", "stdout_max", "stderr_max", "seccomp",
+	    NULL };
+	const char	*tier;
 	json_t		*a, *v;
 	size_t		 i, n;
 
-	if (j_only(o, names) == -1 ||
-	    j_str(o, "cwd", &s->s_cwd, 0) == -1 ||
+	if (j_only(o, names) == -1 || j_str(o, "seccomp", &tier, 1) == -1)
+		return (-1);
+	if ((s->s_tier = ap_tier_parse(tier)) == 0) {
+		j_fail("unknown seccomp tier \"%.32s\"", tier);
+		return (-1);
+	}
+	if (j_str(o, "cwd", &s->s_cwd, 0) == -1 ||
 	    j_uint(o, "timeout_ms", INT64_MAX / 2, &s->s_timeout, 0) == -1 ||
 	    j_bool(o, "stdin", &s->s_stdin) == -1 ||
 	    j_uint(o, "stdout_max", INT64_MAX, &s->s_max[1], 0) == -1 ||
@@ -228,6 +242,9 @@ spawn_child(struct spawn *s)
 	se.se_stage = STAGE_CWD;
 	if (chdir(s->s_cwd != NULL ? s->s_cwd : "/") == -1)
 		goto fail;
+	se.se_stage = STAGE_SECCOMP;
+	if (tier_load(s->s_prog) == -1)
+		goto fail;
 	se.se_stage = STAGE_EXEC;
 	environ = s->s_envp;
 	execvp(s->s_argv[0], (char *const *)s->s_argv);
@@ -236,6 +253,27 @@ spawn_child(struct spawn *s)
 	if (write(s->s_errfd, &se, sizeof(se)) != sizeof(se))
 		_exit(126);
 	_exit(127);
+}
+
+/* Why the child did not exec, as an AP_ERROR. */
+static void
+spawn_error(uint32_t id, const struct spawn *s, const struct spawn_err *se)
+{
+	switch (se->se_stage) {
+	case STAGE_CWD:
+		out_errno(id, se->se_errno, "cwd");
+		break;
+	case STAGE_SECCOMP:
+		out_error(id, "denied", "seccomp %s: %s",
+		    ap_tier_name(s->s_tier), strerror(se->se_errno));
+		break;
+	case STAGE_EXEC:
+		out_errno(id, se->se_errno, s->s_argv[0]);
+		break;
+	default:
+		out_errno(id, se->se_errno, "setup");
+		break;
+	}
 }
 
 /*
@@ -267,8 +305,7 @@ spawn_run(uint32_t id, struct spawn *s, int *ours)
 	(void)close(ep[0]);
 	if (pid != -1 && n == sizeof(se)) {
 		(void)waitpid(pid, NULL, 0);
-		out_errno(id, se.se_errno, se.se_stage == STAGE_CWD ? "cwd" :
-		    se.se_stage == STAGE_EXEC ? s->s_argv[0] : "setup");
+		spawn_error(id, s, &se);
 		pid = -1;
 	}
  done:
@@ -298,6 +335,11 @@ exec_start(const struct ap_frame *f)
 	memset(&s, 0, sizeof(s));
 	if ((o = j_parse(f)) == NULL || exec_parse(o, &s) == -1) {
 		out_error(f->f_id, "bad_request", "%s", j_why());
+		goto done;
+	}
+	if (tier_prog(s.s_tier, &s.s_prog) == -1) {
+		out_error(f->f_id, "denied", "seccomp %s: no filter: %s",
+		    ap_tier_name(s.s_tier), strerror(errno));
 		goto done;
 	}
 	if ((pid = spawn_run(f->f_id, &s, ours)) == -1)

@@ -2,7 +2,9 @@
  * mvm-agentcli: speak the agent protocol (agentproto.h) to a guest's
  * virtio-serial port through QEMU's unix socket chardev, for tests.
  *
- * usage: mvm-agentcli [-t seconds] [-w seconds] SOCKET STEP...
+ * usage: mvm-agentcli [-s tier] [-t seconds] [-w seconds] SOCKET STEP...
+ *   -s	the "seccomp" member "exec" and "start" add to a JSON object that
+ *	has none (default "standard"; "" adds none)
  *   -t	per-step timeout (default 30); -w wait for the socket (default 0)
  * Steps (one line of output each, "TYPE payload"):
  *   hello			HELLO proto 1..1
@@ -80,9 +82,11 @@ static int		 nexecs;
 static struct reply	*replies, **rtail = &replies;
 static uint32_t		 next_id = AUTO_ID;
 static int		 step_timeout = 30;
+static const char	*tier = "standard";
 static int		 eof_seen;
 
 static void	 usage(void) __attribute__((noreturn));
+static char	*exec_json(const char *);
 static uint64_t	 msnow(void);
 static void	 connect_sock(const char *, int);
 static void	 queue(uint32_t, uint32_t, const void *, size_t);
@@ -105,8 +109,8 @@ static int	 run_step(char **, int, int *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mvm-agentcli [-t seconds] [-w seconds] "
-	    "SOCKET STEP...\n");
+	fprintf(stderr, "usage: mvm-agentcli [-s tier] [-t seconds] "
+	    "[-w seconds] SOCKET STEP...\n");
 	exit(1);
 }
 
@@ -335,13 +339,37 @@ cexec_find(const char *prefix)
 	errx(1, "no exec named %s", prefix);
 }
 
+/*
+ * The EXEC payload: js with "seccomp" added if it is a JSON object
+ * without one and -s names a tier; js as it is otherwise.
+ */
+static char *
+exec_json(const char *js)
+{
+	json_t	*o;
+	char	*s;
+
+	o = json_loads(js, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(o) || *tier == '\0' ||
+	    json_object_get(o, "seccomp") != NULL)
+		s = strdup(js);
+	else {
+		json_object_set_new(o, "seccomp", json_string(tier));
+		s = json_dumps(o, JSON_COMPACT);
+	}
+	json_decref(o);
+	if (s == NULL)
+		err(1, "exec payload");
+	return (s);
+}
+
 static int
 step_exec(const char *js, const char *prefix, int wait)
 {
 	struct cexec	*ce;
 	struct reply	*r;
 	json_t		*o;
-	char		 path[300];
+	char		 path[300], *payload;
 	uint64_t	 deadline;
 
 	if (nexecs == MAX_EXECS)
@@ -364,7 +392,9 @@ step_exec(const char *js, const char *prefix, int wait)
 			err(1, "%s", path);
 	}
 	json_decref(o);
-	queue(AP_EXEC, ce->ce_id, js, strlen(js));
+	payload = exec_json(js);
+	queue(AP_EXEC, ce->ce_id, payload, strlen(payload));
+	free(payload);
 	if (wait)
 		return (step_wait(ce));
 	deadline = msnow() + (uint64_t)step_timeout * 1000;
@@ -600,8 +630,11 @@ main(int argc, char *argv[])
 {
 	int	 ch, wait_s = 0, used;
 
-	while ((ch = getopt(argc, argv, "t:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:t:w:")) != -1) {
 		switch (ch) {
+		case 's':
+			tier = optarg;
+			break;
 		case 't':
 			step_timeout = atoi(optarg);
 			break;
