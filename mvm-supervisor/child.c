@@ -184,6 +184,7 @@ host_started_acked(void *arg, uint32_t error, const void *reply)
 		supervisor_stop(1);
 		return;
 	}
+	guest_recover();
 	control_listen();
 }
 

@@ -682,6 +682,105 @@ guest_cgroup_cleanup(void)
 	}
 }
 
+/*
+ * Kill what is left in the stale guest cgroups under dir (g<id>) and
+ * remove them.  Returns how many were found.
+ */
+static int
+cgroup_reap_stale(const char *dir)
+{
+	struct dirent	*de;
+	char		 p[MVM_ROOT_MAX * 2 + 64], buf[4096], *l, *save;
+	ssize_t		 n;
+	int		 fd, found = 0, i;
+	DIR		*d;
+
+	if ((d = opendir(dir)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != 'g' || de->d_type != DT_DIR)
+			continue;
+		if ((size_t)snprintf(p, sizeof(p), "%s/%s/cgroup.procs", dir,
+		    de->d_name) >= sizeof(p))
+			continue;
+		found++;
+		/* a vmm that outlived us: its QEMU dies with it */
+		for (i = 0; i < 50; i++) {
+			if ((fd = open(p, O_RDONLY | O_CLOEXEC)) == -1 ||
+			    (n = read(fd, buf, sizeof(buf) - 1)) <= 0) {
+				if (fd != -1)
+					close(fd);
+				break;
+			}
+			close(fd);
+			buf[n] = '\0';
+			for (l = strtok_r(buf, "\n", &save); l != NULL;
+			    l = strtok_r(NULL, "\n", &save))
+				(void)kill((pid_t)strtol(l, NULL, 10), SIGKILL);
+			usleep(20000);
+		}
+		*strrchr(p, '/') = '\0';
+		if (rmdir(p) == -1 && errno != ENOENT)
+			log_warn("rmdir %s", p);
+	}
+	closedir(d);
+	return (found);
+}
+
+/*
+ * At start, once the audit log is up: what a supervisor that did not
+ * stop (killed, crashed) left behind.  Its guests are gone (a vmm stops
+ * its guest when its socket to us closes, and QEMU dies with the vmm's
+ * pid namespace), but their directories and cgroups remain, and a vmm
+ * that did not notice is killed here through its cgroup.  Each guest
+ * directory is removed and recorded as guest.lost.
+ */
+void
+guest_recover(void)
+{
+	static const char	*const ctl[] = { "", "memory/", "pids/",
+				    "cpu/" };
+	struct mvm_audit_event	 ev;
+	struct dirent		*de;
+	char			 dir[MVM_ROOT_MAX + 16];
+	char			 p[MVM_ROOT_MAX * 2 + 64];
+	size_t			 i;
+	int			 n = 0;
+	DIR			*d;
+
+	for (i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
+		xsnprintf(p, sizeof(p), "/sys/fs/cgroup/%smvm/%s", ctl[i],
+		    sv.cgroup_name);
+		n += cgroup_reap_stale(p);
+	}
+	if (n > 0)
+		log_warnx("removed %d stale guest cgroups", n);
+	xsnprintf(dir, sizeof(dir), "%s/guests", sv.conf.c_state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!name_valid(de->d_name) || de->d_type != DT_DIR)
+			continue;
+		(void)snprintf(p, sizeof(p), "%s/%s/console.log", dir,
+		    de->d_name);
+		(void)unlink(p);
+		(void)snprintf(p, sizeof(p), "%s/%s/root", dir, de->d_name);
+		(void)rmdir(p);
+		(void)snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (rmdir(p) == -1) {
+			log_warn("stale guest directory %s", p);
+			continue;
+		}
+		log_warnx("%s: left by a supervisor that did not stop; "
+		    "removed", de->d_name);
+		aev_init(&ev, "guest.lost");
+		aev_subject(&ev, "guest", de->d_name);
+		aev_label(&ev, "reason", "supervisor_restart");
+		(void)audit_send(&ev, NULL, NULL);
+	}
+	closedir(d);
+}
+
 void
 guest_kill_all(void)
 {

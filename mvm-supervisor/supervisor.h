@@ -265,6 +265,7 @@ struct guest *guest_create(const char *, const struct image *, uint32_t,
 int	 guest_start(struct guest *);
 void	 guest_stop(struct guest *);
 void	 guest_destroy(struct guest *);
+void	 guest_recover(void);
 void	 guest_reap(pid_t, int);
 int	 guest_owns_pid(pid_t);
 void	 guest_stop_all(void);

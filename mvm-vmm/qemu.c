@@ -430,14 +430,17 @@ qemu_reaped(int status)
 		vd.vd_reason = MVM_DONE_PANIC;
 		(void)snprintf(vd.vd_msg, sizeof(vd.vd_msg),
 		    "the guest kernel panicked");
-	} else if (vm.ready) {
+	} else if (vm.ready && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0) {
+		/* -no-reboot: QEMU exits 0 when the guest powers off */
 		vd.vd_reason = MVM_DONE_POWEROFF;
 		(void)snprintf(vd.vd_msg, sizeof(vd.vd_msg),
 		    "the guest powered off");
 	} else {
+		/* killed, or failed: the guest did not end by itself */
 		vd.vd_reason = MVM_DONE_QEMU_EXIT;
-		(void)snprintf(vd.vd_msg, sizeof(vd.vd_msg),
-		    "QEMU %s before the guest was ready", how);
+		(void)snprintf(vd.vd_msg, sizeof(vd.vd_msg), "QEMU %s%s",
+		    how, vm.ready ? "" : " before the guest was ready");
 	}
 	if (vm.consolefd != -1)
 		(void)fdatasync(vm.consolefd);
