@@ -132,6 +132,62 @@ control_hello_timeout(evutil_socket_t fd, short ev, void *arg)
 	control_free(cl);
 }
 
+/*
+ * After HELLO, once a second: a client may stay idle as long as it
+ * likes (logs -f, a long exec), but a message it has begun must keep
+ * coming.  One stuck halfway for MVM_CTL_STALL_MS is closed, so a few
+ * clients cannot hold the connection slots by stalling mid-message.
+ */
+static void
+control_stall_check(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl_client	*cl = arg;
+	size_t			 rlen = cl->cl_peer.p_ibuf.rlen;
+	uint64_t		 now = now_ms();
+
+	(void)fd;
+	(void)ev;
+	if (rlen == 0 || cl->cl_peer.p_paused) {
+		cl->cl_stall_since = 0;
+		return;
+	}
+	if (cl->cl_stall_since == 0 || rlen != cl->cl_stall_rlen ||
+	    cl->cl_msgs != cl->cl_stall_msgs) {
+		cl->cl_stall_since = now;
+		cl->cl_stall_rlen = rlen;
+		cl->cl_stall_msgs = cl->cl_msgs;
+		return;
+	}
+	if (now - cl->cl_stall_since < MVM_CTL_STALL_MS)
+		return;
+	log_info("client %u (pid %d uid %u): stalled in the middle of a "
+	    "message, closed", cl->cl_id, (int)cl->cl_pid,
+	    (unsigned int)cl->cl_uid);
+	audit_ctl("stalled", "closed");
+	sv.metrics.cm_client_errors++;
+	control_free(cl);
+}
+
+/* Too many clients: say so (EBUSY, unasked), then close. */
+static void
+control_refuse(int fd)
+{
+	struct {
+		struct imsg_hdr		 hdr;
+		struct mvm_ctl_error	 ce;
+	} __attribute__((packed)) m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = IMSG_CTL_ERROR;
+	m.hdr.len = sizeof(m);
+	m.hdr.pid = getpid();
+	m.ce.ce_code = MVM_EBUSY;
+	(void)strlcpy(m.ce.ce_msg, "too many control clients; try again",
+	    sizeof(m.ce.ce_msg));
+	(void)send(fd, &m, sizeof(m), MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
 static void
 control_accept(evutil_socket_t lfd, short ev, void *arg)
 {
@@ -157,10 +213,12 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		close(fd);
 		return;
 	}
-	if (sv.nclients >= MVM_CTL_CLIENTS_MAX) {
-		log_warnx("too many control clients; refusing pid %d",
-		    (int)cred.pid);
-		close(fd);
+	/* the last few slots are root's, so an operator can always get in */
+	if (sv.nclients >= MVM_CTL_CLIENTS_MAX || (cred.uid != 0 &&
+	    sv.nclients >= MVM_CTL_CLIENTS_MAX - MVM_CTL_ROOT_SLOTS)) {
+		log_warnx("too many control clients; refusing pid %d uid %u",
+		    (int)cred.pid, (unsigned int)cred.uid);
+		control_refuse(fd);
 		return;
 	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL) {
@@ -284,7 +342,12 @@ control_hello(struct ctl_client *cl, struct imsg *imsg)
 	(void)snprintf(ch.ch_software, sizeof(ch.ch_software), "mvm %s",
 	    MVM_VERSION);
 	cl->cl_hello = 1;
-	evtimer_del(cl->cl_timer);
+	/* from now on the timer watches for a stall mid-message */
+	if (cl->cl_timer != NULL)
+		event_free(cl->cl_timer);
+	if ((cl->cl_timer = event_new(sv.base, -1, EV_PERSIST,
+	    control_stall_check, cl)) != NULL)
+		(void)event_add(cl->cl_timer, &(struct timeval){ 1, 0 });
 	return (peer_compose(&cl->cl_peer, IMSG_CTL_HELLO, 0, -1, &ch,
 	    sizeof(ch)) == -1 ? PEER_BAD : PEER_OK);
 }
@@ -479,6 +542,7 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 	uint32_t		 type = imsg_type(imsg);
 	int			 rc;
 
+	cl->cl_msgs++;
 	if (type == IMSG_CTL_HELLO)
 		return (control_hello(cl, imsg));
 	if (!cl->cl_hello)

@@ -13,6 +13,8 @@
 
 #define MVM_CTL_CLIENTS_MAX	64	/* concurrent control connections */
 #define MVM_CTL_HELLO_MS	5000	/* time to say HELLO */
+#define MVM_CTL_ROOT_SLOTS	4	/* of those, kept for uid 0 */
+#define MVM_CTL_STALL_MS	5000	/* a message begun must go on */
 #define MVM_STOP_GRACE_MS	5000	/* children get this long to exit */
 
 struct child {
@@ -167,6 +169,10 @@ struct ctl_client {
 	int			 cl_build_fd;	/* image build: the layer */
 	char			 cl_build[MVM_NAME_MAX];
 	uint64_t		 cl_build_bytes;
+	uint64_t		 cl_msgs;	/* messages dispatched */
+	uint64_t		 cl_stall_msgs;	/* ... at the last check */
+	size_t			 cl_stall_rlen;	/* partial bytes then */
+	uint64_t		 cl_stall_since; /* ms; 0: not stalled */
 	uint32_t		 cl_follow;	/* logs -f: guest id */
 	off_t			 cl_follow_off;
 	struct event		*cl_follow_ev;

@@ -25,6 +25,7 @@
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,9 @@ main(int argc, char *argv[])
 	const char		*mode;
 	char			 junk[64];
 	int			 secs;
+
+	/* a supervisor that closes at once must not kill us silently */
+	(void)signal(SIGPIPE, SIG_IGN);
 
 	if (argc < 3)
 		errx(2, "usage: mvm-ctlpoke SOCKET MODE [N]");
