@@ -191,7 +191,8 @@ key_split(const char *s, size_t slen, char *name, size_t namelen,
 		return (-1);
 	memcpy(name, s, p1 - s);
 	name[p1 - s] = '\0';
-	if (!key_name_valid(name))
+	/* a NUL inside would cut the name short (skey_parse takes a length) */
+	if (strlen(name) != (size_t)(p1 - s) || !key_name_valid(name))
 		return (-1);
 	if (b64_decode(p2 + 1, end - p2 - 1, blob, sizeof(blob), &n) == -1 ||
 	    n != 33 || blob[0] != 0x01)
