@@ -1,0 +1,149 @@
+#!/bin/bash
+# Make the seed corpora, fuzz/corpus/<target>/seed-* and session-*, with
+# our own tools: mvm-keytool, mvm-receiptgen and mvm-auditgen (the RFC
+# 8032 test 1 key, so the receipt is the golden one of
+# regress/unit/receipt.c), mvm-fuzzseed (fuzz/mkseed.c: real IPC
+# messages and agent frames), regress/conf/cases.  Other files in those
+# directories (inputs the fuzzer found, kept as regression tests) are
+# left alone.  The output depends only on the tools.
+#
+# usage: fuzz/mkcorpus.sh BUILD		(make fuzz-corpus)
+set -eu
+
+B=$1/regress
+top=$(cd "$(dirname "$0")/.." && pwd)
+C=$top/fuzz/corpus
+RFC_SEED=9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60
+T=$(mktemp -d /tmp/mvm-mkcorpus.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+# a flags byte (decimal or 0x..), the section separator, a line
+flag() { printf "\\$(printf '%03o' "$(($1))")"; }
+sep() { printf '\0--\0'; }
+line() { sed -n "$1p" "$2" | tr -d '\n'; }
+unsigned() { sed 's/,"sig":"[^"]*"//'; }
+
+for t in imsg agentproto record note merkle receipt auditverify codec conf
+do
+	mkdir -p "$C/$t"
+	rm -f "$C/$t"/seed-* "$C/$t"/session-*
+done
+
+"$B/mvm-keytool" seed mvm-rfc8032 "$RFC_SEED" >"$T/key"
+"$B/mvm-keytool" pub "$T/key" >"$T/pub"
+"$B/mvm-keytool" pem "$(cat "$T/pub")" >"$T/pem"
+mkdir "$T/r"
+"$B/mvm-receiptgen" "$T/key" "$T/r" >/dev/null
+"$B/mvm-auditgen" "$T/key" "$T/log" "$T/ck" 12 --every 4 >/dev/null
+"$B/mvm-auditgen" "$T/key" "$T/log70" "$T/ck70" 70 --every 1 >/dev/null
+"$B/mvm-fuzzseed" recovered "$T/rec"
+"$B/mvm-fuzzseed" proof "$T/proof"
+"$B/mvm-fuzzseed" imsg "$C/imsg"
+"$B/mvm-fuzzseed" agentproto "$C/agentproto"
+"$B/mvm-fuzzseed" merkle "$C/merkle"
+R=$T/r
+RL=$R/state/audit/local
+CL=$R/cut/audit/local
+
+# record: flags, then a line or a log (fuzz/record.c)
+c=$C/record
+{ flag 1; line 1 "$T/log"; } >"$c/seed-line-first"
+{ flag 1; grep run.exited "$RL/log" | tr -d '\n'; } >"$c/seed-line-run-exited"
+{ flag 0; line 2 "$T/log" | unsigned; } >"$c/seed-line-unsigned"
+{ flag 1; line 3 "$T/rec"; } >"$c/seed-line-recovered"
+{ flag 0x03; cat "$T/log"; } >"$c/seed-log"
+{ flag 0x0f; cat "$T/log"; } >"$c/seed-log-fix"
+{ flag 0x07; cat "$T/rec"; } >"$c/seed-log-recovered"
+{ flag 0x03; cat "$T/log"; line 5 "$T/log" | head -c 200; } \
+    >"$c/seed-log-torn"
+{ flag 0x07; cat "$RL/log"; } >"$c/seed-log-receipt"
+{ flag 0x03; cat "$CL/log"; } >"$c/seed-log-cut"
+
+# note: flags, then a note or a proof text (fuzz/note.c)
+c=$C/note
+{ flag 0; cat "$R/newer.note"; } >"$c/seed-note-newer"
+{ flag 1; cat "$R/cut.note"; } >"$c/seed-note-cut-resign"
+{ flag 0; jq -j .note <(head -1 "$T/ck"); } >"$c/seed-note-ckpt"
+# a second signature line of another algorithm (a witness's): ignored
+{ flag 0; cat "$R/newer.note"
+    printf '\xe2\x80\x94 witness.example AAAAAAA=\n'; } >"$c/seed-note-witness"
+{ flag 0; cat "$R/newer.proof"; } >"$c/seed-proof-consistency"
+{ flag 1; cat "$R/cut.proof"; } >"$c/seed-proof-cut-resign"
+{ flag 0; cat "$T/proof"; } >"$c/seed-proof-inclusion"
+
+# receipt: flags, then envelope or statement, newer note, proof, log,
+# checkpoints, stdout, stderr (fuzz/receipt.c)
+c=$C/receipt
+{ flag 0; cat "$top/regress/unit/receipt-golden.json"; } >"$c/seed-golden"
+{ flag 0x04; cat "$R/receipt.json"; } >"$c/seed-golden-named"
+for f in "$R"/forged-*.json; do
+	n=${f##*/}
+	{ flag 0x04; cat "$f"; } >"$c/seed-${n%.json}"
+done
+{ flag 0x01; cat "$R/statement.json"; } >"$c/seed-statement"
+{ flag 0x03; cat "$R/statement.json"; } >"$c/seed-statement-resign"
+{ flag 0x0c; cat "$R/receipt.json"; sep; cat "$R/newer.note"; } \
+    >"$c/seed-newer"
+{ flag 0x1c; cat "$R/receipt.json"; sep; cat "$R/newer.note"; sep
+    cat "$R/newer.proof"; } >"$c/seed-newer-proof"
+{ flag 0x14; cat "$R/receipt.json"; sep; sep; cat "$R/cut.proof"; } \
+    >"$c/seed-cut-proof"
+{ flag 0x2c; cat "$R/receipt.json"; sep; cat "$R/newer.note"; sep; sep
+    cat "$RL/log"; sep; cat "$RL/checkpoints"; } >"$c/seed-newer-log"
+{ flag 0x2c; cat "$R/receipt.json"; sep; cat "$R/cut.note"; sep; sep
+    cat "$CL/log"; sep; cat "$CL/checkpoints"; } >"$c/seed-cut-log"
+{ flag 0x2f; cat "$R/statement.json"; sep; cat "$R/newer.note"; sep; sep
+    cat "$RL/log"; sep; cat "$RL/checkpoints"; } >"$c/seed-resign-log"
+{ flag 0x44; cat "$R/receipt.json"; sep; sep; sep; sep; sep
+    cat "$R/stdout"; sep; cat "$R/stderr"; } >"$c/seed-files"
+{ flag 0x44; cat "$R/receipt.json"; sep; sep; sep; sep; sep
+    cat "$R/stderr"; sep; cat "$R/stdout"; } >"$c/seed-files-swapped"
+
+# auditverify: flags, then log, checkpoints, since note
+# (fuzz/auditverify.c)
+c=$C/auditverify
+{ flag 0x07; cat "$T/log"; sep; cat "$T/ck"; } >"$c/seed-log"
+{ flag 0x00; cat "$T/log"; sep; cat "$T/ck"; } >"$c/seed-structure"
+{ flag 0x01; cat "$T/log"; sep; cat "$T/ck"; } >"$c/seed-keyname-found"
+{ flag 0x0f; cat "$T/log"; sep; cat "$T/ck"; sep
+    jq -j .note <(sed -n 2p "$T/ck"); } >"$c/seed-since"
+{ flag 0x27; cat "$T/log"; sep; cat "$T/ck"; } >"$c/seed-resign"
+{ flag 0x07; cat "$RL/log"; sep; cat "$RL/checkpoints"; } \
+    >"$c/seed-receipt-log"
+{ flag 0x0f; cat "$CL/log"; sep; cat "$CL/checkpoints"; sep
+    cat "$R/newer.note"; } >"$c/seed-cut-since"
+{ flag 0x07; cat "$T/rec"; sep; } >"$c/seed-recovered"
+{ flag 0x07; cat "$T/log"; sep; cat "$T/ck"; printf '{"note":"mvm-au'; } \
+    >"$c/seed-torn-ckpt"
+{ flag 0x17; cat "$T/log70"; sep; cat "$T/ck70"; } >"$c/seed-threads"
+# 1024 lines or more: the scan's worker threads (a torn tail of newlines)
+{ flag 0x17; cat "$T/log"; head -c 1100 /dev/zero | tr '\0' '\n'; sep
+    cat "$T/ck"; } >"$c/seed-threads-scan"
+
+# codec: the whole input to every decoder (fuzz/codec.c)
+c=$C/codec
+cp "$T/pub" "$c/seed-vkey"
+cp "$T/key" "$c/seed-skey"
+cp "$T/pem" "$c/seed-pem"
+cut -d+ -f3- "$T/pub" | tr -d '\n' | base64 -d | tail -c 32 >"$c/seed-raw-pk"
+line 1 "$T/log" | sed 's/.*"sig":"\([^"]*\)".*/\1/' | tr -d '\n' \
+    >"$c/seed-b64-sig"
+printf 'QQ==' >"$c/seed-b64-1"
+printf 'QUI=' >"$c/seed-b64-2"
+line 2 "$T/log" | sed 's/.*"prev":"\([0-9a-f]*\)".*/\1/' | tr -d '\n' \
+    >"$c/seed-hex-hash"
+printf 'b7838ddc' >"$c/seed-hex-kid"
+: >"$c/seed-empty"
+
+# conf: the configuration test cases
+for f in "$top"/regress/conf/cases/*.json; do
+	n=${f##*/}
+	cp "$f" "$C/conf/seed-${n%.json}"
+done
+
+for t in imsg agentproto record note merkle receipt auditverify codec conf
+do
+	printf '%-12s %3d files %7d bytes\n' "$t" \
+	    "$(find "$C/$t" -type f | wc -l)" \
+	    "$(cat "$C/$t"/* | wc -c)"
+done
