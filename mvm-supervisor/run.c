@@ -231,7 +231,7 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 {
 	struct mvm_ctl_run	 cr;
 	struct image		 im;
-	struct guest		*g;
+	struct guest		*g = NULL;
 	struct grants		 gr;
 	struct mvm_profile	*p;
 	const char		*blob, *rule;
