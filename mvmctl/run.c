@@ -709,6 +709,8 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 	for (i = 0; i < secc; i++)
 		env[envc + i] = sec[i];
 	blob = make_blob(argv, argc, env, envc + secc, &len);
+	for (i = 0; i < secc; i++)
+		free(sec[i]);
 	fwd = mode != MVM_RUN_UP && !isatty(STDIN_FILENO);
 	if (fwd)
 		cr.cr_flags |= MVM_RUN_STDIN;

@@ -253,7 +253,7 @@ check "fds bounded during the storm ($FDS_PEAK <= $fds_cold + $CLIENTS_MAX + 2)"
 # After the storm, RSS comes back to within 2 MiB of what it was after
 # the first batch (which took the allocator to its working size): a 4 KiB
 # read buffer kept per connection would be 4 MB here.
-check "RSS back within 2 MiB of the first batch's (+$((rss_end - rss_warm)) kB)" \
+rss_check "RSS back within 2 MiB of the first batch's (+$((rss_end - rss_warm)) kB)" \
     test $((rss_end - rss_warm)) -le 2048
 
 # ---- beyond the limit: the first CLIENTS_MAX connections are served and
@@ -329,7 +329,7 @@ rss_last=$(proc_field "$SV_PID" VmRSS)
 peak_bound=$(( CLIENTS_MAX * (CTL_MAX / 1024 + 8) + 2048 ))
 diag "VmRSS with $CLIENTS_MAX held $rss_full kB, after they left $rss_last kB;" \
     "VmHWM $hwm kB (cold VmRSS $rss_cold kB)"
-check "peak RSS bounded by the connection limit (+$((hwm - rss_cold)) kB <= $peak_bound kB)" \
+rss_check "peak RSS bounded by the connection limit (+$((hwm - rss_cold)) kB <= $peak_bound kB)" \
     test $((hwm - rss_cold)) -le "$peak_bound"
 check "supervisor alive (pid $SV_PID)" kill -0 "$SV_PID"
 

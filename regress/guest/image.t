@@ -4,6 +4,9 @@
 # boots to its marker.
 . "$MVM_TOP/regress/lib.sh"
 . "$MVM_TOP/regress/guest/guest.sh"
+# the agent and marker are static: always the release build, where
+# make image made them (a sanitizer build cannot link statically)
+IMGBUILD=$(dirname "$MVM_IMAGES")
 
 guest_need_image
 M=$GUEST_IMG/manifest.json
@@ -26,7 +29,7 @@ check "vmlinux has a PVH entry note (Xen type 0x12)" \
 
 # the same inputs give the same files; nothing is downloaded again
 R=$MVM_TMP/rebuild
-out=$(MVM_AGENT=$MVM_BUILD/mvm-agent bash "$MVM_TOP/guest/mkimage.sh" "$R" 2>&1)
+out=$(MVM_AGENT=$IMGBUILD/mvm-agent bash "$MVM_TOP/guest/mkimage.sh" "$R" 2>&1)
 check "rebuild from the cache succeeds" test -f "$R/manifest.json"
 unlike "$out" downloading "rebuild downloads nothing"
 for k in kernel bzimage initramfs; do
@@ -67,7 +70,7 @@ else
 fi
 
 # mvm-agent: static, PIE, full RELRO, non-executable stack
-A=$MVM_BUILD/mvm-agent
+A=$IMGBUILD/mvm-agent
 check "mvm-agent: no program interpreter (static)" \
     not grep -q INTERP <<<"$(readelf -lW "$A")"
 check "mvm-agent: ELF type DYN (static-pie)" \
@@ -89,7 +92,7 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 make -s -C "$MVM_TOP" build/mvm-marker >/dev/null 2>&1
 MK=$MVM_TMP/marker
-out=$(MVM_MARKER=$MVM_BUILD/mvm-marker MVM_IMAGE=$GUEST_IMG \
+out=$(MVM_MARKER=$IMGBUILD/mvm-marker MVM_IMAGE=$GUEST_IMG \
     bash "$MVM_TOP/guest/mkmarker.sh" "$MK" 2>&1)
 check "mkmarker.sh builds the marker image" test -f "$MK/manifest.json"
 GUEST_IMG=$MK
