@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,6 +13,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
+#include "crypto.h"
+#include "log.h"
 #include "proc.h"
 
 int
@@ -424,4 +430,36 @@ logrelay_stop(struct logrelay *lr)
 	event_free(lr->lr_ev);
 	close(lr->lr_fd);
 	free(lr);
+}
+
+/*
+ * The start every child daemon shares: options -d (ignored) and -v, no
+ * arguments, logging for the supervisor to copy, started as root (the
+ * child drops its privileges itself), libsodium, jansson's hash seed.
+ * Returns the socket to the supervisor; name is "signer", "vmm", ...
+ */
+int
+proc_child_start(int argc, char *argv[], const char *name)
+{
+	int	 ch, fd, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "dv")) != -1) {
+		if (ch == 'v')
+			verbose++;
+		else if (ch != 'd')
+			break;
+	}
+	if (ch != -1 || argc != optind) {
+		fprintf(stderr, "usage: mvm-%s [-dv]\n", name);
+		exit(2);
+	}
+	log_init(LOG_MODE_CHILD, verbose, name);
+	if (geteuid() != 0)
+		fatalx("must start as root (it drops its privileges itself)");
+	if ((fd = proc_child_socket()) == -1)
+		fatal("fd %d is not our socket", MVM_CHILD_FD);
+	if (mvm_crypto_init() == -1)
+		fatalx("sodium_init");
+	json_object_seed(randombytes_random() | 1);
+	return (fd);
 }

@@ -32,6 +32,7 @@ struct proc_spawn {
 
 int	 proc_spawn(struct proc_spawn *);
 int	 proc_child_socket(void);
+int	 proc_child_start(int, char *[], const char *);
 void	 proc_wait_status(int, char *, size_t);
 
 /* return values of a peer's dispatch function */

@@ -31,45 +31,17 @@ static struct {
 } fds[AUDITD_TENANTS_MAX];
 static int	 nfds;
 
-static void	 usage(void) __attribute__((noreturn));
 static int	 auditd_dispatch_parent(struct peer *, struct imsg *);
 static int	 auditd_dispatch_signer(struct peer *, struct imsg *);
 static void	 auditd_closed(struct peer *, int);
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mvm-auditd [-dv]\n");
-	exit(2);
-}
 
 int
 main(int argc, char *argv[])
 {
 	struct mvm_hello	 he;
-	int			 ch, fd, verbose = 0;
+	int			 fd;
 
-	while ((ch = getopt(argc, argv, "dv")) != -1) {
-		switch (ch) {
-		case 'd':
-			break;
-		case 'v':
-			verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (argc != optind)
-		usage();
-	log_init(LOG_MODE_CHILD, verbose, "auditd");
-	if (geteuid() != 0)
-		fatalx("must start as root (it drops to its own uid)");
-	if ((fd = proc_child_socket()) == -1)
-		fatal("fd %d is not our socket", MVM_CHILD_FD);
-	if (mvm_crypto_init() == -1)
-		fatalx("sodium_init");
-	json_object_seed(randombytes_random() | 1);
+	fd = proc_child_start(argc, argv, "auditd");
 	if ((ad.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if (peer_init(&ad.parent, ad.base, fd, MVM_IMSG_MAX,

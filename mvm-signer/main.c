@@ -44,7 +44,6 @@ static struct {
 	struct signer_key	 key;
 } sg = { .keyfd = -1, .auditfd = -1 };
 
-static void	 usage(void) __attribute__((noreturn));
 static int	 signer_dispatch_parent(struct peer *, struct imsg *);
 static int	 signer_dispatch_auditd(struct peer *, struct imsg *);
 static void	 signer_closed(struct peer *, int);
@@ -52,40 +51,13 @@ static void	 signer_key_load(void);
 static void	 signer_demote(void);
 static void	 signer_ready(void);
 
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mvm-signer [-dv]\n");
-	exit(2);
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct mvm_hello	 he;
-	int			 ch, fd, verbose = 0;
+	int			 fd;
 
-	while ((ch = getopt(argc, argv, "dv")) != -1) {
-		switch (ch) {
-		case 'd':
-			break;
-		case 'v':
-			verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (argc != optind)
-		usage();
-	log_init(LOG_MODE_CHILD, verbose, "signer");
-	if (geteuid() != 0)
-		fatalx("must start as root (it drops to its own uid)");
-	if ((fd = proc_child_socket()) == -1)
-		fatal("fd %d is not our socket", MVM_CHILD_FD);
-	if (mvm_crypto_init() == -1)
-		fatalx("sodium_init");
-	json_object_seed(randombytes_random() | 1);
+	fd = proc_child_start(argc, argv, "signer");
 	if ((sg.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if (peer_init(&sg.parent, sg.base, fd, MVM_IMSG_MAX,

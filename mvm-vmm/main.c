@@ -28,46 +28,18 @@
 
 struct vmm vm = { .consolefd = -1, .qemu_errfd = -1 };
 
-static void	 usage(void) __attribute__((noreturn));
 static int	 vmm_dispatch(struct peer *, struct imsg *);
 static void	 vmm_closed(struct peer *, int);
 static void	 sigchld_cb(evutil_socket_t, short, void *);
-
-static void
-usage(void)
-{
-	fprintf(stderr, "usage: mvm-vmm [-dv]\n");
-	exit(2);
-}
 
 int
 main(int argc, char *argv[])
 {
 	struct mvm_hello	 he;
-	int			 ch, fd, verbose = 0;
+	int			 fd;
 
-	while ((ch = getopt(argc, argv, "dv")) != -1) {
-		switch (ch) {
-		case 'd':
-			break;
-		case 'v':
-			verbose++;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (argc != optind)
-		usage();
-	log_init(LOG_MODE_CHILD, verbose, "vmm");
-	if (geteuid() != 0)
-		fatalx("must start as root (it drops to the guest's uid)");
+	fd = proc_child_start(argc, argv, "vmm");
 	vm.t_start = mono_ns();
-	if ((fd = proc_child_socket()) == -1)
-		fatal("fd %d is not our socket", MVM_CHILD_FD);
-	if (mvm_crypto_init() == -1)
-		fatalx("sodium_init");
-	json_object_seed(randombytes_random() | 1);
 	signal(SIGPIPE, SIG_IGN);
 	if ((vm.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
