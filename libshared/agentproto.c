@@ -137,6 +137,13 @@ ap_type_name(uint32_t type)
 	case AP_OK:		return ("OK");
 	case AP_PONG:		return ("PONG");
 	case AP_ERROR:		return ("ERROR");
+	case AP_NET_GRANTS:	return ("NET_GRANTS");
+	case AP_NET_OPENED:	return ("NET_OPENED");
+	case AP_NET_REFUSED:	return ("NET_REFUSED");
+	case AP_NET_DATA:	return ("NET_DATA");
+	case AP_NET_ACK:	return ("NET_ACK");
+	case AP_NET_CLOSE:	return ("NET_CLOSE");
+	case AP_NET_OPEN:	return ("NET_OPEN");
 	}
 	return ("UNKNOWN");
 }
@@ -162,4 +169,61 @@ ap_tier_parse(const char *s)
 		if (strcmp(s, ap_tiers[t]) == 0)
 			return (t);
 	return (0);
+}
+
+/*
+ * An egress host name as the protocol carries it: a DNS name (labels of
+ * letters, digits and '-', not starting or ending with '-', 1..63 bytes,
+ * joined by single dots, AP_NET_HOST_MAX bytes at most, no trailing dot)
+ * or an IPv4 dotted quad.  Returns AP_HOST_NAME, AP_HOST_IPV4, or 0 if
+ * it is neither.  A name made only of digits and dots must be a valid
+ * quad: "1.2.3" and "999.1.1.1" are refused, not resolved.
+ */
+int
+ap_net_host(const char *h)
+{
+	size_t		 n, lab = 0;
+	int		 alpha = 0, dots = 0;
+	unsigned long	 v;
+	const char	*p;
+	char		*end;
+
+	if ((n = strlen(h)) == 0 || n > AP_NET_HOST_MAX)
+		return (0);
+	for (p = h; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (lab == 0 || p[-1] == '-')
+				return (0);
+			lab = 0;
+			dots++;
+			continue;
+		}
+		if (*p == '-') {
+			if (lab == 0)
+				return (0);
+		} else if ((*p >= 'a' && *p <= 'z') ||
+		    (*p >= 'A' && *p <= 'Z'))
+			alpha = 1;
+		else if (*p < '0' || *p > '9')
+			return (0);
+		if (++lab > 63)
+			return (0);
+	}
+	if (lab == 0 || p[-1] == '-')
+		return (0);
+	if (alpha)
+		return (AP_HOST_NAME);
+	if (dots != 3)
+		return (0);
+	for (p = h; ; p = end + 1) {
+		if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' &&
+		    p[1] <= '9'))
+			return (0);	/* no sign, no leading zero */
+		v = strtoul(p, &end, 10);
+		if (v > 255)
+			return (0);
+		if (*end == '\0')
+			break;
+	}
+	return (AP_HOST_IPV4);
 }

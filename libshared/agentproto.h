@@ -65,6 +65,54 @@
  * Paths for FILE_*: absolute, no "." or ".." components, no NUL, at
  * most AP_PATH_MAX bytes; the agent does not follow a symlink in the
  * last component (O_NOFOLLOW).
+ *
+ * Egress (HELLO caps has "net").  The guest has no network device; a
+ * connection leaves it only as a flow over this channel, and the host
+ * decides whether it may.  Flow ids are chosen by the agent: AP_ID_GUEST
+ * set, increasing from AP_ID_GUEST + 1, never above AP_ID_GUEST_LAST;
+ * host request ids stay below AP_ID_GUEST (AP_ID_NETGRANTS and the
+ * shutdown id 0xffffffff excepted).
+ *   NET_GRANTS	host -> guest, once after HELLO and before any EXEC, only
+ *		when the guest has grants; id AP_ID_NETGRANTS:
+ *		{"grants":[{"host":"db.example","port":5432},...],
+ *		 "proxy":3128}
+ *		1..AP_NET_GRANTS_MAX grants; host is a DNS name (letters,
+ *		digits, '-', '.', at most 253 bytes) or an IPv4 literal;
+ *		port 1..65535; proxy 1..65535, or 0 for no proxy.  The
+ *		agent brings lo up; gives each distinct name the loopback
+ *		address 127.100.0.N (N = 1, 2, ... in order of first
+ *		appearance) and writes "127.100.0.N name" lines to
+ *		/etc/hosts; adds an IPv4 literal to lo as a /32; listens
+ *		on (address, port) for every grant and on 127.0.0.1:proxy.
+ *		Answer AP_OK, or AP_ERROR (then nothing listens).  Every
+ *		later EXEC gets http_proxy, https_proxy, HTTP_PROXY and
+ *		HTTPS_PROXY = "http://127.0.0.1:<proxy>" unless its env
+ *		names them.
+ *   NET_OPEN	guest -> host, a new flow id: a workload connected to a
+ *		grant's listener, or asked the proxy for "CONNECT
+ *		host:port" or sent it an absolute-form "http://host[:port]/"
+ *		request (port 80 by default):
+ *		{"host":"db.example","port":5432}
+ *		The host checks it (it may name anything: the grant is
+ *		checked on the host, never trusted from the guest) and
+ *		answers NET_OPENED or NET_REFUSED.
+ *   NET_OPENED	host -> guest, {}: connected; bytes may flow.  The proxy
+ *		answers its client "HTTP/1.1 200 Connection established"
+ *		(CONNECT) or forwards the request in origin form.
+ *   NET_REFUSED host -> guest, {"reason":"..."}: no flow; the agent
+ *		closes the connection (the proxy answers 403 for
+ *		not_granted and denied_address, 502 for resolve and
+ *		connect, 503 for limit).  The id is over.
+ *   NET_DATA	both ways, raw bytes of the flow; an empty payload ends
+ *		that direction (the receiver shuts down writing once what
+ *		it holds is written).  At most AP_NET_WINDOW bytes of a
+ *		flow may be sent and not yet acknowledged by NET_ACK.
+ *   NET_ACK	both ways, {"bytes":N}: N more bytes of the flow were
+ *		written to its socket.
+ *   NET_CLOSE	both ways, {}: the flow is over (both directions ended
+ *		and written, or an error); the side that receives it
+ *		closes its socket at once and does not answer.  Frames of
+ *		a flow that crossed its NET_CLOSE on the wire are ignored.
  */
 #ifndef MVM_AGENTPROTO_H
 #define MVM_AGENTPROTO_H
@@ -93,6 +141,12 @@
 #define AP_FILE_END		8	/* both ways */
 #define AP_PING			9
 #define AP_SHUTDOWN		10
+#define AP_NET_GRANTS		11
+#define AP_NET_OPENED		12
+#define AP_NET_REFUSED		13
+#define AP_NET_DATA		14	/* both ways */
+#define AP_NET_ACK		15	/* both ways */
+#define AP_NET_CLOSE		16	/* both ways */
 /* guest -> host (AP_HELLO, AP_FILE_DATA and AP_FILE_END too) */
 #define AP_STARTED		101
 #define AP_STDOUT		102
@@ -101,6 +155,17 @@
 #define AP_OK			105
 #define AP_PONG			106
 #define AP_ERROR		107
+#define AP_NET_OPEN		108
+
+/* egress (above) */
+#define AP_ID_GUEST		0x80000000U	/* flow ids: the agent's */
+#define AP_ID_GUEST_LAST	0xfffffff0U
+#define AP_ID_NETGRANTS		0xfffffffeU
+#define AP_NET_GRANTS_MAX	64
+#define AP_NET_HOST_MAX		253
+#define AP_NET_WINDOW		(256 * 1024)	/* unacknowledged, per flow */
+#define AP_NET_FLOWS_MAX	64	/* flows at once, per guest */
+#define AP_NET_PROXY_PORT	3128	/* the host's default */
 
 struct ap_frame {
 	uint32_t	 f_type;
@@ -143,6 +208,10 @@ const char *ap_type_name(uint32_t);
 #define AP_TIER_NETWORK		4
 #define AP_TIER_UNRESTRICTED	5
 const char *ap_tier_name(uint32_t);	/* NULL if not a tier */
+/* egress host names (agentproto.c) */
+#define AP_HOST_NAME		1
+#define AP_HOST_IPV4		2
+int	 ap_net_host(const char *);
 uint32_t ap_tier_parse(const char *);	/* 0 if not a tier */
 
 #endif /* MVM_AGENTPROTO_H */
