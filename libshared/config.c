@@ -74,6 +74,10 @@ static int	 set_guests_max(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
 static int	 set_console_max(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
+static int	 set_net_flows_max(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_net_mib(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
 
 static int	 set_profiles(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
@@ -90,6 +94,8 @@ static const struct conf_key conf_keys[] = {
 	{ "key_name",		set_key_name },
 	{ "libexec_dir",	set_libexec_dir },
 	{ "log_level",		set_log_level },
+	{ "net_flows_max",	set_net_flows_max },
+	{ "net_mib",		set_net_mib },
 	{ "profiles",		set_profiles },
 	{ "qemu",		set_qemu },
 	{ "socket",		set_socket },
@@ -118,6 +124,8 @@ config_defaults(struct mvm_config *c)
 	c->c_guest_memory_mib = MVM_GUEST_MEMORY_DEFAULT;
 	c->c_guests_max = MVM_GUESTS_MAX_DEFAULT;
 	c->c_console_max_kib = MVM_CONSOLE_MAX_DEFAULT;
+	c->c_net_flows_max = MVM_NET_FLOWS_DEFAULT;
+	c->c_net_mib = MVM_NET_MIB_DEFAULT;
 	policy_defaults(c->c_profiles);
 }
 
@@ -382,6 +390,21 @@ set_console_max(struct conf_ctx *cx, const char *k, json_t *v,
     struct mvm_config *c)
 {
 	return (get_uint32(cx, k, v, 4, 1024 * 1024, &c->c_console_max_kib));
+}
+
+static int
+set_net_flows_max(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, AP_NET_FLOWS_MAX,
+	    &c->c_net_flows_max));
+}
+
+static int
+set_net_mib(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, 1024 * 1024, &c->c_net_mib));
 }
 
 /* "file:line:col: message" at profiles.<name>[.<member>] */

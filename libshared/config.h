@@ -41,6 +41,8 @@ struct mvm_config {
 	uint32_t	 c_guest_memory_mib;
 	uint32_t	 c_guests_max;		/* guests at once */
 	uint32_t	 c_console_max_kib;	/* console log kept per guest */
+	uint32_t	 c_net_flows_max;	/* egress flows at once, per guest */
+	uint32_t	 c_net_mib;		/* egress MiB per guest, both ways */
 	struct mvm_profile c_profiles[MVM_PROFILES];	/* as tightened */
 };
 
@@ -50,6 +52,8 @@ struct mvm_config {
 #define MVM_GUEST_MEMORY_DEFAULT	256
 #define MVM_GUESTS_MAX_DEFAULT		16
 #define MVM_CONSOLE_MAX_DEFAULT		1024
+#define MVM_NET_FLOWS_DEFAULT		16
+#define MVM_NET_MIB_DEFAULT		1024
 
 #define MVM_AUDIT_BATCH_MAX_DEFAULT	256
 #define MVM_AUDIT_BATCH_MS_DEFAULT	10

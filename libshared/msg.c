@@ -392,6 +392,33 @@ msg_get_vmm_done(struct imsg *imsg, struct mvm_vmm_done *vd)
 	return (0);
 }
 
+/*
+ * IMSG_VMM_NET_*: fdp is NULL for the messages that carry no fd (one
+ * that comes with an fd anyway is refused), else it gets the fd.
+ */
+int
+msg_get_vmm_net(struct imsg *imsg, struct mvm_vmm_net *vn, int *fdp)
+{
+	if ((fdp == NULL) != (imsg->fd == -1) ||
+	    imsg_get_data(imsg, vn, sizeof(*vn)) == -1 ||
+	    !STR_OK(vn->vn_host) || vn->vn_reason > MVM_NET_REASON_MAX ||
+	    vn->vn_port > 65535)
+		return (bad());
+	if (fdp != NULL)
+		*fdp = imsg_get_fd(imsg);
+	return (0);
+}
+
+const char *
+mvm_net_reason(uint32_t r)
+{
+	static const char *const names[] = { "none", "not_granted",
+	    "denied_address", "resolve", "connect", "limit", "done", "guest",
+	    "error", "stopped" };
+
+	return (r <= MVM_NET_REASON_MAX ? names[r] : "unknown");
+}
+
 int
 msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
     const char **blobp, size_t *lenp)
@@ -411,9 +438,10 @@ msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
 	    cr->cr_argc > MVM_EXEC_ARGC_MAX || cr->cr_envc > MVM_EXEC_ENVC_MAX ||
 	    cr->cr_secretc > MVM_RUN_SECRETS_MAX ||
 	    cr->cr_envc + cr->cr_secretc > MVM_EXEC_ENVC_MAX ||
+	    cr->cr_allowc > MVM_NET_GRANTS_MAX ||
 	    *lenp > MVM_EXEC_BLOB_MAX ||
 	    blob_split(*blobp, *lenp, cr->cr_argc + cr->cr_envc +
-	    cr->cr_secretc, NULL) == -1)
+	    cr->cr_secretc + cr->cr_allowc, NULL) == -1)
 		return (bad());
 	return (0);
 }
@@ -620,6 +648,11 @@ imsg_type_name(uint32_t type)
 	case IMSG_VMM_OK:		return ("VMM_OK");
 	case IMSG_VMM_STOP:		return ("VMM_STOP");
 	case IMSG_VMM_DONE:		return ("VMM_DONE");
+	case IMSG_VMM_NET_GRANT:	return ("VMM_NET_GRANT");
+	case IMSG_VMM_NET_OPEN:		return ("VMM_NET_OPEN");
+	case IMSG_VMM_NET_FD:		return ("VMM_NET_FD");
+	case IMSG_VMM_NET_REFUSED:	return ("VMM_NET_REFUSED");
+	case IMSG_VMM_NET_CLOSED:	return ("VMM_NET_CLOSED");
 	case IMSG_CTL_AUDIT_CKPT_RES:	return ("CTL_AUDIT_CKPT_RES");
 	case IMSG_CTL_HELLO:		return ("CTL_HELLO");
 	case IMSG_CTL_ERROR:		return ("CTL_ERROR");

@@ -19,7 +19,7 @@
 #endif
 
 #define MVM_PROTO_VERSION	1	/* supervisor <-> children */
-#define MVM_CTL_VERSION		3	/* mvmctl <-> supervisor */
+#define MVM_CTL_VERSION		4	/* mvmctl <-> supervisor */
 
 /* limits */
 #define MVM_IMSG_MAX		(256 * 1024 + 4096)	/* internal peers */
@@ -94,6 +94,11 @@ enum imsg_type {
 	IMSG_VMM_OK,		/* vmm -> sv	mvm_vmm_data (id only) */
 	IMSG_VMM_STOP,		/* sv -> vmm	(empty): stop the guest */
 	IMSG_VMM_DONE,		/* vmm -> sv	mvm_vmm_done: QEMU is gone */
+	IMSG_VMM_NET_GRANT,	/* sv -> vmm	mvm_vmm_net: before CONFIG_END */
+	IMSG_VMM_NET_OPEN,	/* vmm -> sv	mvm_vmm_net: the guest asks */
+	IMSG_VMM_NET_FD,	/* sv -> vmm	mvm_vmm_net + connected fd */
+	IMSG_VMM_NET_REFUSED,	/* sv -> vmm	mvm_vmm_net (reason) */
+	IMSG_VMM_NET_CLOSED,	/* vmm -> sv	mvm_vmm_net (reason, bytes) */
 
 	/* control socket: mvmctl <-> supervisor */
 	IMSG_CTL_HELLO = 100,	/* both ways	mvm_ctl_hello */
@@ -338,7 +343,7 @@ struct mvm_vmm_config {
 	uint32_t	 vc_boot_timeout_ms;
 	uint32_t	 vc_tsc_khz;		/* for tsc_early_khz=, 0: none */
 	uint32_t	 vc_console_max;	/* console log bytes kept */
-	uint32_t	 vc_reserved;
+	uint32_t	 vc_net_mib;		/* egress bytes, all flows */
 	char		 vc_name[MVM_NAME_MAX];
 	char		 vc_qemu[MVM_ROOT_MAX];	/* qemu-system-x86_64 */
 	char		 vc_kernel[MVM_ROOT_MAX];	/* host paths, bound */
@@ -450,6 +455,35 @@ struct mvm_vmm_file {
 	char		 vf_path[MVM_ROOT_MAX];
 };
 
+/*
+ * Egress (agentproto.h): a grant (NET_GRANT), a flow the guest asks for
+ * (NET_OPEN: vn_host, vn_port), the host's answer (NET_FD with the
+ * connected socket, or NET_REFUSED with vn_reason), and its end
+ * (NET_CLOSED: vn_reason, the byte counts).  vn_id is the agent's flow
+ * id (AP_ID_GUEST set).
+ */
+struct mvm_vmm_net {
+	uint32_t	 vn_id;
+	uint32_t	 vn_port;
+	uint32_t	 vn_reason;
+#define MVM_NET_NOT_GRANTED	1	/* refused: no grant names it */
+#define MVM_NET_DENIED_ADDRESS	2	/* refused: an always-denied range */
+#define MVM_NET_RESOLVE		3	/* refused: the name did not resolve */
+#define MVM_NET_CONNECT		4	/* refused: the connection failed */
+#define MVM_NET_LIMIT		5	/* refused or closed: a limit */
+#define MVM_NET_DONE		6	/* closed: both ends finished */
+#define MVM_NET_GUEST		7	/* closed: by the guest */
+#define MVM_NET_ERROR		8	/* closed: the remote socket failed */
+#define MVM_NET_STOPPED		9	/* closed: the guest stopped */
+#define MVM_NET_REASON_MAX	9
+	uint32_t	 vn_reserved;
+	uint64_t	 vn_bytes_out;		/* guest -> remote */
+	uint64_t	 vn_bytes_in;		/* remote -> guest */
+	char		 vn_host[256];		/* ap_net_host() */
+};
+#define MVM_NET_GRANTS_MAX	64		/* = AP_NET_GRANTS_MAX */
+const char *mvm_net_reason(uint32_t);
+
 /* IMSG_VMM_DONE: QEMU is gone; the vmm exits after this */
 struct mvm_vmm_done {
 	uint32_t	 vd_reason;
@@ -484,6 +518,8 @@ struct mvm_ctl_run {
 	uint32_t	 cr_secretc;		/* "NAME=VAR" after the env */
 	uint32_t	 cr_pflags;
 #define MVM_POLICY_ACK		0x1	/* --ack-permissive */
+	uint32_t	 cr_allowc;		/* "HOST:PORT" after secrets */
+	uint32_t	 cr_reserved;
 	char		 cr_profile[MVM_PROFILE_NAME_MAX];	/* "": default */
 	char		 cr_image[MVM_NAME_MAX];	/* "": default */
 	char		 cr_name[MVM_NAME_MAX];		/* "": generated */
@@ -680,6 +716,10 @@ struct mvm_ctl_metrics {
 	uint64_t	 cm_receipt_errors;	/* asked for, not made */
 	uint64_t	 cm_clients;		/* control connections taken */
 	uint64_t	 cm_client_errors;	/* closed for a bad request */
+	uint64_t	 cm_net_opened;		/* egress flows */
+	uint64_t	 cm_net_refused;	/* denied or failed */
+	uint64_t	 cm_net_bytes_out;	/* guest -> remote, ended flows */
+	uint64_t	 cm_net_bytes_in;
 };
 extern const uint32_t mvm_boot_bucket_ms[MVM_BOOT_BUCKETS];
 
@@ -730,6 +770,7 @@ int	 msg_get_vmm_exit(struct imsg *, struct mvm_vmm_exit *);
 int	 msg_get_vmm_error(struct imsg *, struct mvm_vmm_error *);
 int	 msg_get_vmm_file(struct imsg *, struct mvm_vmm_file *);
 int	 msg_get_vmm_done(struct imsg *, struct mvm_vmm_done *);
+int	 msg_get_vmm_net(struct imsg *, struct mvm_vmm_net *, int *);
 int	 blob_split(const char *, size_t, uint32_t, const char **);
 int64_t	 wall_ms(void);
 void	 time_rfc3339(int64_t, char *, size_t);

@@ -3,6 +3,11 @@
  * the one comparison mvm.conf needs: is a profile no looser than the
  * built-in one of that name.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <string.h>
 
 #include "agentproto.h"
@@ -81,4 +86,116 @@ policy_tighter(const struct mvm_profile *a, const struct mvm_profile *b,
 	else
 		return (0);
 	return (-1);
+}
+
+/*
+ * Egress presets: a grant that names no port ("--allow registries") is
+ * one of these.  Each is a fixed list of HOST:PORT grants; the host
+ * checks every flow against the expanded list, like any other grant.
+ */
+static const char *const preset_registries[] = {
+	"registry.npmjs.org:443", "pypi.org:443", "files.pythonhosted.org:443",
+	"crates.io:443", "static.crates.io:443", "index.crates.io:443",
+	"proxy.golang.org:443", "deb.debian.org:443", "deb.debian.org:80",
+	NULL
+};
+static const char *const preset_github[] = {
+	"github.com:443", "api.github.com:443", "codeload.github.com:443",
+	"objects.githubusercontent.com:443", NULL
+};
+static const struct {
+	const char		 *name;
+	const char *const	 *grants;
+} presets[] = {
+	{ "registries", preset_registries },
+	{ "github", preset_github },
+};
+
+const char *const *
+policy_preset(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+		if (strcmp(presets[i].name, name) == 0)
+			return (presets[i].grants);
+	return (NULL);
+}
+
+const char *
+policy_preset_name(size_t i)
+{
+	return (i < sizeof(presets) / sizeof(presets[0]) ? presets[i].name :
+	    NULL);
+}
+
+/*
+ * Destinations no grant can open: a name that resolves into one of
+ * these is refused as if it had no grant.  IPv4: "this network"
+ * 0.0.0.0/8, loopback 127.0.0.0/8, link-local 169.254.0.0/16 (which
+ * holds the cloud metadata address 169.254.169.254), shared/CGNAT
+ * 100.64.0.0/10, multicast 224.0.0.0/4 and reserved 240.0.0.0/4 (with
+ * broadcast).  IPv6: unspecified ::, loopback ::1, link-local fe80::/10,
+ * multicast ff00::/8, the AWS metadata address fd00:ec2::254, and the
+ * IPv4-mapped ::ffff:0:0/96 and NAT64 64:ff9b::/96 forms, judged by the
+ * IPv4 address they hold.  Private ranges (RFC 1918, ULA) are allowed:
+ * a grant for a host there is the operator's decision.  Returns the
+ * range's name, or NULL if the address may be granted.
+ */
+static const char *
+v4_denied(uint32_t a)
+{
+	if ((a >> 24) == 0)
+		return ("this-network");
+	if ((a >> 24) == 127)
+		return ("loopback");
+	if (a == 0xa9fea9feU)
+		return ("metadata");
+	if ((a >> 16) == 0xa9fe)
+		return ("link-local");
+	if ((a >> 22) == (0x64400000U >> 22))
+		return ("shared");
+	if ((a >> 28) == 0xe)
+		return ("multicast");
+	if ((a >> 28) == 0xf)
+		return ("reserved");
+	return (NULL);
+}
+
+const char *
+policy_addr_denied(const struct sockaddr *sa)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	static const uint8_t nat64[12] = { 0, 0x64, 0xff, 0x9b };
+	static const uint8_t aws[16] = { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0x02, 0x54 };
+	static const uint8_t zero[16];
+	const uint8_t	*b;
+	uint32_t	 a;
+
+	if (sa->sa_family == AF_INET) {
+		a = ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr);
+		return (v4_denied(a));
+	}
+	if (sa->sa_family != AF_INET6)
+		return ("family");
+	b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0) {
+		a = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+		    (uint32_t)b[14] << 8 | b[15];
+		return (v4_denied(a));
+	}
+	if (memcmp(b, zero, 16) == 0)
+		return ("unspecified");
+	if (memcmp(b, zero, 15) == 0 && b[15] == 1)
+		return ("loopback");
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return ("link-local");
+	if (b[0] == 0xff)
+		return ("multicast");
+	if (memcmp(b, aws, 16) == 0)
+		return ("metadata");
+	return (NULL);
 }

@@ -35,6 +35,7 @@
 #define POLICY_RULE_TIMEOUT	"timeout"
 #define POLICY_RULE_SECCOMP	"seccomp"
 #define POLICY_RULE_SECRET	"secret"
+#define POLICY_RULE_NETWORK	"network"
 
 void	 policy_defaults(struct mvm_profile[MVM_PROFILES]);
 struct mvm_profile *policy_find(struct mvm_profile *, const char *);
@@ -45,5 +46,11 @@ const char *policy_add_dir_name(uint32_t);
  */
 int	 policy_tighter(const struct mvm_profile *, const struct mvm_profile *,
 	    const char **);
+
+/* egress: presets of grants, and the ranges no grant opens */
+struct sockaddr;
+const char *const *policy_preset(const char *);	/* NULL-terminated */
+const char *policy_preset_name(size_t);		/* NULL past the end */
+const char *policy_addr_denied(const struct sockaddr *);
 
 #endif /* MVM_POLICY_H */

@@ -378,6 +378,7 @@ guest_create(const char *name, const struct image *im, uint32_t cpus,
 	g->g_state = GUEST_CREATED;
 	g->g_created_ms = now_ms();
 	TAILQ_INIT(&g->g_execs);
+	TAILQ_INIT(&g->g_flows);
 	xsnprintf(g->g_dir, sizeof(g->g_dir), "%s/guests/%s",
 	    sv.conf.c_state_dir, name);
 	(void)snprintf(root, sizeof(root), "%s/root", g->g_dir);
@@ -420,6 +421,7 @@ vmm_config(struct guest *g)
 	vc.vc_boot_timeout_ms = sv.conf.c_boot_timeout_s * 1000;
 	vc.vc_tsc_khz = sv.tsc_khz;
 	vc.vc_console_max = sv.conf.c_console_max_kib * 1024;
+	vc.vc_net_mib = sv.conf.c_net_mib;
 	(void)strlcpy(vc.vc_name, g->g_name, sizeof(vc.vc_name));
 	(void)strlcpy(vc.vc_qemu, sv.conf.c_qemu, sizeof(vc.vc_qemu));
 	(void)strlcpy(vc.vc_kernel, g->g_image.im_kernel,
@@ -457,6 +459,7 @@ vmm_config(struct guest *g)
 	memset(&cf, 0, sizeof(cf));
 	cf.cf_kind = MVM_FD_CONSOLE;
 	(void)peer_compose(&g->g_peer, IMSG_CONFIG_FD, 0, fd, &cf, sizeof(cf));
+	net_send_grants(g);
 	(void)peer_compose(&g->g_peer, IMSG_CONFIG_END, 0, -1, NULL, 0);
 }
 
@@ -587,6 +590,7 @@ guest_reap(pid_t pid, int status)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		log_warnx("%s: vmm %s", g->g_name, how);
 	g->g_pid = 0;
+	net_guest_gone(g);
 	logrelay_stop(g->g_relay);
 	g->g_relay = NULL;
 	if (g->g_peer.p_open)
@@ -640,6 +644,8 @@ guest_destroy(struct guest *g)
 	if (rmdir(g->g_dir) == -1 && errno != ENOENT)
 		log_warn("rmdir %s", g->g_dir);
 	audit_guest(g, "guest.destroyed", NULL, NULL);
+	net_guest_gone(g);
+	free(g->g_net);
 	if (g->g_timer != NULL)
 		event_free(g->g_timer);
 	if (g->g_resume != NULL)
@@ -1032,6 +1038,10 @@ guest_dispatch_msg(struct guest *g, struct imsg *imsg)
 		return (PEER_OK);
 	case IMSG_VMM_DONE:
 		return (guest_done(g, imsg));
+	case IMSG_VMM_NET_OPEN:
+		return (net_open(g, imsg));
+	case IMSG_VMM_NET_CLOSED:
+		return (net_closed(g, imsg));
 	}
 	return (PEER_BAD);
 }

@@ -226,23 +226,57 @@ run_name(char *out, size_t len)
 	(void)snprintf(out, len, "run-%s", hex);
 }
 
-int
-control_run(struct ctl_client *cl, struct imsg *imsg)
+/*
+ * The egress grants at the end of the request's strings, parsed into
+ * *net; the rest of the code sees a request without them (cr_allowc 0,
+ * *lenp shortened).  0, or an MVM_E* code with msg (and *rule for a
+ * policy denial).
+ */
+static uint32_t
+run_net(struct mvm_ctl_run *cr, const char *blob, size_t *lenp,
+    struct netgrant **net, int *nnet, const char **rule, char *msg,
+    size_t msglen)
 {
-	struct mvm_ctl_run	 cr;
+	const char	*s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX +
+			    MVM_NET_GRANTS_MAX];
+	uint32_t	 first = cr->cr_argc + cr->cr_envc + cr->cr_secretc;
+	uint32_t	 err;
+
+	*net = NULL;
+	*nnet = 0;
+	*rule = NULL;
+	if (cr->cr_allowc == 0)
+		return (0);
+	if (cr->cr_mode == MVM_RUN_EXEC) {
+		(void)snprintf(msg, msglen, "--allow: a guest's grants are "
+		    "fixed when it starts (up)");
+		return (MVM_EINVAL);
+	}
+	if (first + cr->cr_allowc > sizeof(s) / sizeof(s[0]) ||
+	    blob_split(blob, *lenp, first + cr->cr_allowc, s) == -1)
+		return (MVM_EINVAL);
+	if ((err = net_grants_parse(s + first, cr->cr_allowc, net, nnet, rule,
+	    msg, msglen)) != 0)
+		return (err);
+	*lenp = s[first] - blob;
+	cr->cr_allowc = 0;
+	return (0);
+}
+
+/* control_run, once the grants are taken apart; takes *net if it can */
+static int
+run_admit(struct ctl_client *cl, struct mvm_ctl_run *crp, const char *blob,
+    size_t len, struct netgrant **net, int nnet)
+{
+	struct mvm_ctl_run	 cr = *crp;
 	struct image		 im;
 	struct guest		*g = NULL;
 	struct grants		 gr;
 	struct mvm_profile	*p;
-	const char		*blob, *rule;
+	const char		*rule;
 	char			 name[MVM_NAME_MAX], msg[MVM_ERRMSG_MAX];
-	size_t			 len;
 	uint32_t		 err;
 
-	if (msg_get_ctl_run(imsg, &cr, &blob, &len) == -1)
-		return (PEER_BAD);
-	if (exec_by_client(cl->cl_id) != NULL)
-		return (PEER_BAD);		/* one command per connection */
 	if ((err = run_check(&cr, blob, len)) != 0) {
 		audit_ctl(cr.cr_mode == MVM_RUN_UP ? "up" : cr.cr_mode ==
 		    MVM_RUN_EXEC ? "exec" : "run", "refused");
@@ -279,6 +313,12 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 	if ((rule = policy_check(&cr, p, p->pr_seccomp, msg,
 	    sizeof(msg))) != NULL)
 		return (policy_deny(cl, &cr, p->pr_name, rule, msg));
+	if (nnet > 0 && !p->pr_network) {
+		(void)snprintf(msg, sizeof(msg), "profile %s allows no "
+		    "--allow (egress)", p->pr_name);
+		return (policy_deny(cl, &cr, p->pr_name, POLICY_RULE_NETWORK,
+		    msg));
+	}
 	/* a missing secret fails here, before any guest exists */
 	msg[0] = '\0';
 	if ((err = run_grants(&cr, blob, len, &gr, msg, sizeof(msg))) != 0)
@@ -301,6 +341,9 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 	}
 	g->g_profile = *p;
 	g->g_tier = cr.cr_seccomp;
+	g->g_net = *net;
+	g->g_nnet = nnet;
+	*net = NULL;
 	if (cr.cr_mode == MVM_RUN_UP) {
 		audit_ctl("up", "ok");
 		g->g_up_client = cl->cl_id;
@@ -314,6 +357,35 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 	(void)exec_new(g, cl->cl_id, &cr, blob, len,
 	    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr);
 	return (PEER_OK);
+}
+
+int
+control_run(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_ctl_run	 cr;
+	struct netgrant		*net = NULL;
+	const char		*blob, *rule;
+	char			 msg[MVM_ERRMSG_MAX];
+	size_t			 len;
+	uint32_t		 err;
+	int			 nnet = 0, rc;
+
+	if (msg_get_ctl_run(imsg, &cr, &blob, &len) == -1)
+		return (PEER_BAD);
+	if (exec_by_client(cl->cl_id) != NULL)
+		return (PEER_BAD);		/* one command per connection */
+	msg[0] = '\0';
+	if ((err = run_net(&cr, blob, &len, &net, &nnet, &rule, msg,
+	    sizeof(msg))) != 0) {
+		if (rule != NULL)
+			return (policy_deny(cl, &cr, cr.cr_profile[0] != '\0' ?
+			    cr.cr_profile : MVM_PROFILE_DEFAULT, rule, msg));
+		return (control_error(cl->cl_id, err, msg[0] != '\0' ? msg :
+		    NULL) == -1 ? PEER_GONE : PEER_OK);
+	}
+	rc = run_admit(cl, &cr, blob, len, &net, nnet);
+	free(net);		/* NULL once a guest has them */
+	return (rc);
 }
 
 /* stdin for the client's command; an empty message closes it */

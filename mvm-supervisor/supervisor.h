@@ -112,6 +112,15 @@ struct exec {
 };
 TAILQ_HEAD(execs, exec);
 
+/* an egress grant (net.c) */
+#define MVM_NET_GRANT_HOST_MAX	120	/* fits an audit token */
+struct netgrant {
+	char			 ng_host[MVM_NET_GRANT_HOST_MAX + 1];
+	uint32_t		 ng_port;
+};
+struct flow;
+TAILQ_HEAD(flows, flow);
+
 struct guest {
 	TAILQ_ENTRY(guest)	 g_entry;
 	uint32_t		 g_id;
@@ -153,6 +162,12 @@ struct guest {
 	uint64_t		 g_file_bytes;
 	char			 g_file_path_sha256[65];
 	int			 g_done;	/* the vmm said VMM_DONE */
+	struct netgrant		*g_net;		/* egress grants */
+	int			 g_nnet;
+	struct flows		 g_flows;
+	int			 g_nflows;
+	uint32_t		 g_net_idseen;	/* highest flow id asked */
+	uint64_t		 g_net_bytes;	/* of flows that ended */
 };
 TAILQ_HEAD(guests, guest);
 
@@ -312,6 +327,14 @@ int	 control_file(struct ctl_client *, struct imsg *);
 void	 control_follow_stop(struct ctl_client *);
 
 #define MVM_CP_MAX		(256ULL * 1024 * 1024)
+
+/* net.c */
+uint32_t net_grants_parse(const char *const *, uint32_t, struct netgrant **,
+	    int *, const char **, char *, size_t);
+void	 net_send_grants(struct guest *);
+int	 net_open(struct guest *, struct imsg *);
+int	 net_closed(struct guest *, struct imsg *);
+void	 net_guest_gone(struct guest *);
 
 /* receipt.c */
 void	 receipt_make(struct exec *, const struct audit_ackline *);

@@ -44,6 +44,7 @@ static struct event	*resume_timer;
 
 static void	 agent_read_cb(struct bufferevent *, void *);
 static void	 agent_frame(const struct ap_frame *);
+static void	 grants_send(void);
 
 static int
 req_find(uint32_t id)
@@ -116,8 +117,8 @@ req_done(uint32_t id)
 }
 
 /* One frame to the guest. */
-static void
-frame_send(uint32_t type, uint32_t id, const void *data, size_t len)
+void
+agent_frame_send(uint32_t type, uint32_t id, const void *data, size_t len)
 {
 	uint8_t	 hdr[AP_HDR_LEN];
 
@@ -139,7 +140,7 @@ json_send(uint32_t type, uint32_t id, json_t *o)
 	if (strlen(s) > AP_PAYLOAD_MAX)
 		log_warnx("request too large for one frame; dropped");
 	else
-		frame_send(type, id, s, strlen(s));
+		agent_frame_send(type, id, s, strlen(s));
 	free(s);
 }
 
@@ -306,9 +307,19 @@ agent_hello(const struct ap_frame *f)
 		goto done;
 	evtimer_del(vm.boot_timer);
 	phase_send(MVM_PHASE_HELLO, agent, kernel, uptime, (uint32_t)proto);
-	vm.ready = 1;
-	phase_send(MVM_PHASE_READY, agent, kernel, uptime, (uint32_t)proto);
+	(void)strlcpy(vm.agent_name, agent, sizeof(vm.agent_name));
+	(void)strlcpy(vm.agent_kernel, kernel, sizeof(vm.agent_kernel));
+	vm.agent_uptime = uptime;
 	rc = 0;
+	if (vm.ngrants > 0) {
+		/* ready once the agent listens for the grants */
+		grants_send();
+		vm.grants_pending = 1;
+	} else {
+		vm.ready = 1;
+		phase_send(MVM_PHASE_READY, agent, kernel, uptime,
+		    AP_PROTO_VERSION);
+	}
 done:
 	json_decref(o);
 	return (rc);
@@ -494,6 +505,63 @@ agent_ok(const struct ap_frame *f)
 	return (0);
 }
 
+/* NET_GRANTS: every grant, and the proxy's port */
+static void
+grants_send(void)
+{
+	json_t	*a = json_array();
+	int	 i;
+
+	for (i = 0; i < vm.ngrants; i++)
+		json_array_append_new(a, json_pack("{s:s, s:i}", "host",
+		    vm.grants[i].vn_host, "port", (int)vm.grants[i].vn_port));
+	json_send(AP_NET_GRANTS, AP_ID_NETGRANTS, json_pack("{s:o, s:i}",
+	    "grants", a, "proxy", AP_NET_PROXY_PORT));
+}
+
+/* The agent's answer to NET_GRANTS: then the guest is ready, or failed. */
+static int
+agent_grants_done(const struct ap_frame *f)
+{
+	json_t	*o;
+	char	 msg[100];
+
+	if (f->f_type == AP_ERROR) {
+		o = frame_json(f);
+		if (o == NULL || json_text(o, "message", msg,
+		    sizeof(msg)) == -1)
+			(void)strlcpy(msg, "(no message)", sizeof(msg));
+		json_decref(o);
+		qemu_fail(MVM_DONE_PROTOCOL, "the agent could not set up the "
+		    "egress grants: %s", msg);
+		return (0);
+	}
+	vm.grants_pending = 0;
+	vm.ready = 1;
+	phase_send(MVM_PHASE_READY, vm.agent_name, vm.agent_kernel,
+	    vm.agent_uptime, AP_PROTO_VERSION);
+	return (0);
+}
+
+/* Egress frames (net.c); only a guest with grants has flows. */
+static int
+agent_net(const struct ap_frame *f)
+{
+	json_t	*o = NULL;
+	int	 rc = -1;
+
+	if (vm.ngrants == 0)
+		return (-1);
+	if (f->f_type != AP_NET_DATA && (o = frame_json(f)) == NULL)
+		return (-1);
+	if (f->f_type == AP_NET_OPEN)
+		rc = net_open(f, o);
+	else
+		rc = net_frame(f, o);
+	json_decref(o);
+	return (rc);
+}
+
 /* What the guest may send, and only for requests we have outstanding. */
 static void
 agent_frame(const struct ap_frame *f)
@@ -501,6 +569,16 @@ agent_frame(const struct ap_frame *f)
 	int	 kind = req_kind(f->f_id), rc = -1;
 
 	if (!vm.ready) {
+		if (vm.grants_pending) {
+			if (f->f_id == AP_ID_NETGRANTS &&
+			    (f->f_type == AP_OK || f->f_type == AP_ERROR))
+				rc = agent_grants_done(f);
+			if (rc == -1)
+				qemu_fail(MVM_DONE_PROTOCOL, "the agent sent "
+				    "%s before answering NET_GRANTS",
+				    ap_type_name(f->f_type));
+			return;
+		}
 		if (f->f_type == AP_HELLO && f->f_id == 0)
 			rc = agent_hello(f);
 		else if (f->f_type == AP_ERROR)
@@ -513,6 +591,12 @@ agent_frame(const struct ap_frame *f)
 		return;
 	}
 	switch (f->f_type) {
+	case AP_NET_OPEN:
+	case AP_NET_DATA:
+	case AP_NET_ACK:
+	case AP_NET_CLOSE:
+		rc = agent_net(f);
+		break;
 	case AP_STARTED:
 		if (kind == REQ_EXEC)
 			rc = agent_started(f);
@@ -643,7 +727,7 @@ agent_stdin(struct imsg *imsg)
 	if (msg_get_vmm_data(imsg, &vd, &p, &len) == -1)
 		fatalx("malformed VMM_STDIN");
 	if (req_kind(vd.vd_id) == REQ_EXEC)	/* not after its EXIT */
-		frame_send(AP_STDIN, vd.vd_id, p, len);
+		agent_frame_send(AP_STDIN, vd.vd_id, p, len);
 }
 
 void
@@ -682,7 +766,7 @@ agent_file_data(struct imsg *imsg)
 	if (msg_get_vmm_data(imsg, &vd, &p, &len) == -1)
 		fatalx("malformed VMM_FILE_DATA");
 	if (req_kind(vd.vd_id) == REQ_PUT)
-		frame_send(AP_FILE_DATA, vd.vd_id, p, len);
+		agent_frame_send(AP_FILE_DATA, vd.vd_id, p, len);
 }
 
 void
@@ -693,7 +777,7 @@ agent_file_end(struct imsg *imsg)
 	if (msg_get_vmm_file(imsg, &vf) == -1)
 		fatalx("malformed VMM_FILE_END");
 	if (req_kind(vf.vf_id) == REQ_PUT)
-		frame_send(AP_FILE_END, vf.vf_id, NULL, 0);
+		agent_frame_send(AP_FILE_END, vf.vf_id, NULL, 0);
 }
 
 void
@@ -713,5 +797,5 @@ void
 agent_shutdown(void)
 {
 	(void)req_add(ID_SHUTDOWN, REQ_SHUTDOWN);
-	frame_send(AP_SHUTDOWN, ID_SHUTDOWN, "{}", 2);
+	agent_frame_send(AP_SHUTDOWN, ID_SHUTDOWN, "{}", 2);
 }

@@ -127,6 +127,14 @@ vmm_config_msg(struct imsg *imsg)
 			fatalx("malformed VMM_BIND");
 		vm.nbinds++;
 		break;
+	case IMSG_VMM_NET_GRANT:
+		if (!vm.have_vc || vm.ngrants == MVM_NET_GRANTS_MAX ||
+		    msg_get_vmm_net(imsg, &vm.grants[vm.ngrants], NULL) == -1 ||
+		    ap_net_host(vm.grants[vm.ngrants].vn_host) == 0 ||
+		    vm.grants[vm.ngrants].vn_port == 0)
+			fatalx("malformed VMM_NET_GRANT");
+		vm.ngrants++;
+		break;
 	case IMSG_CONFIG_FD:
 		if (!vm.have_vc || msg_get_config_fd(imsg, &cf, &fd) == -1 ||
 		    cf.cf_kind != MVM_FD_CONSOLE || vm.consolefd != -1)
@@ -217,6 +225,12 @@ vmm_dispatch(struct peer *p, struct imsg *imsg)
 		break;
 	case IMSG_VMM_FILE_GET:
 		agent_file_get(imsg);
+		break;
+	case IMSG_VMM_NET_FD:
+		net_fd(imsg);
+		break;
+	case IMSG_VMM_NET_REFUSED:
+		net_refused(imsg);
 		break;
 	case IMSG_VMM_STOP:
 		if (msg_get_empty(imsg) == -1)

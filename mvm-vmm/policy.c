@@ -39,6 +39,7 @@ const struct sandbox_rule vmm_policy[] = {
 	SB_ALLOW_EQ(fcntl, 1, F_GETFL),	/* making them non-blocking */
 	SB_ALLOW_EQ(fcntl, 1, F_SETFL),
 	SB_ALLOW(close),
+	SB_ALLOW_EQ(shutdown, 1, SHUT_WR),	/* a flow's end (net.c) */
 	SB_ALLOW(epoll_wait),		/* libevent */
 	SB_ALLOW(epoll_pwait),
 	SB_ALLOW(epoll_ctl),

@@ -444,6 +444,7 @@ qemu_reaped(int status)
 	}
 	if (vm.consolefd != -1)
 		(void)fdatasync(vm.consolefd);
+	net_closeall();
 	(void)peer_compose(&vm.parent, IMSG_VMM_DONE, vm.vc.vc_guest, -1, &vd,
 	    sizeof(vd));
 	(void)peer_flush(&vm.parent);

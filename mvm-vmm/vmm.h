@@ -62,6 +62,12 @@ struct vmm {
 	struct ap_rbuf		 rbuf;
 	int			 agent_paused;
 	char			 qemu_version[64];
+	char			 agent_name[32];	/* from HELLO */
+	char			 agent_kernel[64];
+	uint64_t		 agent_uptime;
+	struct mvm_vmm_net	 grants[MVM_NET_GRANTS_MAX];	/* egress */
+	int			 ngrants;
+	int			 grants_pending;	/* NET_GRANTS sent */
 };
 
 extern struct vmm vm;
@@ -91,6 +97,15 @@ void	 agent_file_data(struct imsg *);
 void	 agent_file_end(struct imsg *);
 void	 agent_file_get(struct imsg *);
 void	 agent_shutdown(void);
+void	 agent_frame_send(uint32_t, uint32_t, const void *, size_t);
+
+/* net.c */
+#include <jansson.h>
+int	 net_open(const struct ap_frame *, json_t *);
+int	 net_frame(const struct ap_frame *, json_t *);
+void	 net_fd(struct imsg *);
+void	 net_refused(struct imsg *);
+void	 net_closeall(void);
 
 /* policy.c */
 extern const struct sandbox_rule	vmm_policy[];

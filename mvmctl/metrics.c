@@ -91,6 +91,14 @@ prometheus(const struct mvm_ctl_metrics *m)
 	    "connections accepted.", m->cm_clients);
 	one("mvm_control_errors_total", "counter", "Control connections "
 	    "closed for a malformed request.", m->cm_client_errors);
+	one("mvm_net_flows_opened_total", "counter", "Egress flows opened.",
+	    m->cm_net_opened);
+	one("mvm_net_flows_refused_total", "counter", "Egress flows denied "
+	    "or failed.", m->cm_net_refused);
+	one("mvm_net_bytes_out_total", "counter", "Egress bytes from guests "
+	    "(flows that ended).", m->cm_net_bytes_out);
+	one("mvm_net_bytes_in_total", "counter", "Egress bytes to guests "
+	    "(flows that ended).", m->cm_net_bytes_in);
 }
 
 static json_t *
@@ -137,7 +145,11 @@ json_out(const struct mvm_ctl_metrics *m)
 		"errors", (json_int_t)m->cm_receipt_errors,
 	    "control", "connections", (json_int_t)m->cm_clients,
 		"errors", (json_int_t)m->cm_client_errors);
-	if (o == NULL)
+	if (o == NULL || json_object_set_new(o, "net", json_pack("{s:I, s:I, "
+	    "s:I, s:I}", "opened", (json_int_t)m->cm_net_opened, "refused",
+	    (json_int_t)m->cm_net_refused, "bytes_out",
+	    (json_int_t)m->cm_net_bytes_out, "bytes_in",
+	    (json_int_t)m->cm_net_bytes_in)) == -1)
 		errx(EXIT_ERR, "json_pack");
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 	putchar('\n');

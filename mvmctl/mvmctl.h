@@ -40,11 +40,12 @@
 #define USAGE_RUN	"run [--profile profile [--ack-permissive]] "	\
 	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
 	"[--timeout seconds] [--env key=value] [--secret name[:var]] "	\
-	"[--workdir dir] [--name name] " \
+	"[--allow host:port | preset] [--workdir dir] [--name name] " \
 	"[--receipt path [--force]] [--json [--capture-output bytes]] [-v] " \
 	"-- command [argument ...]"
 #define USAGE_UP	"up name [--profile profile [--ack-permissive]] " \
-	"[--seccomp tier] [--image image] [--cpus n] [--memory mib]"
+	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
+	"[--allow host:port | preset]"
 #define USAGE_EXEC	"exec name [--seccomp tier] [--timeout seconds] "	\
 	"[--env key=value] [--secret name[:var]] [--workdir dir] "	\
 	"[--receipt path [--force]] "					\

@@ -570,6 +570,7 @@ static const struct option run_opts[] = {
 	{ "seccomp",		required_argument,	NULL, 'S' },
 	{ "ack-permissive",	no_argument,		NULL, 'A' },
 	{ "secret",		required_argument,	NULL, 's' },
+	{ "allow",		required_argument,	NULL, 'a' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -579,10 +580,13 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 {
 	struct mvm_ctl_run	 cr;
 	struct imsg		 imsg;
-	char			*env[MVM_EXEC_ENVC_MAX + MVM_RUN_SECRETS_MAX];
+	char			*env[MVM_EXEC_ENVC_MAX + MVM_RUN_SECRETS_MAX +
+				    MVM_NET_GRANTS_MAX];
 	char			*sec[MVM_RUN_SECRETS_MAX], *blob;
+	char			*allow[MVM_NET_GRANTS_MAX];
 	size_t			 len;
-	int			 ch, envc = 0, secc = 0, fwd, rfd = -1, i;
+	int			 ch, envc = 0, secc = 0, allowc = 0, fwd, rfd = -1;
+	int			 i;
 
 	memset(&cr, 0, sizeof(cr));
 	cr.cr_mode = mode;
@@ -676,6 +680,16 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 				    MVM_RUN_SECRETS_MAX);
 			sec[secc++] = secret_grant(optarg);
 			break;
+		case 'a':
+			/* checked (and presets expanded) by the supervisor */
+			if (mode == MVM_RUN_EXEC)
+				errx(EXIT_USAGE, "--allow: a guest's grants are "
+				    "fixed when it starts (up)");
+			if (allowc == MVM_NET_GRANTS_MAX)
+				errx(EXIT_TOOBIG, "more than %d --allow",
+				    MVM_NET_GRANTS_MAX);
+			allow[allowc++] = optarg;
+			break;
 		case 'C':
 			if (mode == MVM_RUN_UP)
 				cmd_usage(self);
@@ -708,7 +722,11 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 	cr.cr_secretc = secc;
 	for (i = 0; i < secc; i++)
 		env[envc + i] = sec[i];
-	blob = make_blob(argv, argc, env, envc + secc, &len);
+	/* then the egress grants, "HOST:PORT" or a preset's name */
+	cr.cr_allowc = allowc;
+	for (i = 0; i < allowc; i++)
+		env[envc + secc + i] = allow[i];
+	blob = make_blob(argv, argc, env, envc + secc + allowc, &len);
 	for (i = 0; i < secc; i++)
 		free(sec[i]);
 	fwd = mode != MVM_RUN_UP && !isatty(STDIN_FILENO);

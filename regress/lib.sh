@@ -106,7 +106,8 @@ sv_start() {
 JSON
 	SV_DIR=$dir/state
 	SV_LOG=$dir/supervisor.log
-	"$build/mvm-supervisor" -d -f "$SV_CONF" -S "$SV_DIR" \
+	# SV_WRAP: a command line the supervisor runs under (e.g. unshare)
+	${SV_WRAP:-} "$build/mvm-supervisor" -d -f "$SV_CONF" -S "$SV_DIR" \
 	    ${SV_FLAGS:-} 2>>"$SV_LOG" &
 	SV_PID=$!
 	SV_PIDS+=("$SV_PID")
