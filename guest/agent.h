@@ -6,6 +6,7 @@
  *	loop.c		poll loop, port I/O, output queue, dispatch, session
  *	exec.c		EXEC, STDIN, SIGNAL, reaping, timeouts
  *	file.c		FILE_PUT, FILE_GET
+ *	net.c		egress: NET_GRANTS, flows, the HTTP proxy
  *	json.c		strict readers for control payloads
  *	seccomp.c	the workload's seccomp tiers (seccomp.h)
  */
@@ -37,6 +38,7 @@
 #define XFER_MAX	16		/* file transfers at once, and sinks */
 #define RETRY_MS	20		/* host not connected: poll again */
 #define GRACE_MS	200		/* pipes held open after exit */
+#define NET_POLL_MAX	(AP_NET_GRANTS_MAX + 1 + AP_NET_FLOWS_MAX)
 
 /* One queued frame (output to the port) or stdin chunk. */
 struct obuf {
@@ -141,6 +143,16 @@ void	 file_end(const struct ap_frame *);
 int	 file_pending(void);
 void	 file_pump(void);
 void	 file_abortall(void);
+
+/* net.c */
+void	 net_grants(const struct ap_frame *);
+void	 net_frame(const struct ap_frame *);
+int	 net_pollfds(struct pollfd *, int);
+void	 net_io(const struct pollfd *, int);
+void	 net_tick(uint64_t);
+int	 net_timeout(uint64_t, int);
+void	 net_reset(void);
+int	 net_proxy(void);
 
 /* json.c */
 json_t	*j_parse(const struct ap_frame *);

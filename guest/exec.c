@@ -154,14 +154,20 @@ exec_parse(json_t *o, struct spawn *s)
 	return (env_parse(json_object_get(o, "env"), s));
 }
 
-/* The environment: PATH and HOME unless given, then "env". */
+/*
+ * The environment: "env", then PATH and HOME unless given, and once
+ * NET_GRANTS named a proxy, its variables unless given.
+ */
 static int
 env_parse(json_t *env, struct spawn *s)
 {
+	static const char *const proxy[] = { "http_proxy", "https_proxy",
+	    "HTTP_PROXY", "HTTPS_PROXY" };
 	const char	*k;
 	json_t		*v;
-	size_t		 n = 0;
+	size_t		 n = 0, i;
 	char		*kv;
+	int		 port;
 
 	if (env != NULL && (!json_is_object(env) ||
 	    json_object_size(env) > AP_ENV_MAX)) {
@@ -169,7 +175,7 @@ env_parse(json_t *env, struct spawn *s)
 		    "strings", AP_ENV_MAX);
 		return (-1);
 	}
-	s->s_envp = xcalloc(json_object_size(env) + 3, sizeof(char *));
+	s->s_envp = xcalloc(json_object_size(env) + 7, sizeof(char *));
 	json_object_foreach(env, k, v) {
 		if (*k == '\0' || strchr(k, '=') != NULL ||
 		    !json_is_string(v) || strlen(json_string_value(v)) !=
@@ -185,6 +191,16 @@ env_parse(json_t *env, struct spawn *s)
 		s->s_envp[n++] = xstrdup("PATH=" AGENT_PATH);
 	if (json_object_get(env, "HOME") == NULL)
 		s->s_envp[n++] = xstrdup("HOME=" AGENT_HOME);
+	if ((port = net_proxy()) == 0)
+		return (0);
+	for (i = 0; i < sizeof(proxy) / sizeof(proxy[0]); i++) {
+		if (json_object_get(env, proxy[i]) != NULL)
+			continue;
+		if (asprintf(&kv, "%s=http://127.0.0.1:%d", proxy[i],
+		    port) == -1)
+			afatal("out of memory");
+		s->s_envp[n++] = kv;
+	}
 	return (0);
 }
 

@@ -2,12 +2,16 @@
  * loop.c: the poll loop over the port, the SIGCHLD signalfd and the
  * children's pipes; the output queue; dispatch and the session.
  *
+ * The poll set: the signalfd, the port, the children's pipes, then the
+ * listeners and flows of egress (net.c).
+ *
  * The port is non-blocking.  read() returning 0 (or POLLHUP) means no
  * host is connected: the agent resets the session (see session_reset)
  * and looks again every RETRY_MS.  Output is queued and written as the
- * port takes it; above OUTQ_HIGH queued bytes the children's pipes are
- * not read, above OUTQ_MAX (or STDIN_HIGH bytes of queued stdin) the
- * port is not read either, so memory stays bounded.
+ * port takes it; above OUTQ_HIGH queued bytes the children's pipes and
+ * the flows' sockets are not read, above OUTQ_MAX (or STDIN_HIGH bytes
+ * of queued stdin) the port is not read either, so memory stays
+ * bounded.
  */
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
@@ -23,7 +27,7 @@
 
 #include "agent.h"
 
-#define POLL_MAX	(2 + JOB_MAX * 3)
+#define POLL_MAX	(2 + JOB_MAX * 3 + NET_POLL_MAX)
 
 static void	 session_reset(void);
 static int	 port_wanted(void);
@@ -139,8 +143,8 @@ out_high(void)
 
 /*
  * The host went away (or never came): whatever it asked for has nobody
- * to answer to.  Kill its processes, drop transfers and queued output,
- * and wait for a new HELLO.
+ * to answer to.  Kill its processes, drop transfers, flows, grants and
+ * queued output, and wait for a new HELLO.
  */
 static void
 session_reset(void)
@@ -149,6 +153,7 @@ session_reset(void)
 
 	exec_killall();
 	file_abortall();
+	net_reset();
 	while ((ob = TAILQ_FIRST(&ag.a_outq)) != NULL) {
 		TAILQ_REMOVE(&ag.a_outq, ob, o_entry);
 		free(ob);
@@ -292,6 +297,16 @@ dispatch(const struct ap_frame *f)
 	case AP_SHUTDOWN:
 		shutdown_req(f);
 		break;
+	case AP_NET_GRANTS:
+		net_grants(f);
+		break;
+	case AP_NET_OPENED:
+	case AP_NET_REFUSED:
+	case AP_NET_DATA:
+	case AP_NET_ACK:
+	case AP_NET_CLOSE:
+		net_frame(f);
+		break;
 	default:
 		out_error(f->f_id, "unknown_type", "type %u", f->f_type);
 		break;
@@ -323,9 +338,10 @@ hello(const struct ap_frame *f)
 		return;
 	}
 	ag.a_ready = 1;
-	out_json(AP_HELLO, f->f_id, json_pack("{s:i,s:s,s:[ssssss],s:I,s:s}",
+	out_json(AP_HELLO, f->f_id, json_pack("{s:i,s:s,s:[sssssss],s:I,s:s}",
 	    "proto", AP_PROTO_VERSION, "agent", AGENT_NAME,
 	    "caps", "exec", "stdin", "signal", "file", "ping", "shutdown",
+	    "net",
 	    "uptime_ms", (json_int_t)ag.a_uptime_ms, "kernel", ag.a_kernel));
 }
 
@@ -383,7 +399,7 @@ loop_timeout(uint64_t now)
 		t = ag.a_retry - now;
 	if (file_pending() && !out_high())
 		t = 0;
-	return (exec_timeout(now, t));
+	return (net_timeout(now, exec_timeout(now, t)));
 }
 
 static void
@@ -392,7 +408,7 @@ loop_once(void)
 	struct pollfd	 pfd[POLL_MAX];
 	struct job	*jobs[POLL_MAX];
 	int		 which[POLL_MAX];
-	int		 i, n = 0, portslot = -1;
+	int		 i, n = 0, portslot = -1, netslot;
 	uint64_t	 now = now_ms();
 
 	pfd[n].fd = ag.a_sigfd;
@@ -404,6 +420,8 @@ loop_once(void)
 		    (TAILQ_EMPTY(&ag.a_outq) ? 0 : POLLOUT);
 	}
 	n += exec_pollfds(pfd + n, jobs + n, which + n, POLL_MAX - n);
+	netslot = n;
+	n += net_pollfds(pfd + n, POLL_MAX - n);
 	if (poll(pfd, n, loop_timeout(now)) == -1) {
 		if (errno != EINTR)
 			afatal("poll: %s", strerror(errno));
@@ -411,9 +429,10 @@ loop_once(void)
 	}
 	if (pfd[0].revents)
 		sig_read();
-	for (i = 1; i < n; i++)
+	for (i = 1; i < netslot; i++)
 		if (pfd[i].revents && i != portslot)
 			exec_io(jobs[i], which[i], pfd[i].revents);
+	net_io(pfd + netslot, n - netslot);
 	if (portslot != -1 && pfd[portslot].revents) {
 		if ((pfd[portslot].events & POLLIN) == 0 &&
 		    (pfd[portslot].revents & (POLLHUP | POLLERR)))
@@ -423,6 +442,7 @@ loop_once(void)
 	}
 	port_process();
 	exec_tick(now_ms());
+	net_tick(now_ms());
 	if (!out_high())
 		file_pump();
 	if (ag.a_port != -1)
