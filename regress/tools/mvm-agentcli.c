@@ -26,6 +26,20 @@
  *				that no EXEC claims: "TYPE ID payload"
  *   eof			wait until the other side closes
  *   sleep MS
+ *   netgrants JSON		NET_GRANTS (id AP_ID_NETGRANTS): OK or ERROR
+ *   netpeer [HOST=]MODE	play the host for flows from now on: each
+ *				NET_OPEN is printed ("NET_OPEN id {...}")
+ *				and answered by the MODE of its host (or the
+ *				default one, without HOST=):
+ *		echo		NET_OPENED; the flow's bytes come back, its
+ *				end too, with NET_ACKs and the window kept
+ *		http		NET_OPENED; to a request head, an HTTP 200
+ *				whose body is that head, then the end
+ *		hold		no answer
+ *		flood[:N]	NET_OPENED, then N windows of bytes (4)
+ *		refuse:REASON	NET_REFUSED {"reason":"REASON"}
+ *				The guest's NET_CLOSE prints "NET_CLOSE id";
+ *				a guest going past the window is an error.
  * Exit status: 0 when every step got its answer, 2 on a timeout, 3 if
  * the connection closed early, 1 on other errors.
  */
@@ -53,6 +67,32 @@
 #define IN_CHUNK	(64 * 1024)
 #define HELLO_JSON	"{\"proto_min\":1,\"proto_max\":1," \
 			    "\"host\":\"mvm-agentcli\"}"
+#define PEER_RULES	32
+#define PEER_FLOWS	256
+#define PEER_REQ_MAX	(64 * 1024)
+
+enum { PM_ECHO = 1, PM_HTTP, PM_HOLD, PM_FLOOD, PM_REFUSE };
+
+struct prule {
+	char		 pr_host[256];	/* "": the default */
+	char		 pr_mode[128];
+};
+
+/* A flow, as the host side sees it. */
+struct pflow {
+	uint32_t	 pf_id;		/* 0: free */
+	int		 pf_mode;
+	uint8_t		*pf_out;	/* to send to the guest */
+	size_t		 pf_olen;
+	size_t		 pf_ocap;
+	size_t		 pf_unacked;	/* sent, not acked by the guest */
+	size_t		 pf_held;	/* received, not acked to it */
+	int		 pf_inend;	/* the guest ended its direction */
+	int		 pf_end;	/* end ours once pf_out is sent */
+	int		 pf_ended;
+	char		*pf_req;	/* http: the request so far */
+	size_t		 pf_rlen;
+};
 
 struct cexec {
 	char		 ce_prefix[256];
@@ -84,6 +124,9 @@ static uint32_t		 next_id = AUTO_ID;
 static int		 step_timeout = 30;
 static const char	*tier = "standard";
 static int		 eof_seen;
+static struct prule	 rules[PEER_RULES];
+static int		 nrules;
+static struct pflow	 pflows[PEER_FLOWS];
 
 static void	 usage(void) __attribute__((noreturn));
 static char	*exec_json(const char *);
@@ -103,7 +146,15 @@ static int	 step_wait(struct cexec *);
 static int	 step_put(const char *, const char *, const char *);
 static int	 step_get(const char *, const char *, const char *);
 static int	 step_hex(const char *);
+static int	 step_netpeer(const char *);
 static uint32_t	 type_of(const char *);
+static int	 peer_frame(const struct ap_frame *);
+static void	 peer_open(const struct ap_frame *);
+static void	 peer_data(struct pflow *, const struct ap_frame *);
+static void	 peer_append(struct pflow *, const void *, size_t);
+static void	 peer_ack(uint32_t, size_t);
+static void	 peer_pump(void);
+static struct pflow *peer_find(uint32_t);
 static int	 run_step(char **, int, int *);
 
 static void
@@ -121,6 +172,212 @@ msnow(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static struct pflow *
+peer_find(uint32_t id)
+{
+	int	 i;
+
+	for (i = 0; i < PEER_FLOWS; i++)
+		if (pflows[i].pf_id == id)
+			return (&pflows[i]);
+	return (NULL);
+}
+
+/* Frames of flows once "netpeer" ran: 1 if this one was taken. */
+static int
+peer_frame(const struct ap_frame *f)
+{
+	struct pflow	*pf;
+	json_t		*o;
+	json_int_t	 n;
+
+	if (nrules == 0 || f->f_id <= AP_ID_GUEST ||
+	    f->f_id > AP_ID_GUEST_LAST)
+		return (0);
+	if (f->f_type == AP_NET_OPEN) {
+		peer_open(f);
+		return (1);
+	}
+	if ((pf = peer_find(f->f_id)) == NULL)
+		return (f->f_type == AP_NET_DATA || f->f_type == AP_NET_ACK ||
+		    f->f_type == AP_NET_CLOSE);
+	switch (f->f_type) {
+	case AP_NET_DATA:
+		peer_data(pf, f);
+		return (1);
+	case AP_NET_ACK:
+		o = json_loadb((const char *)f->f_data, f->f_len, 0, NULL);
+		n = json_integer_value(json_object_get(o, "bytes"));
+		json_decref(o);
+		if (n <= 0 || (size_t)n > pf->pf_unacked)
+			errx(1, "flow %u: NET_ACK of %lld bytes, %zu unacked",
+			    f->f_id, (long long)n, pf->pf_unacked);
+		pf->pf_unacked -= n;
+		return (1);
+	case AP_NET_CLOSE:
+		printf("NET_CLOSE %u\n", f->f_id);
+		free(pf->pf_out);
+		free(pf->pf_req);
+		memset(pf, 0, sizeof(*pf));
+		return (1);
+	}
+	return (0);
+}
+
+static void
+peer_open(const struct ap_frame *f)
+{
+	static const char *const modes[] = { "", "echo", "http", "hold",
+	    "flood", "refuse:" };
+	struct pflow	*pf;
+	json_t		*o;
+	const char	*host, *mode = NULL;
+	char		*js;
+	uint8_t		 junk[IN_CHUNK];
+	long		 n;
+	int		 i, m;
+
+	printf("NET_OPEN %u %.*s\n", f->f_id, (int)f->f_len, f->f_data);
+	o = json_loadb((const char *)f->f_data, f->f_len, 0, NULL);
+	if ((host = json_string_value(json_object_get(o, "host"))) == NULL)
+		errx(1, "NET_OPEN %u without a host", f->f_id);
+	for (i = 0; i < nrules; i++)
+		if (strcmp(rules[i].pr_host, host) == 0 ||
+		    (mode == NULL && rules[i].pr_host[0] == '\0'))
+			mode = rules[i].pr_mode;
+	json_decref(o);
+	for (m = PM_REFUSE; m > 0; m--)
+		if (strncmp(mode, modes[m], strlen(modes[m])) == 0)
+			break;
+	if (m == 0)
+		errx(1, "netpeer: no mode for a NET_OPEN of %s", host);
+	if (m == PM_REFUSE) {
+		o = json_pack("{s:s}", "reason", mode + strlen(modes[m]));
+		js = json_dumps(o, JSON_COMPACT);
+		queue(AP_NET_REFUSED, f->f_id, js, strlen(js));
+		free(js);
+		json_decref(o);
+		return;
+	}
+	if ((pf = peer_find(0)) == NULL)
+		errx(1, "netpeer: too many flows");
+	pf->pf_id = f->f_id;
+	pf->pf_mode = m;
+	if (m == PM_HOLD)
+		return;
+	queue(AP_NET_OPENED, f->f_id, "{}", 2);
+	if (m != PM_FLOOD)
+		return;
+	memset(junk, 'x', sizeof(junk));
+	n = mode[strlen(modes[m])] == ':' ?
+	    strtol(mode + strlen(modes[m]) + 1, NULL, 10) : 0;
+	for (i = 0; i < (n > 0 ? n : 4) * AP_NET_WINDOW / IN_CHUNK; i++) {
+		queue(AP_NET_DATA, f->f_id, junk, sizeof(junk));
+		pf->pf_unacked += sizeof(junk);
+	}
+}
+
+static void
+peer_data(struct pflow *pf, const struct ap_frame *f)
+{
+	static const char head[] = "HTTP/1.0 200 OK\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n";
+	char		 hdr[256];
+	uint8_t		*end;
+	size_t		 n;
+
+	if (pf->pf_inend)
+		errx(1, "flow %u: NET_DATA after its end", pf->pf_id);
+	if (f->f_len == 0) {
+		pf->pf_inend = 1;
+		if (pf->pf_mode == PM_ECHO || (pf->pf_mode == PM_HTTP &&
+		    pf->pf_req != NULL))
+			pf->pf_end = 1;
+		return;
+	}
+	if ((pf->pf_held += f->f_len) > AP_NET_WINDOW)
+		errx(1, "flow %u: the guest sent %zu bytes unacknowledged",
+		    pf->pf_id, pf->pf_held);
+	if (pf->pf_mode == PM_ECHO) {
+		peer_append(pf, f->f_data, f->f_len);	/* acked once sent */
+		return;
+	}
+	peer_ack(pf->pf_id, f->f_len);
+	pf->pf_held -= f->f_len;
+	if (pf->pf_mode != PM_HTTP || pf->pf_end)
+		return;
+	if (pf->pf_rlen + f->f_len > PEER_REQ_MAX)
+		errx(1, "flow %u: request too long", pf->pf_id);
+	if ((pf->pf_req = realloc(pf->pf_req, PEER_REQ_MAX)) == NULL)
+		err(1, "realloc");
+	memcpy(pf->pf_req + pf->pf_rlen, f->f_data, f->f_len);
+	pf->pf_rlen += f->f_len;
+	if ((end = memmem(pf->pf_req, pf->pf_rlen, "\r\n\r\n", 4)) == NULL)
+		return;
+	n = (char *)end + 4 - pf->pf_req;
+	snprintf(hdr, sizeof(hdr), head, n);
+	peer_append(pf, hdr, strlen(hdr));
+	peer_append(pf, pf->pf_req, n);
+	pf->pf_end = 1;
+}
+
+static void
+peer_append(struct pflow *pf, const void *p, size_t len)
+{
+	if (pf->pf_olen + len > pf->pf_ocap) {
+		pf->pf_ocap = (pf->pf_olen + len) * 2;
+		if ((pf->pf_out = realloc(pf->pf_out, pf->pf_ocap)) == NULL)
+			err(1, "realloc");
+	}
+	memcpy(pf->pf_out + pf->pf_olen, p, len);
+	pf->pf_olen += len;
+}
+
+static void
+peer_ack(uint32_t id, size_t n)
+{
+	char	 js[64];
+
+	snprintf(js, sizeof(js), "{\"bytes\":%zu}", n);
+	queue(AP_NET_ACK, id, js, strlen(js));
+}
+
+/* Send what the flows hold, within the guest's window. */
+static void
+peer_pump(void)
+{
+	struct pflow	*pf;
+	size_t		 k;
+	int		 i;
+
+	for (i = 0; i < PEER_FLOWS; i++) {
+		pf = &pflows[i];
+		if (pf->pf_id == 0)
+			continue;
+		while (pf->pf_olen > 0 && pf->pf_unacked < AP_NET_WINDOW &&
+		    wlen < WBUF_HIGH) {
+			k = AP_NET_WINDOW - pf->pf_unacked;
+			if (k > pf->pf_olen)
+				k = pf->pf_olen;
+			if (k > IN_CHUNK)
+				k = IN_CHUNK;
+			queue(AP_NET_DATA, pf->pf_id, pf->pf_out, k);
+			pf->pf_unacked += k;
+			memmove(pf->pf_out, pf->pf_out + k, pf->pf_olen - k);
+			pf->pf_olen -= k;
+			if (pf->pf_mode == PM_ECHO) {
+				peer_ack(pf->pf_id, k);
+				pf->pf_held -= k;
+			}
+		}
+		if (pf->pf_olen == 0 && pf->pf_end && !pf->pf_ended) {
+			queue(AP_NET_DATA, pf->pf_id, NULL, 0);
+			pf->pf_ended = 1;
+		}
+	}
 }
 
 static void
@@ -233,7 +490,7 @@ on_frame(const struct ap_frame *f)
 {
 	struct reply	*r;
 
-	if (exec_frame(f))
+	if (exec_frame(f) || peer_frame(f))
 		return;
 	if ((r = malloc(sizeof(*r) + f->f_len)) == NULL)
 		err(1, "malloc");
@@ -269,6 +526,7 @@ pump(uint64_t deadline)
 	ssize_t		 n;
 
 	feed_stdin();
+	peer_pump();
 	pfd.fd = sock;
 	pfd.events = POLLIN | (wlen > 0 ? POLLOUT : 0);
 	if (poll(&pfd, 1, deadline > now ? (int)(deadline - now) : 0) == -1)
@@ -531,6 +789,22 @@ step_hex(const char *hex)
 	return (0);
 }
 
+static int
+step_netpeer(const char *spec)
+{
+	const char	*eq = strchr(spec, '=');
+	struct prule	*pr;
+
+	if (nrules == PEER_RULES)
+		errx(1, "too many netpeer rules");
+	pr = &rules[nrules++];
+	snprintf(pr->pr_host, sizeof(pr->pr_host), "%.*s",
+	    eq != NULL ? (int)(eq - spec) : 0, spec);
+	snprintf(pr->pr_mode, sizeof(pr->pr_mode), "%s",
+	    eq != NULL ? eq + 1 : spec);
+	return (0);
+}
+
 static uint32_t
 type_of(const char *s)
 {
@@ -551,6 +825,7 @@ run_step(char **av, int ac, int *used)
 		{ "signal", 2 }, { "stdin", 2 }, { "put", 3 }, { "get", 3 },
 		{ "ping", 1 }, { "shutdown", 0 }, { "send", 3 },
 		{ "sendhex", 1 }, { "recv", 1 }, { "eof", 0 }, { "sleep", 1 },
+		{ "netgrants", 1 }, { "netpeer", 1 },
 	};
 	struct reply	*r = NULL;
 	const char	*s = av[0];
@@ -576,6 +851,8 @@ run_step(char **av, int ac, int *used)
 		return (step_get(av[1], av[2], av[3]));
 	if (strcmp(s, "sendhex") == 0)
 		return (step_hex(av[1]));
+	if (strcmp(s, "netpeer") == 0)
+		return (step_netpeer(av[1]));
 	if (strcmp(s, "sleep") == 0) {
 		until = msnow() + strtoul(av[1], NULL, 10);
 		while (msnow() < until)
@@ -608,6 +885,9 @@ run_step(char **av, int ac, int *used)
 		queue(AP_STDIN, cexec_find(av[1])->ce_id, av[2],
 		    strlen(av[2]));
 		return (0);
+	} else if (strcmp(s, "netgrants") == 0) {
+		id = AP_ID_NETGRANTS;
+		queue(AP_NET_GRANTS, id, av[1], strlen(av[1]));
 	} else if (strcmp(s, "ping") == 0) {
 		next_id++;
 		queue(AP_PING, id, av[1], strlen(av[1]));
