@@ -26,6 +26,7 @@
 #define NF_REMOTE_EOF	0x04	/* the remote ended its direction */
 #define NF_EOF_SENT	0x08	/* ... and the guest was told */
 #define NF_SHUT		0x10	/* shutdown(SHUT_WR) done */
+#define NF_CANCELLED	0x20	/* closed by the guest before an answer */
 
 struct nflow {
 	uint32_t		 id;	/* 0: free slot */
@@ -257,13 +258,7 @@ net_open(const struct ap_frame *af, json_t *o)
 		return (-1);	/* the agent keeps to AP_NET_FLOWS_MAX */
 	id_seen = af->f_id;
 	flows[slot].id = af->f_id;
-	if (over_budget()) {
-		json_t	*r = json_pack("{s:s}", "reason", "limit");
-
-		flow_json(AP_NET_REFUSED, af->f_id, r);
-		memset(&flows[slot], 0, sizeof(flows[slot]));
-		return (0);
-	}
+	/* even past the budget: the supervisor refuses it, and audits that */
 	memset(&vn, 0, sizeof(vn));
 	vn.vn_id = af->f_id;
 	vn.vn_port = json_integer_value(p);
@@ -289,6 +284,8 @@ net_frame(const struct ap_frame *af, json_t *o)
 	if (f == NULL)
 		return ((af->f_id & AP_ID_GUEST) && af->f_id <= id_seen &&
 		    af->f_id != 0 ? 0 : -1);
+	if (f->flags & NF_CANCELLED)
+		return (0);	/* crossed its NET_CLOSE */
 	switch (af->f_type) {
 	case AP_NET_DATA:
 		if ((f->flags & NF_OPENED) == 0 || (f->flags & NF_GUEST_EOF))
@@ -323,6 +320,12 @@ net_frame(const struct ap_frame *af, json_t *o)
 	case AP_NET_CLOSE:
 		if (o == NULL || json_object_size(o) != 0)
 			return (-1);
+		if ((f->flags & NF_OPENED) == 0) {
+			/* the supervisor's answer is on its way: wait for it,
+			 * so an opened socket is closed and reported */
+			f->flags |= NF_CANCELLED;
+			return (0);
+		}
 		flow_end(f, MVM_NET_GUEST, 0);
 		return (0);
 	}
@@ -341,14 +344,14 @@ net_fd(struct imsg *imsg)
 
 	if (msg_get_vmm_net(imsg, &vn, &fd) == -1)
 		fatalx("malformed VMM_NET_FD");
-	if ((f = flow_find(vn.vn_id)) == NULL || (f->flags & NF_OPENED)) {
-		/* the guest is gone, or it never asked: not the supervisor's
-		 * doing unless the id was never ours */
-		if (vn.vn_id <= id_seen && (vn.vn_id & AP_ID_GUEST)) {
-			close(fd);
-			return;
-		}
+	if ((f = flow_find(vn.vn_id)) == NULL || (f->flags & NF_OPENED))
 		fatalx("VMM_NET_FD for flow %u we did not ask for", vn.vn_id);
+	if (f->flags & NF_CANCELLED) {
+		/* opened for nobody: closed at once, reported as such */
+		close(fd);
+		f->flags |= NF_OPENED;
+		flow_end(f, MVM_NET_GUEST, 0);
+		return;
 	}
 	if ((f->bev = bufferevent_socket_new(vm.base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
@@ -373,11 +376,12 @@ net_refused(struct imsg *imsg)
 	if (msg_get_vmm_net(imsg, &vn, NULL) == -1 || vn.vn_reason == 0 ||
 	    vn.vn_reason > MVM_NET_LIMIT)
 		fatalx("malformed VMM_NET_REFUSED");
-	if ((f = flow_find(vn.vn_id)) == NULL || (f->flags & NF_OPENED)) {
-		if (vn.vn_id <= id_seen && (vn.vn_id & AP_ID_GUEST))
-			return;
+	if ((f = flow_find(vn.vn_id)) == NULL || (f->flags & NF_OPENED))
 		fatalx("VMM_NET_REFUSED for flow %u we did not ask for",
 		    vn.vn_id);
+	if (f->flags & NF_CANCELLED) {
+		memset(f, 0, sizeof(*f));
+		return;
 	}
 	flow_json(AP_NET_REFUSED, f->id, json_pack("{s:s}", "reason",
 	    mvm_net_reason(vn.vn_reason)));
