@@ -49,6 +49,14 @@ struct obuf {
 };
 TAILQ_HEAD(obufq, obuf);
 
+/* Secrets granted to an EXEC as files (secretfile.c). */
+struct secfiles {
+	int			 sf_n;
+	char			*sf_path[AP_SECRET_FILES_MAX];
+	uint8_t			*sf_val[AP_SECRET_FILES_MAX];
+	size_t			 sf_len[AP_SECRET_FILES_MAX];
+};
+
 /* One EXEC, from fork until its AP_EXIT is queued. */
 struct job {
 	TAILQ_ENTRY(job)	 j_entry;
@@ -67,6 +75,7 @@ struct job {
 	int			 j_trunc[3];
 	uint64_t		 j_deadline;	/* ms, 0: none */
 	uint64_t		 j_grace;	/* ms: give up on the pipes */
+	struct secfiles		 j_secfiles;	/* removed once it is reaped */
 };
 TAILQ_HEAD(jobq, job);
 
@@ -134,6 +143,12 @@ int	 exec_timeout(uint64_t, int);
 int	 exec_pollfds(struct pollfd *, struct job **, int *, int);
 void	 exec_io(struct job *, int, short);
 void	 exec_killall(void);
+
+/* secretfile.c */
+int	 secfiles_parse(json_t *, struct secfiles *);
+int	 secfiles_write(struct secfiles *, const char **);
+void	 secfiles_remove(struct secfiles *);
+void	 secfiles_free(struct secfiles *);
 
 /* file.c */
 void	 file_put(const struct ap_frame *);

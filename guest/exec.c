@@ -36,6 +36,7 @@ struct spawn {
 	uint64_t	  s_max[3];
 	int		  s_fd[3];	/* the child's ends */
 	int		  s_errfd;	/* the child reports exec failure */
+	struct secfiles	  s_files;	/* secrets as files */
 };
 
 struct spawn_err {
@@ -83,6 +84,8 @@ job_free(struct job *j)
 	for (i = 1; i < 3; i++)
 		if (j->j_fd[i] != -1)
 			(void)close(j->j_fd[i]);
+	secfiles_remove(&j->j_secfiles);
+	secfiles_free(&j->j_secfiles);
 	TAILQ_REMOVE(&ag.a_jobs, j, j_entry);
 	ag.a_njobs--;
 	free(j);
@@ -112,7 +115,7 @@ exec_parse(json_t *o, struct spawn *s)
 {
 	static const char *const names[] = { "argv", "env", "cwd",
 	    "timeout_ms", "stdin", "stdout_max", "stderr_max", "seccomp",
-	    NULL };
+	    "files", NULL };
 	const char	*tier;
 	json_t		*a, *v;
 	size_t		 i, n;
@@ -133,6 +136,8 @@ exec_parse(json_t *o, struct spawn *s)
 		j_fail("cwd is not absolute");
 		return (-1);
 	}
+	if (secfiles_parse(json_object_get(o, "files"), &s->s_files) == -1)
+		return (-1);
 	a = json_object_get(o, "argv");
 	if (!json_is_array(a) || (n = json_array_size(a)) == 0 ||
 	    n > AP_ARGV_MAX) {
@@ -213,6 +218,7 @@ spawn_free(struct spawn *s)
 	for (i = 0; s->s_envp != NULL && s->s_envp[i] != NULL; i++)
 		free(s->s_envp[i]);
 	free(s->s_envp);
+	secfiles_free(&s->s_files);
 }
 
 /*
@@ -340,6 +346,7 @@ exec_start(const struct ap_frame *f)
 	struct spawn	 s;
 	struct job	*j;
 	json_t		*o;
+	const char	*bad = NULL;
 	int		 ours[3], i;
 	pid_t		 pid;
 
@@ -358,11 +365,19 @@ exec_start(const struct ap_frame *f)
 		    ap_tier_name(s.s_tier), strerror(errno));
 		goto done;
 	}
-	if ((pid = spawn_run(f->f_id, &s, ours)) == -1)
+	if (secfiles_write(&s.s_files, &bad) == -1) {
+		out_errno(f->f_id, errno, bad);
 		goto done;
+	}
+	if ((pid = spawn_run(f->f_id, &s, ours)) == -1) {
+		secfiles_remove(&s.s_files);
+		goto done;
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->j_id = f->f_id;
 	j->j_pid = pid;
+	j->j_secfiles = s.s_files;	/* the job removes them */
+	memset(&s.s_files, 0, sizeof(s.s_files));
 	TAILQ_INIT(&j->j_inq);
 	for (i = 0; i < 3; i++) {
 		j->j_fd[i] = ours[i];

@@ -30,8 +30,14 @@
  *			 "cwd":"/",			optional, absolute
  *			 "timeout_ms":N,		0: none
  *			 "stdin":true,			AP_STDIN frames follow
- *			 "stdout_max":N,"stderr_max":N}	bytes forwarded per
+ *			 "stdout_max":N,"stderr_max":N,	bytes forwarded per
  *							stream; 0: no limit
+ *			 "files":[{"path":"/abs","data":"base64"}]}
+ *			 secrets as files, optional, at most
+ *			 AP_SECRET_FILES_MAX: written 0400 (O_EXCL, no
+ *			 symlink followed, parents made 0700) before the
+ *			 command starts, zeroed and removed once its
+ *			 process is reaped; "io" if one cannot be made
  *	answers: AP_STARTED {"pid":N}, then any number of AP_STDOUT and
  *	AP_STDERR, then exactly one AP_EXIT:
  *		{"code":N|null,"signal":N|null,"timed_out":bool,
@@ -129,6 +135,7 @@
 #define AP_ENV_MAX		1024
 #define AP_PATH_MAX		4096
 #define AP_FILE_MAX		(1024ULL * 1024 * 1024)	/* FILE_PUT/GET */
+#define AP_SECRET_FILES_MAX	8	/* EXEC "files" */
 
 /* host -> guest */
 #define AP_HELLO		1

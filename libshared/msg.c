@@ -322,8 +322,9 @@ msg_get_vmm_exec(struct imsg *imsg, struct mvm_vmm_exec *ve,
 	if (!path_ok(ve->ve_cwd, sizeof(ve->ve_cwd)) || ve->ve_argc == 0 ||
 	    ap_tier_name(ve->ve_seccomp) == NULL ||
 	    ve->ve_argc > MVM_EXEC_ARGC_MAX || ve->ve_envc > MVM_EXEC_ENVC_MAX ||
-	    *lenp > MVM_EXEC_BLOB_MAX ||
-	    blob_split(*blobp, *lenp, ve->ve_argc + ve->ve_envc, NULL) == -1)
+	    ve->ve_filec > MVM_RUN_SECRETS_MAX || *lenp > MVM_EXEC_BLOB_MAX ||
+	    blob_split(*blobp, *lenp, ve->ve_argc + ve->ve_envc +
+	    ve->ve_filec, NULL) == -1)
 		return (bad());
 	return (0);
 }

@@ -376,11 +376,16 @@ struct mvm_vmm_phase {
 	char		 vp_qemu[64];		/* QEMU: its version */
 };
 
-/* IMSG_VMM_EXEC: followed by argc then envc NUL-terminated strings */
+/*
+ * IMSG_VMM_EXEC: followed by argc, envc, then filec NUL-terminated
+ * strings; the last are "PATH=BASE64", secrets granted as files
+ */
 struct mvm_vmm_exec {
 	uint32_t	 ve_id;
 	uint32_t	 ve_argc;
 	uint32_t	 ve_envc;
+	uint32_t	 ve_filec;
+	uint32_t	 ve_reserved;
 	uint32_t	 ve_flags;
 #define MVM_EXEC_STDIN		0x1	/* stdin frames follow */
 	uint32_t	 ve_timeout_ms;

@@ -197,32 +197,47 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 
 /*
  * What goes to the vmm: argv and env, then "VAR=value" for each secret
- * granted (so the guest sees it in the command's environment only).
+ * granted as a variable (so the guest sees it in the command's
+ * environment only), then "PATH=BASE64" for each granted as a file.
  */
 static void
 exec_vblob(struct exec *x)
 {
 	struct grants	*gr = &x->x_grants;
 	size_t		 n = x->x_bloblen, off, vl;
-	int		 i;
+	int		 i, pass;
 
-	x->x_ve.ve_envc += gr->gr_n;
 	if (gr->gr_n == 0)
 		return;
 	for (i = 0; i < gr->gr_n; i++)
-		n += strlen(gr->gr_var[i]) + 1 + gr->gr_len[i] + 1;
+		n += strlen(gr->gr_var[i]) + 2 + sodium_base64_ENCODED_LEN(
+		    gr->gr_len[i], sodium_base64_VARIANT_ORIGINAL);
 	if ((x->x_vblob = sodium_malloc(n)) == NULL)
 		fatal("exec_vblob");
 	memcpy(x->x_vblob, x->x_blob, x->x_bloblen);
 	off = x->x_bloblen;
-	for (i = 0; i < gr->gr_n; i++) {
-		vl = strlen(gr->gr_var[i]);
-		memcpy(x->x_vblob + off, gr->gr_var[i], vl);
-		x->x_vblob[off + vl] = '=';
-		memcpy(x->x_vblob + off + vl + 1, gr->gr_val[i], gr->gr_len[i]);
-		off += vl + 1 + gr->gr_len[i];
-		x->x_vblob[off++] = '\0';
-	}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < gr->gr_n; i++) {
+			if (gr->gr_file[i] != pass)
+				continue;
+			vl = strlen(gr->gr_var[i]);
+			memcpy(x->x_vblob + off, gr->gr_var[i], vl);
+			x->x_vblob[off + vl] = '=';
+			off += vl + 1;
+			if (pass == 0) {
+				memcpy(x->x_vblob + off, gr->gr_val[i],
+				    gr->gr_len[i]);
+				off += gr->gr_len[i];
+				x->x_vblob[off++] = '\0';
+				x->x_ve.ve_envc++;
+			} else {
+				sodium_bin2base64(x->x_vblob + off, n - off,
+				    gr->gr_val[i], gr->gr_len[i],
+				    sodium_base64_VARIANT_ORIGINAL);
+				off += strlen(x->x_vblob + off) + 1;
+				x->x_ve.ve_filec++;
+			}
+		}
 	x->x_vbloblen = off;
 }
 

@@ -172,6 +172,18 @@ run_grants(const struct mvm_ctl_run *cr, const char *blob, size_t len,
 		return (err);
 	for (j = 0; j < gr->gr_n; j++) {
 		kl = strlen(gr->gr_var[j]);
+		for (i = 0; i < (uint32_t)j; i++)
+			if (strcmp(gr->gr_var[i], gr->gr_var[j]) == 0) {
+				(void)snprintf(msg, msglen, "--secret %s: %s is "
+				    "granted twice", gr->gr_name[j],
+				    gr->gr_var[j]);
+				grants_free(gr);
+				return (MVM_EINVAL);
+			}
+		if (gr->gr_file[j]) {
+			total += kl + 2 + (gr->gr_len[j] + 2) / 3 * 4;
+			continue;
+		}
 		for (i = 0; i < cr->cr_envc; i++)
 			if (strncmp(s[cr->cr_argc + i], gr->gr_var[j], kl) ==
 			    0 && s[cr->cr_argc + i][kl] == '=')

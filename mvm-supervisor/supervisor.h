@@ -57,7 +57,8 @@ struct guest;
 struct grants {
 	int			 gr_n;
 	char			 gr_name[MVM_RUN_SECRETS_MAX][MVM_NAME_MAX];
-	char			 gr_var[MVM_RUN_SECRETS_MAX][128];
+	char			 gr_var[MVM_RUN_SECRETS_MAX][128];	/* or path */
+	int			 gr_file[MVM_RUN_SECRETS_MAX];	/* a file */
 	uint8_t			*gr_val[MVM_RUN_SECRETS_MAX];	/* sodium */
 	size_t			 gr_len[MVM_RUN_SECRETS_MAX];
 };

@@ -683,14 +683,17 @@ void
 agent_exec(struct imsg *imsg)
 {
 	struct mvm_vmm_exec	 ve;
-	const char		*blob, *s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX];
+	const char		*blob, *s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX +
+				    MVM_RUN_SECRETS_MAX];
+	const char		*f;
 	size_t			 len;
 	uint32_t		 i;
-	json_t			*o, *argv, *env;
+	json_t			*o, *argv, *env, *files;
 	char			*eq;
 
 	if (msg_get_vmm_exec(imsg, &ve, &blob, &len) == -1 ||
-	    blob_split(blob, len, ve.ve_argc + ve.ve_envc, s) == -1)
+	    blob_split(blob, len, ve.ve_argc + ve.ve_envc + ve.ve_filec,
+	    s) == -1)
 		fatalx("malformed VMM_EXEC");
 	if (agent_request(ve.ve_id, REQ_EXEC) == -1)
 		return;
@@ -714,6 +717,17 @@ agent_exec(struct imsg *imsg)
 		json_object_set_new(o, "cwd", json_string(ve.ve_cwd));
 	json_object_set_new(o, "seccomp",
 	    json_string(ap_tier_name(ve.ve_seccomp)));
+	if (ve.ve_filec > 0) {
+		files = json_array();
+		for (i = 0; i < ve.ve_filec; i++) {
+			f = s[ve.ve_argc + ve.ve_envc + i];
+			if ((eq = strchr(f, '=')) == NULL || f[0] != '/')
+				fatalx("malformed VMM_EXEC secret file");
+			json_array_append_new(files, json_pack("{s:s%, s:s}",
+			    "path", f, (size_t)(eq - f), "data", eq + 1));
+		}
+		json_object_set_new(o, "files", files);
+	}
 	json_send(AP_EXEC, ve.ve_id, o);
 }
 

@@ -40,14 +40,16 @@
 #define USAGE_RUN	"run [--profile profile [--ack-permissive]] "	\
 	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
 	"[--timeout seconds] [--env key=value] [--secret name[:var]] "	\
-	"[--allow host:port | preset] [--workdir dir] [--name name] " \
+	"[--secret-file name:path] [--allow host:port | preset] "	\
+	"[--workdir dir] [--name name] " \
 	"[--receipt path [--force]] [--json [--capture-output bytes]] [-v] " \
 	"-- command [argument ...]"
 #define USAGE_UP	"up name [--profile profile [--ack-permissive]] " \
 	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
 	"[--allow host:port | preset]"
 #define USAGE_EXEC	"exec name [--seccomp tier] [--timeout seconds] "	\
-	"[--env key=value] [--secret name[:var]] [--workdir dir] "	\
+	"[--env key=value] [--secret name[:var]] "			\
+	"[--secret-file name:path] [--workdir dir] "			\
 	"[--receipt path [--force]] "					\
 	"[--json [--capture-output bytes]] [-v] -- command [argument ...]"
 #define USAGE_SECRET	"secret put name [--from-file file]\n"		\

@@ -89,6 +89,35 @@ secret_grant(const char *arg)
 	return (s);
 }
 
+/*
+ * --secret-file NAME:/PATH as "NAME=/PATH": the guest gets the value as
+ * a file (0400, removed when the command ends).  The supervisor checks
+ * the path again.
+ */
+static char *
+secret_file_grant(const char *arg)
+{
+	const char	*colon = strchr(arg, ':');
+	char		 name[MVM_NAME_MAX], *s;
+	size_t		 nl;
+
+	if (colon == NULL || colon[1] != '/' || (nl = colon - arg) == 0 ||
+	    nl >= sizeof(name) || strlen(colon + 1) >= 128 ||
+	    strstr(colon + 1, "/../") != NULL || strstr(colon + 1, "/./") ||
+	    strstr(colon + 1, "//") != NULL ||
+	    (strlen(colon) >= 3 && strcmp(colon + strlen(colon) - 3, "/..")
+	    == 0) || strcmp(colon + strlen(colon) - 1, "/") == 0)
+		errx(EXIT_USAGE, "--secret-file %s: want NAME:/PATH, a clean "
+		    "absolute path of at most 127 bytes", arg);
+	memcpy(name, arg, nl);
+	name[nl] = '\0';
+	if (!name_valid(name))
+		errx(EXIT_USAGE, "--secret-file %s: not a secret name", arg);
+	if (asprintf(&s, "%s=%s", name, colon + 1) == -1)
+		err(EXIT_ERR, NULL);
+	return (s);
+}
+
 /* argv and env into one blob of NUL-terminated strings */
 static char *
 make_blob(char **argv, int argc, char **env, int envc, size_t *lenp)
@@ -571,6 +600,7 @@ static const struct option run_opts[] = {
 	{ "ack-permissive",	no_argument,		NULL, 'A' },
 	{ "secret",		required_argument,	NULL, 's' },
 	{ "allow",		required_argument,	NULL, 'a' },
+	{ "secret-file",	required_argument,	NULL, 'F' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -679,6 +709,14 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 				errx(EXIT_TOOBIG, "more than %d --secret",
 				    MVM_RUN_SECRETS_MAX);
 			sec[secc++] = secret_grant(optarg);
+			break;
+		case 'F':
+			if (mode == MVM_RUN_UP)
+				cmd_usage(self);
+			if (secc == MVM_RUN_SECRETS_MAX)
+				errx(EXIT_TOOBIG, "more than %d --secret and "
+				    "--secret-file", MVM_RUN_SECRETS_MAX);
+			sec[secc++] = secret_file_grant(optarg);
 			break;
 		case 'a':
 			/* checked (and presets expanded) by the supervisor */

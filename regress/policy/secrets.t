@@ -73,6 +73,32 @@ check "no secret name in the audit log" \
 $CTL up g1 >/dev/null; is $? 0 "up g1"
 got=$($CTL exec g1 --secret db.pass -- sh -c 'echo "[$DB_PASS]"' </dev/null)
 is "$got" "[[mvm:redacted]]" "exec --secret: streamed stdout redacted"
+# secrets as files: 0400, the value, gone once the command ends
+got=$($CTL exec g1 --secret-file db.pass:/run/secrets/db \
+    --secret-file $NAME1:/tmp/deep/er/tok -- sh -c '
+	stat -c "%a %s" /run/secrets/db /tmp/deep/er/tok
+	stat -c "%a" /tmp/deep/er
+	printf "%s" "$(cat /run/secrets/db)$(cat /tmp/deep/er/tok)" |
+	    sha256sum | cut -c1-64
+	cat /run/secrets/db; echo' </dev/null)
+is "$(sed -n 1,2p <<<"$got")" "400 ${#V2}
+400 ${#V1}" "--secret-file: files of mode 0400 with the values' sizes"
+is "$(sed -n 3p <<<"$got")" 700 "... in parent directories made 0700"
+is "$(sed -n 4p <<<"$got")" "$(printf '%s%s' "$V2" "$V1" | sha256sum | cut -c1-64)" \
+    "... holding the values (digest computed in the guest)"
+is "$(sed -n 5p <<<"$got")" "[mvm:redacted]" "... and redacted when printed"
+is "$($CTL exec g1 -- sh -c 'ls /run/secrets/db /tmp/deep/er/tok 2>&1 | wc -l;
+    { ls -A /run/secrets; ls -A /tmp/deep/er; } | wc -w' </dev/null)" "2
+0" "the files are gone once the command has ended"
+$CTL exec g1 -- sh -c 'mkdir -p /run/secrets; ln -s /etc/passwd /run/secrets/l' </dev/null
+$CTL exec g1 --secret-file db.pass:/run/secrets/l -- true </dev/null 2>ERR
+is $? 126 "--secret-file onto an existing path (a symlink): refused, the command does not run (126)"
+is "$($CTL exec g1 -- sh -c 'head -c 5 /etc/passwd' </dev/null)" "root:" \
+    "... and nothing was written through it"
+$CTL exec g1 --secret-file db.pass:/run/../etc/x -- true </dev/null 2>/dev/null
+is $? 2 "--secret-file with '..': usage (2)"
+$CTL exec g1 --secret-file db.pass:relative -- true </dev/null 2>/dev/null
+is $? 2 "--secret-file with a relative path: usage (2)"
 $CTL boot-report g1 > BR; $CTL boot-report g1 --json >> BR
 $CTL stop g1 >/dev/null; $CTL rm g1 >/dev/null
 
