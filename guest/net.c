@@ -20,9 +20,16 @@
  * acknowledged by NET_ACK once written.  A flow ends with NET_CLOSE when
  * both directions ended, everything received is written and everything
  * sent is acknowledged; at once on a socket error or when the host
- * breaks the protocol.  At most AP_NET_FLOWS_MAX connections (flows and
- * proxy clients) exist at once; beyond that a new one is closed as soon
- * as it is accepted.
+ * breaks the protocol.  A NET_CLOSE from the host ends the flow at once,
+ * except after the host's end of stream: then what the ring holds is
+ * still written (without NET_ACKs: the id is over), NET_DRAIN_MS at
+ * most, so a host that closes without waiting for its bytes to be
+ * acknowledged does not cut the end off a reply.
+ *
+ * Flow ids increase for the agent's life, across sessions, and are
+ * never reused.  At most AP_NET_FLOWS_MAX connections (flows and proxy
+ * clients) exist at once; beyond that a new one is closed as soon as it
+ * is accepted.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -52,6 +59,7 @@
 #define NET_HEAD_MAX	8192		/* a proxy request head, CRLFCRLF too */
 #define NET_HEAD_MS	10000		/* ... has this long to arrive */
 #define NET_LINGER_MS	2000		/* an answered client: wait for EOF */
+#define NET_DRAIN_MS	10000		/* closed by the host: still write */
 #define NET_RING	(AP_NET_WINDOW + 256)	/* + the proxy's 200 */
 #define NET_LSN_MAX	(AP_NET_GRANTS_MAX + 1)
 
@@ -78,6 +86,7 @@ struct flow {
 #define FS_OPENING	2			/* NET_OPEN sent */
 #define FS_OPEN		3
 #define FS_LINGER	4			/* proxy: answered, closing */
+#define FS_DRAIN	5			/* host closed it: writing */
 	int			 f_flags;
 #define FF_PROXY	0x01
 #define FF_CONNECT	0x02			/* proxy: CONNECT */
@@ -109,7 +118,7 @@ static struct {
 	int		 n_hosts;	/* /etc/hosts has our names */
 	struct flowq	 n_flows;
 	int		 n_nflows;
-	uint32_t	 n_nextid;
+	uint32_t	 n_nextid;	/* never reset: ids are not reused */
 	int		 n_plsn;	/* poll slots: listeners, then */
 	struct flow	*n_pflow[AP_NET_FLOWS_MAX];	/* flows */
 	char		 n_what[64];	/* what failed in net_setup */
@@ -139,6 +148,7 @@ static void	 flow_io(struct flow *, short);
 static int	 flow_read(struct flow *);
 static int	 flow_write(struct flow *);
 static void	 flow_check(struct flow *);
+static void	 flow_closed(struct flow *);
 static void	 flow_opened(struct flow *, const struct ap_frame *);
 static void	 flow_refused(struct flow *, const struct ap_frame *);
 static void	 flow_data(struct flow *, const struct ap_frame *);
@@ -580,7 +590,6 @@ net_reset(void)
 	net_undo();
 	net.n_ready = 0;
 	net.n_proxy = 0;
-	net.n_nextid = AP_ID_GUEST + 1;
 }
 
 /* Listeners, then flows that want something (or may fail). */
@@ -641,7 +650,7 @@ net_tick(uint64_t now)
 		if (f->f_state == FS_HEAD)
 			proxy_fail(f, 408);
 		else
-			flow_free(f, 0);
+			flow_free(f, 0);	/* lingering, draining */
 	}
 }
 
@@ -684,7 +693,7 @@ net_frame(const struct ap_frame *fr)
 		flow_ack(f, fr);
 		break;
 	case AP_NET_CLOSE:
-		flow_free(f, 0);
+		flow_closed(f);
 		break;
 	}
 }
@@ -789,6 +798,8 @@ flow_events(const struct flow *f)
 		return (POLLIN);
 	case FS_OPENING:
 		return (0);		/* not read before NET_OPENED */
+	case FS_DRAIN:
+		return (POLLOUT);
 	}
 	if (!(f->f_flags & FF_RDEOF) && f->f_unacked < AP_NET_WINDOW &&
 	    !out_high())
@@ -810,6 +821,10 @@ flow_io(struct flow *f, short revents)
 		return;
 	case FS_OPENING:
 		flow_free(f, 1);	/* POLLERR, POLLHUP: client gone */
+		return;
+	case FS_DRAIN:
+		if (flow_write(f) == 0 && f->f_rlen == 0)
+			flow_free(f, 0);
 		return;
 	}
 	if (f->f_rlen > 0 && flow_write(f) == -1)
@@ -873,7 +888,7 @@ flow_write(struct flow *f)
 	}
 	if (f->f_rlen == 0)
 		f->f_roff = 0;
-	if (acked > 0)
+	if (acked > 0 && f->f_id != 0)
 		out_json(AP_NET_ACK, f->f_id, json_pack("{s:I}", "bytes",
 		    (json_int_t)acked));
 	if (f->f_rlen == 0 && (f->f_flags & (FF_WREOF | FF_WRSHUT)) ==
@@ -891,6 +906,23 @@ flow_check(struct flow *f)
 	if (f->f_state == FS_OPEN && (f->f_flags & (FF_RDEOF | FF_WRSHUT)) ==
 	    (FF_RDEOF | FF_WRSHUT) && f->f_unacked == 0 && f->f_rlen == 0)
 		flow_free(f, 1);
+}
+
+/*
+ * NET_CLOSE from the host: close at once, unless it follows the host's
+ * end of stream and bytes wait to be written; then write them first.
+ */
+static void
+flow_closed(struct flow *f)
+{
+	if (f->f_state != FS_OPEN || !(f->f_flags & FF_WREOF) ||
+	    f->f_rlen == 0) {
+		flow_free(f, 0);
+		return;
+	}
+	f->f_id = 0;
+	f->f_state = FS_DRAIN;
+	f->f_deadline = now_ms() + NET_DRAIN_MS;
 }
 
 static void
