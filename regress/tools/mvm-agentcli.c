@@ -37,6 +37,10 @@
  *				whose body is that head, then the end
  *		hold		no answer
  *		flood[:N]	NET_OPENED, then N windows of bytes (4)
+ *		fill		NET_OPENED, then bytes within the window
+ *				until the guest has not acknowledged any for
+ *				FILL_IDLE_MS; then the end and NET_CLOSE at
+ *				once, and "NET_FILL id bytes" is printed
  *		refuse:REASON	NET_REFUSED {"reason":"REASON"}
  *				The guest's NET_CLOSE prints "NET_CLOSE id";
  *				a guest going past the window is an error.
@@ -70,8 +74,9 @@
 #define PEER_RULES	32
 #define PEER_FLOWS	256
 #define PEER_REQ_MAX	(64 * 1024)
+#define FILL_IDLE_MS	500
 
-enum { PM_ECHO = 1, PM_HTTP, PM_HOLD, PM_FLOOD, PM_REFUSE };
+enum { PM_ECHO = 1, PM_HTTP, PM_HOLD, PM_FLOOD, PM_REFUSE, PM_FILL };
 
 struct prule {
 	char		 pr_host[256];	/* "": the default */
@@ -92,6 +97,8 @@ struct pflow {
 	int		 pf_ended;
 	char		*pf_req;	/* http: the request so far */
 	size_t		 pf_rlen;
+	size_t		 pf_sent;	/* fill: bytes sent */
+	uint64_t	 pf_acked_at;	/* fill: last NET_ACK, ms */
 };
 
 struct cexec {
@@ -154,6 +161,7 @@ static void	 peer_data(struct pflow *, const struct ap_frame *);
 static void	 peer_append(struct pflow *, const void *, size_t);
 static void	 peer_ack(uint32_t, size_t);
 static void	 peer_pump(void);
+static void	 peer_fill(struct pflow *);
 static struct pflow *peer_find(uint32_t);
 static int	 run_step(char **, int, int *);
 
@@ -215,6 +223,7 @@ peer_frame(const struct ap_frame *f)
 			errx(1, "flow %u: NET_ACK of %lld bytes, %zu unacked",
 			    f->f_id, (long long)n, pf->pf_unacked);
 		pf->pf_unacked -= n;
+		pf->pf_acked_at = msnow();
 		return (1);
 	case AP_NET_CLOSE:
 		printf("NET_CLOSE %u\n", f->f_id);
@@ -230,7 +239,7 @@ static void
 peer_open(const struct ap_frame *f)
 {
 	static const char *const modes[] = { "", "echo", "http", "hold",
-	    "flood", "refuse:" };
+	    "flood", "refuse:", "fill" };
 	struct pflow	*pf;
 	json_t		*o;
 	const char	*host, *mode = NULL;
@@ -248,7 +257,7 @@ peer_open(const struct ap_frame *f)
 		    (mode == NULL && rules[i].pr_host[0] == '\0'))
 			mode = rules[i].pr_mode;
 	json_decref(o);
-	for (m = PM_REFUSE; m > 0; m--)
+	for (m = PM_FILL; m > 0; m--)
 		if (strncmp(mode, modes[m], strlen(modes[m])) == 0)
 			break;
 	if (m == 0)
@@ -268,6 +277,7 @@ peer_open(const struct ap_frame *f)
 	if (m == PM_HOLD)
 		return;
 	queue(AP_NET_OPENED, f->f_id, "{}", 2);
+	pf->pf_acked_at = msnow();
 	if (m != PM_FLOOD)
 		return;
 	memset(junk, 'x', sizeof(junk));
@@ -357,6 +367,10 @@ peer_pump(void)
 		pf = &pflows[i];
 		if (pf->pf_id == 0)
 			continue;
+		if (pf->pf_mode == PM_FILL) {
+			peer_fill(pf);
+			continue;
+		}
 		while (pf->pf_olen > 0 && pf->pf_unacked < AP_NET_WINDOW &&
 		    wlen < WBUF_HIGH) {
 			k = AP_NET_WINDOW - pf->pf_unacked;
@@ -378,6 +392,37 @@ peer_pump(void)
 			pf->pf_ended = 1;
 		}
 	}
+}
+
+/*
+ * fill: keep the window full; once the guest has acknowledged nothing
+ * for FILL_IDLE_MS (its socket and its ring are full), end the flow and
+ * close it at once, as a host that does not wait for NET_ACKs would.
+ */
+static void
+peer_fill(struct pflow *pf)
+{
+	static uint8_t	 junk[IN_CHUNK];
+	size_t		 k;
+
+	memset(junk, 'f', sizeof(junk));
+	while (pf->pf_unacked < AP_NET_WINDOW && wlen < WBUF_HIGH) {
+		k = AP_NET_WINDOW - pf->pf_unacked;
+		if (k > sizeof(junk))
+			k = sizeof(junk);
+		queue(AP_NET_DATA, pf->pf_id, junk, k);
+		pf->pf_unacked += k;
+		pf->pf_sent += k;
+	}
+	if (pf->pf_unacked < AP_NET_WINDOW ||
+	    msnow() - pf->pf_acked_at < FILL_IDLE_MS)
+		return;
+	queue(AP_NET_DATA, pf->pf_id, NULL, 0);
+	queue(AP_NET_CLOSE, pf->pf_id, "{}", 2);
+	printf("NET_FILL %u %zu\n", pf->pf_id, pf->pf_sent);
+	free(pf->pf_out);
+	free(pf->pf_req);
+	memset(pf, 0, sizeof(*pf));
 }
 
 static void
@@ -524,11 +569,16 @@ pump(uint64_t deadline)
 	uint8_t		*p;
 	size_t		 avail;
 	ssize_t		 n;
+	int		 i;
 
 	feed_stdin();
 	peer_pump();
 	pfd.fd = sock;
 	pfd.events = POLLIN | (wlen > 0 ? POLLOUT : 0);
+	for (i = 0; i < PEER_FLOWS; i++)
+		if (pflows[i].pf_id != 0 && pflows[i].pf_mode == PM_FILL &&
+		    deadline > now + FILL_IDLE_MS / 5)
+			deadline = now + FILL_IDLE_MS / 5;
 	if (poll(&pfd, 1, deadline > now ? (int)(deadline - now) : 0) == -1)
 		err(1, "poll");
 	if ((pfd.revents & POLLOUT) &&
