@@ -36,8 +36,11 @@ fi
 ok "HELLO caps has \"net\""
 
 # --- before grants: lo is down, nothing listens, no proxy variables
-net exec "$(script 'ip -o link; env; netstat -ltn | grep -c LISTEN')" \
-    "$X.pre" >/dev/null
+if ! out=$(net exec "$(script 'ip -o link; env; netstat -ltn |
+    grep -c LISTEN')" "$X.pre"); then
+	diag "agentcli: $out"
+	sed 's/^/#   console: /' "$D/console" | tail -n 20
+fi
 is "$(awk -F': ' '/^[0-9]+: .*link\// { print $2 }' "$X.pre.out")" lo \
     "no grants: ip link lists only lo"
 unlike "$(cat "$X.pre.out")" 'proxy=' "no grants: no proxy variables"
@@ -47,7 +50,8 @@ is "$(tail -n 1 "$X.pre.out")" 0 "no grants: nothing listens"
 G='{"grants":[{"host":"echo.test","port":7},{"host":"web.test","port":80},
 {"host":"no.test","port":9},{"host":"10.9.8.7","port":5000},
 {"host":"Echo.Test","port":7},{"host":"echo.test","port":8},
-{"host":"flood.test","port":1}],"proxy":3128}'
+{"host":"flood.test","port":1},{"host":"fill.test","port":1}],
+"proxy":3128}'
 big=$D/big
 head -c $((1024 * 1024)) /dev/urandom >"$big"
 want=$(sha256sum <"$big" | cut -c1-64)
@@ -59,6 +63,7 @@ Host: echo.test:7\\r\\nAccept: */*\\r\\n\\r\\nbody' | nc 127.0.0.1 3128"
 t0=$EPOCHREALTIME
 out=$(net netgrants "$G" netpeer echo netpeer web.test=http \
     netpeer no.test=refuse:not_granted netpeer flood.test=flood:16 \
+    netpeer fill.test=fill \
     exec "$(script 'ip -o link; ip -o -4 addr; cat /etc/hosts; env | sort;
 	netstat -ltn')" "$X.setup" \
     exec '{"argv":["env"],"env":{"http_proxy":"mine","HTTPS_PROXY":""}}' \
@@ -72,6 +77,8 @@ out=$(net netgrants "$G" netpeer echo netpeer web.test=http \
     exec '{"argv":["wget","-q","-O-","http://web.test/path?q"]}' "$X.wget" \
     start "$(script 'sleep 10 | nc flood.test 1 | sleep 10')" "$X.flood" \
     sleep 3000 ping '{"mark":"flood"}' signal "$X.flood" 9 wait "$X.flood" \
+    exec "$(script 'nc fill.test 1 </dev/null | (sleep 4; wc -c)')" \
+    "$X.fill" \
     send NET_DATA 2147483999 stray send NET_ACK 2147483999 '{"bytes":5}' \
     send NET_OPENED 2147483999 '{}' send NET_CLOSE 7 '{}' \
     ping '{"mark":"stray"}' sleep 500)
@@ -91,11 +98,12 @@ is "$(grep '^127\.' "$S")" \
 127.100.0.1 echo.test
 127.100.0.2 web.test
 127.100.0.3 no.test
-127.100.0.4 flood.test" \
+127.100.0.4 flood.test
+127.100.0.5 fill.test" \
     "/etc/hosts: localhost kept, names in order, each once (any case)"
 is "$(awk '/LISTEN/ { print $4 }' "$S" | sort | paste -sd' ')" \
     "10.9.8.7:5000 127.0.0.1:3128 127.100.0.1:7 127.100.0.1:8 \
-127.100.0.2:80 127.100.0.3:9 127.100.0.4:1" \
+127.100.0.2:80 127.100.0.3:9 127.100.0.4:1 127.100.0.5:1" \
     "a listener per grant (repeats once) and the proxy"
 is "$(grep -i '_proxy=' "$S" | paste -sd' ')" \
     "HTTPS_PROXY=http://127.0.0.1:3128 HTTP_PROXY=http://127.0.0.1:3128 \
@@ -139,6 +147,10 @@ is "$(head -n 1 "$X.wget.out" | tr -d '\r')" "GET /path?q HTTP/1.1" \
 like "$(sed -n '/NET_OPEN 2147483655 /,/PONG {"mark":"flood"}/p' <<<"$out")" \
     '^NET_CLOSE 2147483655$' \
     "a host sending past the window: the flow is closed (NET_CLOSE)"
+fill=$(sed -n 's/^NET_FILL 2147483656 //p' <<<"$out")
+is "$(tr -d ' ' <"$X.fill.out")" "${fill:-none}" \
+    "a host closing right after its end, the workload not reading: \
+all ${fill:-?} bytes arrive"
 like "$out" '^PONG \{"mark":"stray"\}$' \
     "frames of unknown flows are ignored, the agent answers"
 is "$(grep -c '^ERROR' <<<"$out")" 0 "  ... and no errors in the session"
@@ -179,6 +191,9 @@ out=$(net netgrants '{"grants":[{"host":"hold.test","port":2}],"proxy":3128}' \
     ping '{}')
 is "$(grep -c '^NET_OPEN' <<<"$out")" 64 \
     "70 connections while the host holds them: 64 NET_OPENs"
+is "$(grep '^NET_OPEN' <<<"$out" | cut -d' ' -f2 | sort -n | sed -n '1p;$p' |
+    paste -sd' ')" "2147483662 2147483725" \
+    "  ... flow ids go on from the earlier sessions'"
 is "$(tr -d ' ' <"$X.many.out")" 6 "  ... the other 6 were closed at once"
 like "$(head -n 1 "$X.503.out")" '^HTTP/1.1 503 ' \
     "  ... a proxy client beyond them hears 503"
