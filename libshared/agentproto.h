@@ -75,7 +75,8 @@
  * Egress (HELLO caps has "net").  The guest has no network device; a
  * connection leaves it only as a flow over this channel, and the host
  * decides whether it may.  Flow ids are chosen by the agent: AP_ID_GUEST
- * set, increasing from AP_ID_GUEST + 1, never above AP_ID_GUEST_LAST;
+ * set, increasing from AP_ID_GUEST + 1 over the agent's life (across
+ * sessions), never above AP_ID_GUEST_LAST;
  * host request ids stay below AP_ID_GUEST (AP_ID_NETGRANTS and the
  * shutdown id 0xffffffff excepted).
  *   NET_GRANTS	host -> guest, once after HELLO and before any EXEC, only
@@ -115,8 +116,9 @@
  *		flow may be sent and not yet acknowledged by NET_ACK.
  *   NET_ACK	both ways, {"bytes":N}: N more bytes of the flow were
  *		written to its socket.
- *   NET_CLOSE	both ways, {}: the flow is over (both directions ended
- *		and written, or an error); the side that receives it
+ *   NET_CLOSE	both ways, {}: the flow is over (both directions ended,
+ *		everything received written to the socket and everything
+ *		sent acknowledged; or an error); the side that receives it
  *		closes its socket at once and does not answer.  Frames of
  *		a flow that crossed its NET_CLOSE on the wire are ignored.
  */

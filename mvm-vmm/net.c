@@ -110,12 +110,18 @@ over_budget(void)
 	    bytes_total >= (uint64_t)vm.vc.vc_net_mib * 1024 * 1024);
 }
 
-/* Both directions ended and everything written: the flow is done. */
+/*
+ * Both directions ended, everything the guest sent written to the
+ * socket, and everything sent to the guest acknowledged (so written to
+ * its socket too): the flow is done.  NET_CLOSE any earlier could cut
+ * off bytes the agent still holds.
+ */
 static void
 flow_check_done(struct nflow *f)
 {
 	if ((f->flags & (NF_GUEST_EOF | NF_EOF_SENT | NF_SHUT)) ==
-	    (NF_GUEST_EOF | NF_EOF_SENT | NF_SHUT) && f->unacked == 0)
+	    (NF_GUEST_EOF | NF_EOF_SENT | NF_SHUT) && f->unacked == 0 &&
+	    f->credit == AP_NET_WINDOW)
 		flow_end(f, MVM_NET_DONE, 1);
 }
 
@@ -316,6 +322,8 @@ net_frame(const struct ap_frame *af, json_t *o)
 			return (-1);	/* more than was ever sent */
 		f->credit += n;
 		flow_pump(f);
+		if (f->id != 0)
+			flow_check_done(f);
 		return (0);
 	case AP_NET_CLOSE:
 		if (o == NULL || json_object_size(o) != 0)
