@@ -63,10 +63,13 @@ deny restrictive cpus --cpus 2
 deny restrictive memory --memory 1024
 deny restrictive timeout --timeout 601
 deny restrictive seccomp --seccomp standard
+deny restrictive network --allow example.com:443
 deny standard cpus --cpus 3
 deny standard memory --memory 4096
 deny standard timeout --timeout 3601
 deny standard seccomp --seccomp network
+deny standard network --allow example.com:443
+deny standard network --allow registries
 deny dev cpus --cpus 5
 deny dev memory --memory 9000
 deny dev seccomp --seccomp unrestricted
@@ -106,13 +109,14 @@ is "$?:$(tr '\n' ' ' <<<"$out")" "0:hi 2 " "standard (default): --env and 2 CPUs
 is "$(stmt std | jq -r '.predicate.invocation | [.profile, .seccomp,
     .timeout_s] | map(tostring) | join(" ")')" "standard standard 3600" \
     "standard: profile, tier and timeout ceiling in the receipt"
-out=$(r dev --profile dev --seccomp minimal -- echo dev)
-is "$?:$out" "0:dev" "dev with a stricter tier asked for"
+out=$(r dev --profile dev --seccomp minimal --allow example.com:443 -- echo dev)
+is "$?:$out" "0:dev" "dev with a stricter tier asked for, and an egress grant"
 is "$(stmt dev | jq -r '.predicate.invocation | [.profile, .seccomp,
     .timeout_s] | map(tostring) | join(" ")')" "dev minimal 0" \
     "dev: the stricter tier is what ran; no timeout ceiling"
-out=$(r perm --profile permissive --ack-permissive -- echo perm)
-is "$?:$out" "0:perm" "permissive with --ack-permissive"
+out=$(r perm --profile permissive --ack-permissive --allow github -- \
+    grep -c "^127\.100\.0\." /etc/hosts)
+is "$?:$out" "0:4" "permissive with --ack-permissive, and a preset of grants (4 names)"
 is "$(stmt perm | jq -r .predicate.invocation.seccomp)" unrestricted \
     "permissive: tier unrestricted"
 check "run.admitted records profile and tier" grep -q \
