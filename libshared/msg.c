@@ -616,6 +616,9 @@ imsg_type_name(uint32_t type)
 	case IMSG_AUDIT_CKPT_RES:	return ("AUDIT_CKPT_RES");
 	case IMSG_AUDIT_PROOF_REQ:	return ("AUDIT_PROOF_REQ");
 	case IMSG_AUDIT_PROOF_RES:	return ("AUDIT_PROOF_RES");
+	case IMSG_AUDIT_RESUME:		return ("AUDIT_RESUME");
+	case IMSG_AUDIT_RESUMED:	return ("AUDIT_RESUMED");
+	case IMSG_CTL_AUDIT_RESUME:	return ("CTL_AUDIT_RESUME");
 	case IMSG_CTL_AUDIT_CKPT_REQ:	return ("CTL_AUDIT_CKPT_REQ");
 	case IMSG_CTL_RUN:		return ("CTL_RUN");
 	case IMSG_CTL_STDIN:		return ("CTL_STDIN");

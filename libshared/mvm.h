@@ -75,6 +75,8 @@ enum imsg_type {
 	IMSG_AUDIT_CKPT_RES,	/* auditd -> sv	mvm_audit_ckpt */
 	IMSG_AUDIT_PROOF_REQ,	/* sv -> auditd	mvm_audit_req */
 	IMSG_AUDIT_PROOF_RES,	/* auditd -> sv	mvm_audit_proof */
+	IMSG_AUDIT_RESUME,	/* sv -> auditd	mvm_audit_req (tenant) */
+	IMSG_AUDIT_RESUMED,	/* auditd -> sv	mvm_audit_stopped (errno 0) */
 
 	/* vmm: one per guest; it alone parses what the guest sends */
 	IMSG_VMM_CONFIG,	/* sv -> vmm	mvm_vmm_config */
@@ -129,6 +131,7 @@ enum imsg_type {
 	IMSG_CTL_POLICY_INFO,	/* sv -> ctl	mvm_profile, one each; END */
 	IMSG_CTL_SECRET_REQ,	/* ctl -> sv	mvm_ctl_secret [+ value] */
 	IMSG_CTL_SECRET_INFO,	/* sv -> ctl	mvm_ctl_secret, one each; END */
+	IMSG_CTL_AUDIT_RESUME,	/* ctl -> sv	mvm_audit_req; CTL_OK (root) */
 	/* test builds only (MVM_TEST_HOOKS); release builds reject it */
 	IMSG_CTL_TEST,		/* ctl -> sv	mvm_ctl_test */
 };

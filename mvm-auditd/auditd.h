@@ -40,6 +40,7 @@ struct tenant {
 	int		 t_need_nl;	/* the log ends in a torn line */
 	int		 t_ckpt_need_nl;
 	int		 t_stopped;	/* write or fsync failed: fail closed */
+	uint32_t	 t_gen;		/* + 1 at each stop */
 	uint64_t	 t_ckpt_size;	/* newest checkpoint written */
 	char		 t_ckpt_note[MVM_NOTE_MAX];
 	/* the batch: lines and who to tell once they are durable */
@@ -65,6 +66,7 @@ struct inflight {
 	uint32_t		 f_id;
 	int			 f_kind;	/* MVM_SIGN_* */
 	struct tenant		*f_tenant;
+	uint32_t		 f_gen;		/* the tenant's t_gen then */
 	struct qevent		*f_ev;		/* record: its event */
 	char			*f_unsigned;	/* record: the text signed */
 	uint64_t		 f_size;	/* checkpoint: tree size */
@@ -101,6 +103,7 @@ extern struct auditd ad;
 struct tenant *tenant_find(const char *);
 struct tenant *tenant_add(const char *, int, int);
 void	 journal_recover(struct tenant *);
+void	 journal_resume(const struct mvm_audit_req *);
 void	 journal_event(const struct mvm_audit_event *, int);
 void	 journal_internal(struct tenant *, const char *,
 	    const struct mvm_audit_kv *, int);

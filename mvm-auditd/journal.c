@@ -90,20 +90,25 @@ journal_init(void)
 /* ------------------------------------------------------------------ */
 /* start: read what is there, check it, find a torn tail */
 
+/*
+ * The whole file.  Its size comes from lseek(SEEK_END), not fstat: this
+ * also runs in the jail (audit resume), whose filter allows lseek and
+ * not glibc's newfstatat.
+ */
 static uint8_t *
 read_all(int fd, size_t *lenp)
 {
-	struct stat	 st;
 	uint8_t		*buf;
 	size_t		 off = 0;
+	off_t		 size;
 	ssize_t		 n;
 
-	if (fstat(fd, &st) == -1)
-		fatal("fstat");
-	if ((buf = malloc(st.st_size + 1)) == NULL)
+	if ((size = lseek(fd, 0, SEEK_END)) == -1)
+		fatal("lseek");
+	if ((buf = malloc(size + 1)) == NULL)
 		fatal("malloc");
-	while (off < (size_t)st.st_size) {
-		n = pread(fd, buf + off, st.st_size - off, off);
+	while (off < (size_t)size) {
+		n = pread(fd, buf + off, size - off, off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -339,6 +344,7 @@ inflight_new(int kind, struct tenant *t)
 	f->f_id = ++ad.next_sign_id;
 	f->f_kind = kind;
 	f->f_tenant = t;
+	f->f_gen = t->t_gen;
 	TAILQ_INSERT_TAIL(&ad.inflight, f, f_entry);
 	return (f);
 }
@@ -559,7 +565,8 @@ record_signed(struct inflight *f, const struct mvm_sign_res *res)
 	char		*line;
 
 	ad.signing = 0;
-	if (res->ss_error != 0 || t->t_stopped) {
+	/* built before a stop: its seq and prev are not the log's now */
+	if (res->ss_error != 0 || t->t_stopped || f->f_gen != t->t_gen) {
 		log_warnx("%s: record not signed (error %u)", t->t_name,
 		    res->ss_error);
 		event_fail(f->f_ev, res->ss_error != 0 ? res->ss_error :
@@ -798,6 +805,7 @@ journal_stop(struct tenant *t, int err)
 	if (t->t_stopped)
 		return;
 	t->t_stopped = 1;
+	t->t_gen++;
 	log_warnx("%s: audit log stopped: %s", t->t_name, strerror(err));
 	for (i = 0; i < t->t_npend; i++)
 		if (t->t_pend[i].p_ack)
@@ -814,6 +822,36 @@ journal_stop(struct tenant *t, int err)
 	if (ad.parent.p_open && peer_compose(&ad.parent, IMSG_AUDIT_STOPPED,
 	    0, -1, &st, sizeof(st)) == -1)
 		fatal("compose");
+}
+
+/*
+ * The operator made room (mvmctl audit resume): read the log again as
+ * at start (journal_recover: the checks against the checkpoints, and an
+ * audit.recovered record for a batch the stop left half-written), then
+ * take events again.  Anything wrong with the log now is fatal, as at
+ * start.  RESUMED says so; if the disk is still full, the next commit
+ * stops the log again and STOPPED follows.
+ */
+void
+journal_resume(const struct mvm_audit_req *ar)
+{
+	struct mvm_audit_stopped	 st;
+	struct tenant			*t;
+
+	memset(&st, 0, sizeof(st));
+	(void)strlcpy(st.as_tenant, ar->ar_tenant, sizeof(st.as_tenant));
+	if ((t = tenant_find(ar->ar_tenant)) == NULL)
+		st.as_errno = ENOENT;
+	else if (t->t_stopped) {
+		log_info("%s: resuming the audit log", t->t_name);
+		merkle_free(&t->t_tree);
+		t->t_stopped = 0;
+		journal_recover(t);
+	}
+	if (peer_compose(&ad.parent, IMSG_AUDIT_RESUMED, 0, -1, &st,
+	    sizeof(st)) == -1)
+		fatal("compose");
+	journal_next();
 }
 
 /* ------------------------------------------------------------------ */

@@ -195,6 +195,11 @@ auditd_dispatch_parent(struct peer *p, struct imsg *imsg)
 			fatalx("malformed AUDIT_EVENT");
 		journal_event(&ev, 1);
 		break;
+	case IMSG_AUDIT_RESUME:
+		if (!ad.ready || msg_get_audit_req(imsg, &ar) == -1)
+			fatalx("malformed AUDIT_RESUME");
+		journal_resume(&ar);
+		break;
 	case IMSG_AUDIT_CKPT_REQ:
 	case IMSG_AUDIT_PROOF_REQ:
 		if (!ad.ready || msg_get_audit_req(imsg, &ar) == -1)

@@ -13,6 +13,8 @@
 #include "record.h"
 #include "supervisor.h"
 
+static void	 audit_resumed(uint32_t);
+
 struct audit_wait {
 	TAILQ_ENTRY(audit_wait)	 aw_entry;
 	uint32_t		 aw_id;
@@ -202,8 +204,77 @@ audit_dispatch(struct imsg *imsg)
 		    "work", st.as_tenant, strerror(st.as_errno));
 		sv.audit_ok = 0;
 		return (PEER_OK);
+	case IMSG_AUDIT_RESUMED:
+		if (msg_get_audit_stopped(imsg, &st) == -1)
+			return (PEER_BAD);
+		audit_resumed(st.as_errno);
+		return (PEER_OK);
 	}
 	return (PEER_BAD);
+}
+
+/*
+ * mvmctl audit resume (root): after a stop (disk full, fsync error),
+ * once the operator made room, auditd reads the log again and takes
+ * events; the first is audit.resumed, and the client hears OK once that
+ * is on disk, or MVM_EAUDIT if the log stopped again.
+ */
+static uint32_t	 resume_client;
+
+static void
+audit_resume_done(void *arg, uint32_t error, const void *reply)
+{
+	uint32_t	 id = (uint32_t)(uintptr_t)arg;
+
+	(void)reply;
+	if (error == 0)
+		log_info("audit log resumed");
+	if (error == 0)
+		(void)control_send(id, IMSG_CTL_OK, NULL, 0, NULL, 0);
+	else
+		(void)control_error(id, MVM_EAUDIT, "the log could not be "
+		    "written again (is there room now?)");
+}
+
+int
+audit_resume(uint32_t client)
+{
+	struct mvm_audit_req	 ar;
+
+	if (sv.audit_ok)
+		return (0);		/* nothing stopped: already fine */
+	if (resume_client != 0 || !sv.auditd.c_peer.p_open ||
+	    sv.auditd.c_state != MVM_PROC_READY) {
+		errno = EBUSY;
+		return (-1);
+	}
+	memset(&ar, 0, sizeof(ar));
+	(void)strlcpy(ar.ar_tenant, sv.conf.c_tenant, sizeof(ar.ar_tenant));
+	if (peer_compose(&sv.auditd.c_peer, IMSG_AUDIT_RESUME, 0, -1, &ar,
+	    sizeof(ar)) == -1)
+		fatal("compose");
+	resume_client = client;
+	return (1);
+}
+
+static void
+audit_resumed(uint32_t err)
+{
+	struct mvm_audit_event	 ev;
+	uint32_t		 id = resume_client;
+
+	resume_client = 0;
+	if (err != 0) {
+		if (id != 0)
+			(void)control_error(id, MVM_EAUDIT, NULL);
+		return;
+	}
+	sv.audit_ok = 1;
+	aev_init(&ev, "audit.resumed");
+	aev_label(&ev, "by", "operator");
+	if (audit_send(&ev, id != 0 ? audit_resume_done : NULL,
+	    (void *)(uintptr_t)id) == -1 && id != 0)
+		(void)control_error(id, MVM_EAUDIT, NULL);
 }
 
 /* auditd is gone: whoever waits hears MVM_EAUDIT. */

@@ -480,6 +480,29 @@ control_audit_ckpt(struct ctl_client *cl, struct imsg *imsg)
 	return (PEER_OK);
 }
 
+/* audit resume: root only; answered once audit.resumed is on disk */
+static int
+control_audit_resume(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_audit_req	 ar;
+	int			 r;
+
+	if (msg_get_audit_req(imsg, &ar) == -1)
+		return (PEER_BAD);
+	if (cl->cl_uid != 0)
+		return (control_fail(cl, EPERM, "audit resume is for root"));
+	if (ar.ar_tenant[0] != '\0' &&
+	    strcmp(ar.ar_tenant, sv.conf.c_tenant) != 0)
+		return (control_fail(cl, MVM_EINVAL, "unknown tenant"));
+	audit_ctl("audit_resume", sv.audit_ok ? "noop" : "ok");
+	if ((r = audit_resume(cl->cl_id)) == -1)
+		return (control_fail(cl, MVM_EBUSY, "a resume is under way"));
+	if (r == 0)
+		return (control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0, NULL, 0)
+		    == -1 ? PEER_GONE : PEER_OK);
+	return (PEER_OK);
+}
+
 /* policy ls / show: the profiles as this supervisor applies them */
 static int
 control_policy(struct ctl_client *cl, struct imsg *imsg)
@@ -562,6 +585,8 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 		return (rc);
 	case IMSG_CTL_AUDIT_CKPT_REQ:
 		return (control_audit_ckpt(cl, imsg));
+	case IMSG_CTL_AUDIT_RESUME:
+		return (control_audit_resume(cl, imsg));
 	case IMSG_CTL_METRICS_REQ:
 		if (msg_get_empty(imsg) == -1)
 			return (PEER_BAD);

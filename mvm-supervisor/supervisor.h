@@ -269,6 +269,7 @@ void	 audit_ctl(const char *, const char *);
 int	 audit_dispatch(struct imsg *);
 void	 audit_fail_all(void);
 int	 audit_pending(void);
+int	 audit_resume(uint32_t);
 
 /* image.c */
 int	 image_get(const char *, struct image *, uint32_t *);

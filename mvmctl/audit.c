@@ -582,6 +582,34 @@ audit_checkpoint(int argc, char **argv)
 	return (EXIT_OK);
 }
 
+/*
+ * audit resume: after the log stopped (disk full, fsync error) and the
+ * operator made room, have auditd read the log again and go on.
+ */
+static int
+audit_resume_cmd(int argc, char **argv)
+{
+	struct audit_args	 a;
+	struct mvm_audit_req	 ar;
+	struct imsg		 imsg;
+
+	audit_args(argc, argv, " tenant ", &a);
+	if (optind != argc)
+		audit_usage();
+	memset(&ar, 0, sizeof(ar));
+	(void)strlcpy(ar.ar_tenant, a.tenant, sizeof(ar.ar_tenant));
+	g.typed_exits = 1;	/* 116: still stopped; 2: unknown tenant */
+	ctl_connect();
+	ctl_send(IMSG_CTL_AUDIT_RESUME, &ar, sizeof(ar));
+	ctl_expect(&imsg, IMSG_CTL_OK);
+	imsg_free(&imsg);
+	ctl_close();
+	printf("audit log: writing\n");
+	if (fflush(stdout) == EOF)
+		err(EXIT_ERR, "stdout");
+	return (EXIT_OK);
+}
+
 /* ------------------------------------------------------------------ */
 /* prove and verify-proof */
 
@@ -773,6 +801,7 @@ cmd_audit(int argc, char **argv)
 		{ "show",		audit_show },
 		{ "verify",		audit_verify_cmd },
 		{ "checkpoint",		audit_checkpoint },
+		{ "resume",		audit_resume_cmd },
 		{ "prove",		audit_prove },
 		{ "verify-proof",	audit_verify_proof },
 	};

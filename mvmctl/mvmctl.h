@@ -76,6 +76,7 @@
 	"       audit verify [--tenant tenant] [--since ckptfile] " \
 	"[--pubkey keyfile] [--json]\n" \
 	"       audit checkpoint [--tenant tenant]\n" \
+	"       audit resume [--tenant tenant]\n" \
 	"       audit prove --index n [--tenant tenant]\n" \
 	"       audit prove --since-size size [--tenant tenant]\n" \
 	"       audit verify-proof prooffile --record linefile " \
