@@ -9,6 +9,9 @@
  *	net.c		egress: NET_GRANTS, flows, the HTTP proxy
  *	json.c		strict readers for control payloads
  *	seccomp.c	the workload's seccomp tiers (seccomp.h)
+ *
+ * Built on the host, not part of the agent: mktiers.c makes the tiers'
+ * BPF programs from the lists of tiers.h (seccomp.c includes them).
  */
 #ifndef MVM_AGENT_H
 #define MVM_AGENT_H

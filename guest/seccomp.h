@@ -1,8 +1,9 @@
 /*
  * The workload's seccomp tiers (seccomp.c, mvm-agent.8).  The prefix is
  * tier_: seccomp_ belongs to libseccomp.  libseccomp's header has this
- * file's name: include this one with quotes, and keep guest/ off the -I
- * path, or <seccomp.h> finds this one.
+ * file's name and mktiers.c, in this directory, includes it: include
+ * this one with quotes, and keep guest/ off the -I path, or <seccomp.h>
+ * finds this one.
  */
 #ifndef MVM_GUEST_SECCOMP_H
 #define MVM_GUEST_SECCOMP_H

@@ -191,12 +191,12 @@ like "$("$AGENTCLI" -s '' -t 30 "$GUEST_SOCK" hello \
 for t in essential minimal standard network; do
 	src=$(awk -v t="tier_$t" '$0 ~ "const tier_" && index($0, t "[]") \
 	    { on = 1; next } on && /};/ { on = 0 } on' \
-	    "$MVM_TOP/guest/seccomp.c" | grep -o '"[a-z0-9_]*"' | tr -d '"' |
+	    "$MVM_TOP/guest/tiers.h" | grep -o '"[a-z0-9_]*"' | tr -d '"' |
 	    tr '\n' ' ')
 	man=$(awk -v t="$t" '$0 == ".It Cm " t { on = 1; next }
 	    on && /^\.Bd/ { bd = 1; next } bd && /^\.Ed/ { exit } bd' \
 	    "$MVM_TOP/man/mvm-agent.8" | tr ' ' '\n' | grep . | tr '\n' ' ')
-	check "mvm-agent.8 lists the $t calls of guest/seccomp.c" \
+	check "mvm-agent.8 lists the $t calls of guest/tiers.h" \
 	    test -n "$src" -a "$src" = "$man"
 done
 

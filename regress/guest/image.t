@@ -85,6 +85,34 @@ check "mvm-agent: stack protector (__stack_chk_fail)" \
 check "mvm-agent: fortified libc calls (__*_chk)" \
     grep -qE ' T __[a-z]+_chk$' <<<"$syms"
 
+# the seccomp tiers' BPF programs are made at build time (mktiers, from
+# guest/tiers.h): the agent has no libseccomp, the generated header is
+# what mktiers makes now, and the agent carries its programs
+G=$IMGBUILD/gen
+check "mvm-agent: no libseccomp in it" \
+    not grep -qE ' seccomp_(init|export_bpf)$' <<<"$syms"
+check "tierbpf.h is newer than guest/tiers.h" \
+    test "$G/tierbpf.h" -nt "$MVM_TOP/guest/tiers.h"
+check "tierbpf.h is what mktiers makes of guest/tiers.h" \
+    cmp -s "$G/tierbpf.h" <("$G/mktiers")
+# tier_hex NAME: the program tier_bpf_NAME of tierbpf.h as the bytes of
+# its struct sock_filter array (little-endian), in hex
+tier_hex() {
+	local code jt jf k
+	sed -n "/ tier_bpf_$1\[\] = {/,/^};/p" "$G/tierbpf.h" |
+	    grep '^	{ 0x' | tr -d '{},' | while read -r code jt jf k; do
+		printf '%02x%02x%02x%02x%02x%02x%02x%02x' $((code & 255)) \
+		    $((code >> 8)) "$jt" "$jf" $((k & 255)) \
+		    $((k >> 8 & 255)) $((k >> 16 & 255)) $((k >> 24 & 255))
+	done
+}
+ahex=$(od -An -v -tx1 "$A" | tr -d ' \n')
+for t in essential minimal standard network; do
+	h=$(tier_hex "$t")
+	check "mvm-agent carries the $t program of tierbpf.h" \
+	    grep -qF -- "${h:-none}" <<<"$ahex"
+done
+
 # the marker image boots to its marker and powers off
 if ! command -v qemu-system-x86_64 >/dev/null; then
 	skip "marker boot: qemu-system-x86_64 not installed"
