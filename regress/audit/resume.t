@@ -16,6 +16,7 @@ sv_start resume || { nok "supervisor starts"; exit 1; }
 ok "supervisor starts, its state on a 3 MiB tmpfs"
 CTL=$MVMCTL
 LOG=$SV_DIR/audit/local/log
+cd "$MVM_TMP" || exit 1
 
 is "$($CTL run -- echo before)" before "a run before the disk fills"
 n0=$(wc -l < "$LOG")
