@@ -421,7 +421,7 @@ proc_status_read(pid_t pid, struct mvm_ctl_proc *cp)
 		else if (sscanf(line, "CapEff:\t%llx", &cap) == 1)
 			cp->cp_capeff = cap;
 	}
-	fclose(f);
+	(void)fclose(f);
 	(void)snprintf(path, sizeof(path), "/proc/%d/root/", (int)pid);
 	if (stat(path, &st) == 0 && stat("/", &hst) == 0)
 		cp->cp_jailed = st.st_dev != hst.st_dev ||

@@ -99,7 +99,7 @@ tsc_detect(void)
 		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1 ||
 		    sscanf(line, "cpu MHz\t: %lf", &mhz) == 1)
 			break;
-	fclose(f);
+	(void)fclose(f);
 	return ((uint32_t)(mhz * 1000));
 }
 
