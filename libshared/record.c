@@ -217,7 +217,7 @@ rp_recovered(struct record_fields *rf, const char *k, const char *sv,
 static int
 rp_map(struct rp *p, int ids, struct record_fields *rf)
 {
-	char	 key[40], prevkey[40] = "", val[REC_TOKEN_MAX + 2];
+	char	 key[40] = "", prevkey[40] = "", val[REC_TOKEN_MAX + 2] = "";
 	int64_t	 iv = 0;
 	int	 n = 0, isint;
 
