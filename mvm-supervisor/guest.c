@@ -95,10 +95,12 @@ tsc_detect(void)
 
 	if ((f = fopen("/proc/cpuinfo", "re")) == NULL)
 		return (0);
+	/* NOLINTBEGIN(cert-err34-c): the kernel formats this */
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1 ||
 		    sscanf(line, "cpu MHz\t: %lf", &mhz) == 1)
 			break;
+	/* NOLINTEND(cert-err34-c) */
 	(void)fclose(f);
 	return ((uint32_t)(mhz * 1000));
 }
