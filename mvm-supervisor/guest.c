@@ -173,7 +173,7 @@ audit_guest(struct guest *g, const char *type, const char *k, const char *v)
 	(void)snprintf(id, sizeof(id), "%u", g->g_id);
 	aev_label(&ev, "guest_id", id);
 	aev_label(&ev, "state", guest_state_name(g->g_state));
-	if (k != NULL)
+	if (k != NULL && v != NULL)
 		aev_label(&ev, k, v);
 	if (strcmp(type, "guest.created") == 0) {
 		aev_label(&ev, "image", g->g_image.im_name);
