@@ -665,7 +665,9 @@ record(uint64_t seq, const uint8_t *prev, const char *type, json_t *labels,
 		json_object_set_new(o, "subject", subject);
 	u = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
-	if (u == NULL || record_check(u, strlen(u), 0, &rf, NULL, 0) == -1)
+	if (u == NULL)
+		errx(1, "json_dumps");
+	if (record_check(u, strlen(u), 0, &rf, NULL, 0) == -1)
 		errx(1, "record %s is not canonical", u);
 	if (sigmsg_audit(&m, (uint8_t *)u, strlen(u)) == -1)
 		err(1, "sigmsg_audit");

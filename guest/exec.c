@@ -444,6 +444,7 @@ stdin_write(struct job *j)
 	ssize_t		 n;
 
 	while ((ob = TAILQ_FIRST(&j->j_inq)) != NULL) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): TAILQ FP */
 		n = write(j->j_fd[0], ob->o_data + ob->o_off,
 		    ob->o_len - ob->o_off);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -650,6 +651,7 @@ exec_killall(void)
 	struct job	*j;
 
 	while ((j = TAILQ_FIRST(&ag.a_jobs)) != NULL) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): TAILQ FP */
 		if (!(j->j_flags & J_EXITED)) {
 			(void)killpg(j->j_pid, SIGKILL);
 			(void)kill(j->j_pid, SIGKILL);

@@ -128,6 +128,7 @@ xfer_busy(uint32_t id)
 		xfer_free(x);
 	live = 0;
 	TAILQ_FOREACH(x, &ag.a_xfers, x_entry)
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): TAILQ FP */
 		live += x->x_fd != -1;
 	if (xfer_find(id) == NULL && live < XFER_MAX)
 		return (0);
@@ -425,5 +426,6 @@ file_abortall(void)
 	struct xfer	*x;
 
 	while ((x = TAILQ_FIRST(&ag.a_xfers)) != NULL)
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): TAILQ FP */
 		xfer_free(x);
 }

@@ -227,6 +227,7 @@ port_flush(void)
 	ssize_t		 n;
 
 	while ((ob = TAILQ_FIRST(&ag.a_outq)) != NULL) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): TAILQ FP */
 		n = write(ag.a_port, ob->o_data + ob->o_off,
 		    ob->o_len - ob->o_off);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))

@@ -36,6 +36,8 @@ struct conf_key {
 
 static int	 conf_err(struct conf_ctx *, const char *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+static int	 prof_err(struct conf_ctx *, const char *, const char *,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static int	 set_state_dir(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
 static int	 set_socket(struct conf_ctx *, const char *, json_t *,

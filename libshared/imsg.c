@@ -61,8 +61,10 @@ imsgbuf_clear(struct imsgbuf *ib)
 {
 	struct ibuf	*b;
 
+	/* NOLINTBEGIN(clang-analyzer-unix.Malloc): TAILQ FP */
 	while ((b = TAILQ_FIRST(&ib->w.bufs)) != NULL)
 		msgbuf_drop(&ib->w, b);
+	/* NOLINTEND(clang-analyzer-unix.Malloc) */
 	while (ib->nrfds > 0)
 		close(rfd_pop(ib));
 	free(ib->rbuf);
@@ -309,6 +311,7 @@ msgbuf_advance(struct msgbuf *w, size_t n)
 	size_t		 left;
 
 	while (n > 0 && (b = TAILQ_FIRST(&w->bufs)) != NULL) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): TAILQ FP */
 		left = b->size - b->sent;
 		if (n < left) {
 			b->sent += n;
@@ -343,6 +346,7 @@ imsgbuf_write(struct imsgbuf *ib)
 	while ((first = TAILQ_FIRST(&ib->w.bufs)) != NULL) {
 		memset(&msg, 0, sizeof(msg));
 		i = 0;
+		/* NOLINTBEGIN(clang-analyzer-unix.Malloc): TAILQ FP */
 		TAILQ_FOREACH(b, &ib->w.bufs, entry) {
 			/* an fd travels alone, with its message's head */
 			if (i > 0 && b->fd != -1)
@@ -355,6 +359,7 @@ imsgbuf_write(struct imsgbuf *ib)
 			if (b->fd != -1)
 				break;
 		}
+		/* NOLINTEND(clang-analyzer-unix.Malloc) */
 		msg.msg_iov = iov;
 		msg.msg_iovlen = i;
 		if (first->fd != -1) {

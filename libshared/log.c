@@ -15,6 +15,8 @@ static char	 log_name[32] = "mvm";
 
 static void	 vlog(int, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
+static void	 vlog_err(int, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
 static void	 log_emit(int, const char *);
 
 /*

@@ -211,6 +211,7 @@ rv_str(json_t *o, const char *path)
 }
 
 static int
+/* NOLINTNEXTLINE(misc-no-recursion): once, T_INTNULL to T_INT */
 rv_type_ok(json_t *v, int type)
 {
 	const char	*s = json_string_value(v);

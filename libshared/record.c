@@ -97,11 +97,13 @@ record_time_ok(const char *s)
 		} else if (s[i] != pat[i])
 			return (0);
 	}
+	/* NOLINTBEGIN(cert-err34-c): two digits each, checked above */
 	mo = atoi(s + 5);
 	d = atoi(s + 8);
 	h = atoi(s + 11);
 	mi = atoi(s + 14);
 	se = atoi(s + 17);
+	/* NOLINTEND(cert-err34-c) */
 	return (mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 &&
 	    mi <= 59 && se <= 60);
 }
@@ -217,7 +219,7 @@ rp_recovered(struct record_fields *rf, const char *k, const char *sv,
 static int
 rp_map(struct rp *p, int ids, struct record_fields *rf)
 {
-	char	 key[40], prevkey[40] = "", val[REC_TOKEN_MAX + 2];
+	char	 key[40] = "", prevkey[40] = "", val[REC_TOKEN_MAX + 2] = "";
 	int64_t	 iv = 0;
 	int	 n = 0, isint;
 

@@ -222,6 +222,11 @@ journal_recover(struct tenant *t)
 	/* first: was the log cut or rewritten while we were down? */
 	recover_ckpts(t);
 	if (as.as_tail_len > 0) {
+		/* audit_scan(): the tail runs to the end of the log */
+		if (as.as_tail_off > len ||
+		    as.as_tail_len != len - as.as_tail_off)
+			fatalx("%s: torn tail is not the end of the log",
+			    __func__);
 		sha256(buf + as.as_tail_off, as.as_tail_len, h);
 		hex_encode(h, 32, hex);
 		t->t_need_nl = buf[len - 1] != '\n';

@@ -199,6 +199,7 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 
 	(void)ev;
 	(void)arg;
+	/* cppcheck-suppress nullPointer ; accept4(2) takes NULL, NULL */
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
 	    -1) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)

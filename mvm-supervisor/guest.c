@@ -95,11 +95,13 @@ tsc_detect(void)
 
 	if ((f = fopen("/proc/cpuinfo", "re")) == NULL)
 		return (0);
+	/* NOLINTBEGIN(cert-err34-c): the kernel formats this */
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (sscanf(line, "cpu MHz : %lf", &mhz) == 1 ||
 		    sscanf(line, "cpu MHz\t: %lf", &mhz) == 1)
 			break;
-	fclose(f);
+	/* NOLINTEND(cert-err34-c) */
+	(void)fclose(f);
 	return ((uint32_t)(mhz * 1000));
 }
 
@@ -171,7 +173,7 @@ audit_guest(struct guest *g, const char *type, const char *k, const char *v)
 	(void)snprintf(id, sizeof(id), "%u", g->g_id);
 	aev_label(&ev, "guest_id", id);
 	aev_label(&ev, "state", guest_state_name(g->g_state));
-	if (k != NULL)
+	if (k != NULL && v != NULL)
 		aev_label(&ev, k, v);
 	if (strcmp(type, "guest.created") == 0) {
 		aev_label(&ev, "image", g->g_image.im_name);

@@ -187,7 +187,7 @@ main(int argc, char *argv[])
 	if (!sv.foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	sv.ctl_fd = -1;
 	TAILQ_INIT(&sv.clients);
 	sv.start_ms = now_ms();

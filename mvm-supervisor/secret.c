@@ -67,7 +67,6 @@ store_key(uint8_t key[crypto_secretbox_KEYBYTES], int create)
 {
 	char		 dir[MVM_ROOT_MAX + 96], path[MVM_ROOT_MAX + 128];
 	struct stat	 st;
-	ssize_t		 n;
 	int		 fd;
 
 	if (store_dir(dir, sizeof(dir)) == -1)
@@ -76,7 +75,7 @@ store_key(uint8_t key[crypto_secretbox_KEYBYTES], int create)
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
 		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 		    (st.st_mode & 077) != 0 || st.st_uid != 0 ||
-		    (n = read(fd, key, crypto_secretbox_KEYBYTES)) !=
+		    read(fd, key, crypto_secretbox_KEYBYTES) !=
 		    crypto_secretbox_KEYBYTES) {
 			log_warnx("%s: not a 32-byte key, 0600, root's", path);
 			close(fd);

@@ -40,7 +40,7 @@ main(int argc, char *argv[])
 
 	fd = proc_child_start(argc, argv, "vmm");
 	vm.t_start = mono_ns();
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	if ((vm.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if (peer_init(&vm.parent, vm.base, fd, MVM_IMSG_MAX, vmm_dispatch,

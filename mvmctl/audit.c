@@ -576,7 +576,8 @@ audit_checkpoint(int argc, char **argv)
 	ctl_close();
 	if (ac.ac_error != 0)
 		errx(EXIT_ERR, "%s", mvm_strerror(ac.ac_error));
-	fputs(ac.ac_note, stdout);
+	if (fputs(ac.ac_note, stdout) == EOF)
+		err(EXIT_ERR, "stdout");
 	if (fflush(stdout) == EOF)
 		err(EXIT_ERR, "stdout");
 	return (EXIT_OK);
@@ -681,7 +682,8 @@ audit_prove(int argc, char **argv)
 	}
 	if (rc == -1 || proof_format(pf, out, sizeof(out)) == -1)
 		errx(EXIT_ERR, "cannot make the proof");
-	fputs(out, stdout);
+	if (fputs(out, stdout) == EOF)
+		err(EXIT_ERR, "stdout");
 	audit_verify_free(&r);
 	free(pf);
 	if (fflush(stdout) == EOF)

@@ -242,7 +242,8 @@ cmd_logs(int argc, char **argv)
 			errx(EXIT_MVM, "unexpected reply");
 		if (fwrite(imsg.data, 1, imsg.datalen, stdout) != imsg.datalen)
 			err(EXIT_ERR, "stdout");
-		fflush(stdout);
+		if (fflush(stdout) == EOF)
+			err(EXIT_ERR, "stdout");
 		imsg_free(&imsg);
 	}
 	imsg_free(&imsg);

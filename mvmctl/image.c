@@ -104,6 +104,7 @@ cpio_file(struct cpio *c, const char *path, const char *name,
 }
 
 static void
+/* NOLINTNEXTLINE(misc-no-recursion): the operator's own tree */
 cpio_tree(struct cpio *c, const char *top, const char *rel)
 {
 	struct dirent	**ents;

@@ -111,7 +111,8 @@ key_export(int argc, char **argv)
 	} else if (strcmp(fmt, "pem") == 0) {
 		if (pem_format(ck.ck_pubkey, buf, sizeof(buf)) == -1)
 			errx(EXIT_ERR, "cannot format key");
-		fputs(buf, stdout);
+		if (fputs(buf, stdout) == EOF)
+			err(EXIT_ERR, "stdout");
 	} else {
 		if (vkey_format(ck.ck_name, ck.ck_pubkey, buf,
 		    sizeof(buf)) == -1)

@@ -51,6 +51,7 @@ load_file(const char *path, size_t *lenp)
 			if (S_ISREG(st.st_mode) || cap >= LOAD_PIPE_MAX)
 				break;
 			cap *= 2;
+			/* cppcheck-suppress memleakOnRealloc ; err() exits */
 			if ((buf = realloc(buf, cap + 1)) == NULL)
 				err(EXIT_ERR, NULL);
 		}

@@ -779,9 +779,9 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 
 	g.typed_exits = 1;
 	g.on_fail = run_on_fail;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGINT, on_signal);
+	(void)signal(SIGTERM, on_signal);
+	(void)signal(SIGPIPE, SIG_IGN);
 	ctl_connect();
 	ctl_sendv2(IMSG_CTL_RUN, &cr, sizeof(cr), blob, len);
 	free(blob);

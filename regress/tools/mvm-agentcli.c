@@ -435,7 +435,7 @@ connect_sock(const char *path, int wait_s)
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path))
 		errx(1, "%s: path too long", path);
-	strcpy(sun.sun_path, path);
+	(void)strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
 	for (;;) {
 		if ((sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) ==
 		    -1)
@@ -829,6 +829,8 @@ step_hex(const char *hex)
 		b[n++] = v;
 		hex += 2;
 	}
+	if (n == 0)
+		return (0);
 	if (wlen + n > wcap) {
 		wcap = (wlen + n) * 2;
 		if ((wbuf = realloc(wbuf, wcap)) == NULL)

@@ -263,7 +263,6 @@ step_exit(void)
 	ssize_t		 n;
 	size_t		 answered = 0;
 	int		 status;
-	pid_t		 r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
@@ -272,7 +271,7 @@ step_exit(void)
 		if (peerfd != -1)
 			while ((n = read(peerfd, buf, sizeof(buf))) > 0)
 				answered += n;
-		if ((r = waitpid(child, &status, WNOHANG)) == child)
+		if (waitpid(child, &status, WNOHANG) == child)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec > 10) {

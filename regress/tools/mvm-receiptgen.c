@@ -383,7 +383,7 @@ static void
 state_write(const char *name, const struct log *l, const char *pub,
     const uint64_t *sizes, int nsizes)
 {
-	static const char *const sub[] = { "", "/audit", "/audit/" TENANT,
+	static const char *const sub[] = { "", "/audit", ("/audit/" TENANT),
 	    "/signer" };
 	char			 path[1024], *text, *line;
 	size_t			 len = 0;
