@@ -104,6 +104,7 @@ struct flow {
 	size_t			 f_blen;	/*   goes to the host first */
 	uint64_t		 f_deadline;	/* ms, 0: none */
 };
+/* cppcheck-suppress unusedStructMember ; the TAILQ_* macros use it */
 TAILQ_HEAD(flowq, flow);
 
 static struct {
@@ -586,7 +587,7 @@ net_reset(void)
 	struct flow	*f;
 
 	while ((f = TAILQ_FIRST(&net.n_flows)) != NULL)
-		flow_free(f, 0);
+		flow_free(f, 0);	/* NOLINT(clang-analyzer-unix.Malloc): TAILQ FP */
 	net_undo();
 	net.n_ready = 0;
 	net.n_proxy = 0;
@@ -710,6 +711,7 @@ lsn_accept(const struct lsn *l)
 	int		 i, fd;
 
 	for (i = 0; i < NET_ACCEPTS; i++) {
+		/* cppcheck-suppress nullPointer ; accept4(2) takes NULL */
 		if ((fd = accept4(l->l_fd, NULL, NULL,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
 			return;

@@ -227,11 +227,10 @@ audit_resume_done(void *arg, uint32_t error, const void *reply)
 	uint32_t	 id = (uint32_t)(uintptr_t)arg;
 
 	(void)reply;
-	if (error == 0)
+	if (error == 0) {
 		log_info("audit log resumed");
-	if (error == 0)
 		(void)control_send(id, IMSG_CTL_OK, NULL, 0, NULL, 0);
-	else
+	} else
 		(void)control_error(id, MVM_EAUDIT, "the log could not be "
 		    "written again (is there room now?)");
 }

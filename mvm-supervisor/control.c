@@ -192,7 +192,8 @@ static void
 control_accept(evutil_socket_t lfd, short ev, void *arg)
 {
 	struct ctl_client	*cl;
-	struct ucred		 cred;
+	struct ucred		 cred = { .pid = 0, .uid = (uid_t)-1,
+				    .gid = (gid_t)-1 };	/* logged as unknown */
 	struct timeval		 tv;
 	socklen_t		 len = sizeof(cred);
 	int			 fd;

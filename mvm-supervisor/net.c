@@ -432,7 +432,7 @@ net_grants_parse(const char *const *s, uint32_t n, struct netgrant **out,
 	if ((g = calloc(MVM_NET_GRANTS_MAX, sizeof(*g))) == NULL)
 		fatal("calloc");
 	for (i = 0; i < n; i++) {
-		if ((colon = strrchr(s[i], ':')) == NULL) {
+		if (strrchr(s[i], ':') == NULL) {
 			if ((pre = policy_preset(s[i])) == NULL) {
 				(void)snprintf(msg, len, "--allow %.64s: not "
 				    "HOST:PORT and no such preset", s[i]);
@@ -611,6 +611,7 @@ net_guest_gone(struct guest *g)
 	struct flow		*f;
 
 	while ((f = TAILQ_FIRST(&g->g_flows)) != NULL) {
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): TAILQ FP */
 		if (f->f_state == F_OPEN) {
 			flow_event(&ev, "net.flow_closed", f);
 			aev_label(&ev, "reason", "stopped");

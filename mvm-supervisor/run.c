@@ -277,7 +277,8 @@ run_net(struct mvm_ctl_run *cr, const char *blob, size_t *lenp,
 
 /* control_run, once the grants are taken apart; takes *net if it can */
 static int
-run_admit(struct ctl_client *cl, struct mvm_ctl_run *crp, const char *blob,
+run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
+    const char *blob,
     size_t len, struct netgrant **net, int nnet)
 {
 	struct mvm_ctl_run	 cr = *crp;

@@ -238,8 +238,11 @@ secret_get(const char *name, size_t *lenp)
 	if ((plain = sodium_malloc(plen)) == NULL)
 		fatal("secret_get");
 	v = NULL;
+	/* an empty value is never stored (secret_put): one is damage, and
+	 * redact() could not look for it */
 	if (crypto_secretbox_open_easy(plain, file + hdr, st.st_size - hdr,
-	    file + 8, key) == 0 && memcmp(plain, name, nlen) == 0 &&
+	    file + 8, key) == 0 && plen > nlen &&
+	    memcmp(plain, name, nlen) == 0 &&
 	    (v = sodium_malloc(plen - nlen)) != NULL) {
 		memcpy(v, plain + nlen, plen - nlen);
 		*lenp = plen - nlen;
