@@ -526,7 +526,7 @@ seeds_agentproto(const char *dir)
 		{ "hello-guest", AP_HELLO,
 		    "{\"proto\":1,\"agent\":\"mvm-agent 0.1.0\",\"caps\":"
 		    "[\"exec\",\"stdin\",\"signal\",\"file\",\"ping\","
-		    "\"shutdown\"],\"uptime_ms\":812,"
+		    "\"shutdown\",\"share\"],\"uptime_ms\":812,"
 		    "\"kernel\":\"6.1.0-28-amd64\"}" },
 		{ "started", AP_STARTED, "{\"pid\":42}" },
 		{ "stdout", AP_STDOUT, "hi\n" },
@@ -540,6 +540,12 @@ seeds_agentproto(const char *dir)
 		{ "error", AP_ERROR,
 		    "{\"code\":\"not_found\",\"message\":\"no such file\"}" },
 		{ "file-end-guest", AP_FILE_END, "{\"size\":5,\"mode\":420}" },
+		{ "dir-put", AP_DIR_PUT,
+		    "{\"path\":\"/work/src\",\"size\":24}" },
+		{ "dir-get", AP_DIR_GET,
+		    "{\"path\":\"/work/src\",\"max\":1048576}" },
+		{ "dir-end-guest", AP_FILE_END,
+		    "{\"size\":24,\"files\":0,\"bytes\":0,\"skipped\":1}" },
 	};
 	struct out	*o, *sess;
 	char		 name[64];

@@ -6,6 +6,7 @@
  *	loop.c		poll loop, port I/O, output queue, dispatch, session
  *	exec.c		EXEC, STDIN, SIGNAL, reaping, timeouts
  *	file.c		FILE_PUT, FILE_GET
+ *	share.c		DIR_PUT, DIR_GET (host shares)
  *	json.c		strict readers for control payloads
  *	seccomp.c	the workload's seccomp tiers (seccomp.h)
  */
@@ -141,6 +142,15 @@ void	 file_end(const struct ap_frame *);
 int	 file_pending(void);
 void	 file_pump(void);
 void	 file_abortall(void);
+
+/* share.c */
+void	 share_put(const struct ap_frame *);
+void	 share_get(const struct ap_frame *);
+int	 share_data(const struct ap_frame *);
+int	 share_end(const struct ap_frame *);
+int	 share_pending(void);
+void	 share_pump(void);
+void	 share_abortall(void);
 
 /* json.c */
 json_t	*j_parse(const struct ap_frame *);

@@ -23,7 +23,7 @@ fi
 
 # --- HELLO
 is "$(jget "$out" proto)" 1 "HELLO: proto 1"
-is "$(jget "$out" caps)" '["exec","stdin","signal","file","ping","shutdown"]' \
+is "$(jget "$out" caps)" '["exec","stdin","signal","file","ping","shutdown","share"]' \
     "HELLO: caps"
 check "HELLO: uptime_ms > 0" test "$(jget "$out" uptime_ms)" -gt 0
 is "$(jget "$out" kernel)" \
