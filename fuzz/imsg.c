@@ -89,6 +89,8 @@ RD(ctl_error, struct mvm_ctl_error)
 RD(ctl_proc, struct mvm_ctl_proc)
 RD(ctl_status, struct mvm_ctl_status)
 RD(ctl_key, struct mvm_ctl_key)
+RD(vmm_share, struct mvm_vmm_share)
+RD(ctl_share, struct mvm_ctl_share)
 
 static volatile uint8_t	 sink;
 
@@ -291,6 +293,12 @@ static const struct reader {
 	{ IMSG_CTL_SECRET_REQ,		rd_ctl_secret },
 	{ IMSG_CTL_SECRET_INFO,		rd_ctl_secret },
 	{ IMSG_CTL_TEST,		rd_ctl_test },
+	{ IMSG_VMM_DIR_PUT,		rd_vmm_share },
+	{ IMSG_VMM_DIR_GET,		rd_vmm_share },
+	{ IMSG_VMM_DIR_END,		rd_vmm_share },
+	{ IMSG_CTL_SHARE,		rd_ctl_share },
+	{ IMSG_CTL_SHARE_DATA,		rd_raw },
+	{ IMSG_CTL_SHARE_END,		rd_ctl_share },
 };
 
 static const size_t	 chunk_sizes[] = {

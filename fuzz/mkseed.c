@@ -191,6 +191,8 @@ seeds_imsg(const char *dir)
 	struct mvm_profile		 pr[MVM_PROFILES];
 	struct mvm_ctl_test		 tt;
 	struct mvm_ctl_secret		 se;
+	struct mvm_vmm_share		 vh;
+	struct mvm_ctl_share		 sh;
 	struct out			*sess;
 	static const char		 blob[] = "/bin/sh\0-c\0echo hi\0"
 					    "HOME=/root";
@@ -468,6 +470,28 @@ seeds_imsg(const char *dir)
 	(void)strlcpy(tt.ct_name, "g1", sizeof(tt.ct_name));
 	tt.ct_which = MVM_TEST_VMM_GARBAGE;
 	ONE("ctl-test", IMSG_CTL_TEST, -1, &tt, sizeof(tt), NULL, 0);
+	memset(&vh, 0, sizeof(vh));
+	vh.vh_id = 3;
+	vh.vh_size = 24;
+	(void)strlcpy(vh.vh_path, "/work/src", sizeof(vh.vh_path));
+	ONE("vmm-dir-put", IMSG_VMM_DIR_PUT, -1, &vh, sizeof(vh), NULL, 0);
+	vh.vh_size = SHARE_ARCHIVE_MAX;
+	ONE("vmm-dir-get", IMSG_VMM_DIR_GET, -1, &vh, sizeof(vh), NULL, 0);
+	vh.vh_path[0] = '\0';
+	vh.vh_size = 24;
+	vh.vh_skipped = 1;
+	ONE("vmm-dir-end", IMSG_VMM_DIR_END, -1, &vh, sizeof(vh), NULL, 0);
+	memset(&sh, 0, sizeof(sh));
+	sh.sh_mode = MVM_ADD_DIR_RW;
+	sha256("/home/u/src", 11, sh.sh_sha256);
+	(void)strlcpy(sh.sh_path, "/work/src", sizeof(sh.sh_path));
+	ONE("ctl-share", IMSG_CTL_SHARE, -1, &sh, sizeof(sh), NULL, 0);
+	ONE("ctl-share-data", IMSG_CTL_SHARE_DATA, -1, SHARE_MAGIC,
+	    SHARE_MAGIC_LEN, NULL, 0);
+	sh.sh_size = 24;
+	sh.sh_skipped = 1;
+	ONE("ctl-share-end", IMSG_CTL_SHARE_END, -1, &sh, sizeof(sh), NULL,
+	    0);
 	/* every message above, one stream, 7 bytes a write */
 	save(dir, "session-all", sess);
 	/* a header claiming more than the maximum, after a good message */

@@ -153,6 +153,22 @@ share_link_ok(const char *path, const char *target)
 	return (1);
 }
 
+int
+share_guest_path_ok(const char *p)
+{
+	size_t	 len = strlen(p), i;
+
+	if (len < 2 || len > 128 || p[0] != '/')
+		return (0);
+	for (i = 0; i < len; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		    (p[i] >= 'A' && p[i] <= 'Z') ||
+		    (p[i] >= '0' && p[i] <= '9') ||
+		    strchr("._/@+=-", p[i]) != NULL))
+			return (0);
+	return (share_path_ok(p + 1, len - 1));
+}
+
 /* A whole header: check it against the kind and the bounds. */
 static int
 share_hdr(struct share_reader *r)

@@ -103,6 +103,12 @@ int	 share_path_ok(const char *, size_t);
  * can only go up to the top of the tree before it goes down again.
  */
 int	 share_link_ok(const char *, const char *);
+/*
+ * 1 if a share's guest directory is absolute, its components plain
+ * (share_path_ok), and it fits an audit token without ':' (1..128 of
+ * [A-Za-z0-9._/@+=-]): the evidence names it in clear.
+ */
+int	 share_guest_path_ok(const char *);
 /* Encode a header into out; returns SHARE_HDR_LEN. */
 size_t	 share_header(uint8_t *, int, uint32_t, size_t, uint64_t);
 
