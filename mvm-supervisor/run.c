@@ -311,8 +311,12 @@ run_admit(struct ctl_client *cl, struct mvm_ctl_run *crp, const char *blob,
 			    sizeof(msg));
 		if (err == 0 && exec_new(g, cl->cl_id, &cr, blob, len,
 		    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr, &cl->cl_shares,
-		    cl->cl_nshares) == NULL)
+		    cl->cl_nshares) == NULL) {
+			cl->cl_nshares = 0;	/* the command had them */
 			return (PEER_OK);	/* exec_new answered */
+		}
+		if (err == 0)
+			cl->cl_nshares = 0;
 		if (err != 0)
 			(void)control_error(cl->cl_id, err, msg);
 		return (PEER_OK);
@@ -369,6 +373,7 @@ run_admit(struct ctl_client *cl, struct mvm_ctl_run *crp, const char *blob,
 	(void)exec_new(g, cl->cl_id, &cr, blob, len,
 	    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr, &cl->cl_shares,
 	    cl->cl_nshares);
+	cl->cl_nshares = 0;		/* the command has them */
 	return (PEER_OK);
 }
 

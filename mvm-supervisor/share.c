@@ -124,6 +124,9 @@ share_free(struct share *sh, int n)
 {
 	int	 i;
 
+	if (sh == NULL)
+		return;
+
 	for (i = 0; i < n; i++) {
 		if (sh[i].sh_fd != -1)
 			(void)close(sh[i].sh_fd);
