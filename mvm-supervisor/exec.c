@@ -671,6 +671,7 @@ exec_free(struct exec *x)
 	free(x->x_rec_line);
 	free(x->x_rec_stmt);
 	free(x->x_stdin);
+	share_drop(x);
 	share_free(x->x_shares, x->x_nshares);
 	if (x->x_share_ev != NULL)
 		event_free(x->x_share_ev);

@@ -208,8 +208,10 @@ control_share_data(struct ctl_client *cl, struct imsg *imsg)
 		sh->sh_bytes = sh->sh_rd->sr_bytes;
 		free(sh->sh_rd);
 		sh->sh_rd = NULL;
-		if (++x->x_share_in == x->x_nshares && x->x_share_want)
+		if (++x->x_share_in == x->x_nshares && x->x_share_want) {
+			x->x_share_op = -1;	/* exec_send came first */
 			share_put_next(x);
+		}
 		return (PEER_OK);
 	}
 	if (len == 0 || len > MVM_DATA_MAX)
@@ -519,6 +521,7 @@ share_vmm_error(struct guest *g, const struct mvm_vmm_error *ve)
 	sh = &x->x_shares[x->x_share_op];
 	if (x->x_share_phase == SHARE_PHASE_PUT) {
 		audit_put(x, sh, "failed");
+		x->x_share_phase = 0;		/* answered: nothing is due */
 		(void)snprintf(msg, sizeof(msg), "--add-dir %s: the guest did "
 		    "not take it: %s", sh->sh_path, ve->ve_msg);
 		exec_fail(x, ve->ve_code == MVM_AGENT_ETOOLARGE ? MVM_ETOOBIG :
@@ -577,6 +580,29 @@ share_back_abort(struct exec *x, const char *why)
 	if (x->x_share_ev != NULL)
 		evtimer_del(x->x_share_ev);
 	exec_record(x);
+}
+
+/*
+ * The command is going with a put under way (its client or the guest
+ * failed it): the agent is told the stream is over, so that it answers
+ * (with an error) and can take the next one; that answer is expected.
+ */
+void
+share_drop(struct exec *x)
+{
+	struct guest		*g = x->x_guest;
+	struct mvm_vmm_file	 vf;
+
+	if (x->x_share_phase != SHARE_PHASE_PUT || !g->g_peer.p_open)
+		return;
+	if (x->x_shares[x->x_share_op].sh_fd != -1) {	/* no FILE_END yet */
+		memset(&vf, 0, sizeof(vf));
+		vf.vf_id = x->x_share_id;
+		(void)peer_compose(&g->g_peer, IMSG_VMM_FILE_END, g->g_id, -1,
+		    &vf, sizeof(vf));
+	}
+	g->g_share_stale = x->x_share_id;
+	x->x_share_phase = 0;
 }
 
 /* how many rw shares came back whole (run.exited) */

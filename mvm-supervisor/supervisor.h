@@ -390,6 +390,7 @@ int	 share_vmm_data(struct guest *, uint32_t, const uint8_t *, size_t);
 int	 share_vmm_end(struct guest *, const struct mvm_vmm_share *);
 int	 share_vmm_error(struct guest *, const struct mvm_vmm_error *);
 void	 share_back_abort(struct exec *, const char *);
+void	 share_drop(struct exec *);
 int	 share_returned(const struct exec *);
 
 /* receipt.c */
