@@ -41,6 +41,7 @@ static int	 rd_vmm_exec(struct imsg *);
 static int	 rd_ctl_run(struct imsg *);
 static int	 rd_vmm_data(struct imsg *);
 static int	 rd_ctl_secret(struct imsg *);
+static int	 rd_vmm_net(struct imsg *);
 static int	 rd_raw(struct imsg *);
 static void	 dispatch(struct imsg *);
 static ssize_t	 send_chunk(int, const uint8_t *, size_t, int, int);
@@ -193,6 +194,22 @@ rd_ctl_run(struct imsg *m)
 	return (0);
 }
 
+/* IMSG_VMM_NET_*: NET_FD carries a socket, the others nothing */
+static int
+rd_vmm_net(struct imsg *m)
+{
+	struct mvm_vmm_net	 vn;
+	int			 fd;
+
+	if (m->fd == -1)
+		return (msg_get_vmm_net(m, &vn, NULL));
+	if (msg_get_vmm_net(m, &vn, &fd) == -1)
+		return (-1);
+	FUZZ_ASSERT(fd != -1);
+	close(fd);
+	return (0);
+}
+
 static int
 rd_vmm_data(struct imsg *m)
 {
@@ -293,6 +310,11 @@ static const struct reader {
 	{ IMSG_CTL_SECRET_REQ,		rd_ctl_secret },
 	{ IMSG_CTL_SECRET_INFO,		rd_ctl_secret },
 	{ IMSG_CTL_TEST,		rd_ctl_test },
+	{ IMSG_VMM_NET_GRANT,		rd_vmm_net },
+	{ IMSG_VMM_NET_OPEN,		rd_vmm_net },
+	{ IMSG_VMM_NET_FD,		rd_vmm_net },
+	{ IMSG_VMM_NET_REFUSED,		rd_vmm_net },
+	{ IMSG_VMM_NET_CLOSED,		rd_vmm_net },
 	{ IMSG_VMM_DIR_PUT,		rd_vmm_share },
 	{ IMSG_VMM_DIR_GET,		rd_vmm_share },
 	{ IMSG_VMM_DIR_END,		rd_vmm_share },
