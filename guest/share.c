@@ -8,6 +8,11 @@
  * a time, and every entry is made or opened relative to the directory
  * above it, with O_NOFOLLOW.
  *
+ * A put empties the guest directory first: the command finds the host's
+ * tree there and nothing else (in a named guest, nothing of an earlier
+ * share), and an rw share brings back only that tree and the command's
+ * changes.
+ *
  * One put and one get at a time.  A put refused or failed stays until
  * its FILE_END and swallows its frames, so the host gets one AP_ERROR
  * for it, not one a frame.
@@ -27,10 +32,12 @@
 #include "share.h"
 
 #define OPEN_DIR	(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define EMPTY_DEPTH	256	/* a tree deeper than this is not emptied */
 #define STAGE_MAX	(CHUNK + 2 * (SHARE_HDR_LEN + SHARE_PATH_MAX))
 
 static int	 dir_path_ok(const char *);
 static int	 dir_open(const char *, int);
+static int	 dir_empty(int, int);
 static int	 write_all(int, const uint8_t *, size_t);
 static void	 put_reset(void);
 static void	 put_abort(void);
@@ -128,6 +135,50 @@ dir_open(const char *path, int create)
 	(void)close(fd);
 	errno = saved;
 	return (-1);
+}
+
+/*
+ * Remove what the directory dfd holds (never following a symlink:
+ * links are removed, not what they point to).  0, or -1 with errno.
+ */
+static int
+dir_empty(int dfd, int depth)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd, sub, rc = 0;
+
+	if (depth > EMPTY_DEPTH) {
+		errno = ELOOP;
+		return (-1);
+	}
+	if ((fd = dup(dfd)) == -1)
+		return (-1);
+	if ((d = fdopendir(fd)) == NULL) {
+		(void)close(fd);
+		return (-1);
+	}
+	while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    unlinkat(dfd, de->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR ||
+		    (sub = openat(dfd, de->d_name, OPEN_DIR)) == -1) {
+			rc = -1;
+			break;
+		}
+		rc = dir_empty(sub, depth + 1);
+		(void)close(sub);
+		if (rc == 0 && unlinkat(dfd, de->d_name, AT_REMOVEDIR) == -1)
+			rc = -1;
+	}
+	if (rc == 0 && errno != 0)
+		rc = -1;
+	fd = errno;
+	(void)closedir(d);
+	errno = fd;
+	return (rc);
 }
 
 static int
@@ -365,11 +416,13 @@ share_put(const struct ap_frame *f)
 		json_decref(o);
 		return;
 	}
-	if ((put.p_root = dir_open(path, 1)) == -1)
+	/* the guest path holds the host's tree and nothing else */
+	if ((put.p_root = dir_open(path, 1)) == -1 ||
+	    dir_empty(put.p_root, 0) == -1) {
 		out_errno(f->f_id, errno, path);
-	json_decref(o);
-	if (put.p_root == -1)
 		put_abort();
+	}
+	json_decref(o);
 }
 
 /* FILE_DATA: 1 if it was a DIR_PUT's (then it is taken), else 0 */

@@ -60,16 +60,16 @@
  *			{"path":"/abs","size":N} then AP_FILE_DATA frames
  *			with the same id carrying a host-share stream
  *			(share.h) of size bytes in all, then AP_FILE_END
- *			(empty).  The
- *			agent reads the stream with the share reader as it
- *			comes and makes each entry under path: path and its
- *			missing parents are created (0755); no component of
- *			path, and nothing under it, is followed if it is a
- *			symlink (openat/mkdirat from the directory above,
- *			O_NOFOLLOW); a directory must come before what it
- *			holds; files get the stream's mode, an existing file
- *			is replaced, an existing symlink is replaced by a
- *			new link of that name.  Answer AP_OK once all is
+ *			(empty).  path and its missing parents are created
+ *			(0755) and what path held is removed (links, not
+ *			what they point to), so that it holds the stream's
+ *			tree alone; then the agent reads the stream with the
+ *			share reader as it comes and makes each entry under
+ *			path.  No component of path, and nothing under it,
+ *			is followed if it is a symlink (openat/mkdirat from
+ *			the directory above, O_NOFOLLOW); a directory must
+ *			come before what it holds; files and directories get
+ *			the stream's modes.  Answer AP_OK once all is
  *			written, or one AP_ERROR (the rest of the request's
  *			frames are swallowed up to its FILE_END): a stream
  *			the reader refuses or of the wrong size is

@@ -245,6 +245,12 @@ $CTL exec g1 --add-dir "$RW:/srv/w:rw" -- \
     sh -c 'cat /srv/w/exec.txt; echo two >> /srv/w/exec.txt' </dev/null >O
 is "$?:$(cat O)" "0:one" "exec --add-dir: the guest sees the file"
 is "$(tr '\n' ' ' < "$RW/exec.txt")" "one two " "exec --add-dir rw: it came back"
+OTHER=$MVM_TMP/$TAG-other
+mkdir -p "$OTHER"; printf 'other\n' > "$OTHER/o.txt"
+got=$($CTL exec g1 --add-dir "$OTHER:/srv/w:rw" -- ls /srv/w </dev/null)
+is "$?:$got" "0:o.txt" \
+    "exec: the same guest path again holds the new tree and nothing else"
+is "$(ls "$OTHER")" "o.txt" "... so nothing of the first share came back into the second"
 $CTL stop g1 >/dev/null; $CTL rm g1 >/dev/null
 $CTL up g2 >/dev/null
 $CTL exec g2 --add-dir "$RW:/srv/w:rw" -- true </dev/null 2>/dev/null
