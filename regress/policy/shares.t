@@ -9,8 +9,9 @@
 # does not allow (restrictive: no shares, standard: ro only, dev: rw),
 # the last with exit 120 and a policy.denied record of rule add-dir.  A
 # symlink the guest makes to a host path is not written on the host
-# (the agent leaves it out and says so), and a directory swapped for a
-# symlink on the host while the command runs is not written through.
+# (the agent leaves it out and says so), a directory swapped for a
+# symlink on the host while the command runs is not written through,
+# and a guest path through a symlink in the guest is refused.
 # The host path is in no record, receipt or log: only its SHA-256.
 . "$MVM_TOP/regress/lib.sh"
 need_root policy-shares
@@ -199,6 +200,7 @@ rm "$BAD/fifo"
 mkdir "$BAD/many"; (cd "$BAD/many" && seq 10001 | xargs touch)
 $CTL run --add-dir "$BAD:/mnt/bad" -- true 2>ERR
 is $? 122 "more than 10000 entries: over the limits (122)"
+cp ERR ERRHOST		# mvmctl's own message names the host path
 rm -rf "$BAD/many"
 $CTL run --add-dir "$MVM_TMP/nosuchdir:/mnt/x" -- true 2>/dev/null
 is $? 2 "a HOST that is not there: usage (2)"
@@ -251,6 +253,12 @@ got=$($CTL exec g1 --add-dir "$OTHER:/srv/w:rw" -- ls /srv/w </dev/null)
 is "$?:$got" "0:o.txt" \
     "exec: the same guest path again holds the new tree and nothing else"
 is "$(ls "$OTHER")" "o.txt" "... so nothing of the first share came back into the second"
+$CTL exec g1 -- ln -s /etc /srv/link </dev/null
+$CTL exec g1 --add-dir "$OTHER:/srv/link/sub" -- true </dev/null 2>ERR
+is $? 111 "a guest path through a symlink in the guest: refused (111)"
+like "$(cat ERR)" "did not take it" "... the guest said it did not take it"
+is "$($CTL exec g1 -- sh -c 'test -e /etc/sub && echo yes || echo no' \
+    </dev/null)" no "... and nothing was made where the link points"
 $CTL stop g1 >/dev/null; $CTL rm g1 >/dev/null
 $CTL up g2 >/dev/null
 $CTL exec g2 --add-dir "$RW:/srv/w:rw" -- true </dev/null 2>/dev/null
@@ -271,7 +279,7 @@ done
 check "no host path anywhere in the state dir" \
     not grep -rqF "$TAG" "$SV_DIR"
 # the search can fail: the host path is in mvmctl's own messages
-check "the search finds a host path where one is" grep -qF "$TAG" ERR
+check "the search finds a host path where one is" grep -qF "$TAG" ERRHOST
 sv_stop
 is "$SV_RC" 0 "supervisor stops cleanly"
 check "no host path in the supervisor's log" not grep -qF "$TAG" "$SV_LOG"
