@@ -721,7 +721,10 @@ guest_client_gone(uint32_t client)
 				continue;
 			if (g->g_transient) {
 				guest_stop(g);
-			} else if (x->x_sent) {
+			} else if (!x->x_sent) {
+				/* not in the guest yet (its shares were) */
+				exec_fail(x, MVM_EGUEST, "the client went away");
+			} else {
 				memset(&vs, 0, sizeof(vs));
 				vs.vs_id = x->x_id;
 				vs.vs_signal = SIGKILL;

@@ -117,12 +117,11 @@ static int		 back_cur = -2;		/* the rw share coming back */
 static int	 tmp_open(void);
 static int	 pack_out(void *, const void *, size_t);
 static void	 pack_flush(struct pack *);
-static void	 pack_dir(struct pack *, int, const char *, int);
+static void	 pack_dir(struct pack *, int, const char *);
 static void	 pack_refused(struct pack *, const char *)
 		    __attribute__((noreturn));
 static int	 name_cmp(const void *, const void *);
-static void	 pack_entry(struct pack *, int, const char *, const char *,
-		    int);
+static void	 pack_entry(struct pack *, int, const char *, const char *);
 static void	 pack_file(struct pack *, int, const char *, const char *,
 		    const struct stat *);
 static void	 sent_add(struct hshare *, const char *, int, uint32_t,
@@ -280,7 +279,7 @@ name_cmp(const void *a, const void *b)
 
 /* The directory dfd (at rel, "" for the top), its entries in order. */
 static void
-pack_dir(struct pack *pk, int dfd, const char *rel, int depth)
+pack_dir(struct pack *pk, int dfd, const char *rel)
 {
 	struct dirent	*de;
 	char		**names = NULL;
@@ -304,15 +303,14 @@ pack_dir(struct pack *pk, int dfd, const char *rel, int depth)
 	(void)closedir(d);
 	qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
-		pack_entry(pk, dfd, rel, names[i], depth);
+		pack_entry(pk, dfd, rel, names[i]);
 		free(names[i]);
 	}
 	free(names);
 }
 
 static void
-pack_entry(struct pack *pk, int dfd, const char *dir, const char *name,
-    int depth)
+pack_entry(struct pack *pk, int dfd, const char *dir, const char *name)
 {
 	struct hshare	*h = pk->p_h;
 	struct stat	 st;
@@ -335,7 +333,7 @@ pack_entry(struct pack *pk, int dfd, const char *dir, const char *name,
 		sent_add(h, rel, SHARE_DIR, st.st_mode & 0777, NULL);
 		if ((fd = openat(dfd, name, OPEN_DIR)) == -1)
 			err(EXIT_ERR, "--add-dir %s: %s", h->h_arg, rel);
-		pack_dir(pk, fd, rel, depth + 1);
+		pack_dir(pk, fd, rel);	/* share_write_entry bounds the depth */
 		(void)close(fd);
 	} else if (S_ISLNK(st.st_mode)) {
 		if ((n = readlinkat(dfd, name, target, sizeof(target))) == -1)
@@ -422,7 +420,7 @@ share_prepare(void)
 		memset(pk, 0, sizeof(*pk));
 		pk->p_h = h;
 		(void)share_write_start(&pk->p_w, pack_out, pk);
-		pack_dir(pk, h->h_root, "", 0);
+		pack_dir(pk, h->h_root, "");
 		(void)share_write_end(&pk->p_w);
 		pack_flush(pk);
 		h->h_files = pk->p_w.sw_entries;
