@@ -6,7 +6,7 @@
  * j_parse, j_only, j_uint, j_str, j_bool) with the members and limits
  * the agent's handlers ask for (members[] below, after guest/loop.c
  * hello(), guest/exec.c exec_parse() and exec_signal(), guest/file.c
- * put_open() and file_get()).
+ * put_open() and file_get(), guest/share.c share_put() and share_get()).
  *
  * Those handlers themselves (exec_parse, env_parse, path_ok) are static
  * and act on the guest (fork, open), so they are not reached; nor is the
@@ -25,6 +25,7 @@
 
 #include "agentproto.h"
 #include "fuzz.h"
+#include "share.h"
 #include "../guest/agent.h"
 
 #define M_UINT		1
@@ -65,6 +66,12 @@ static const struct schema {
 	    { "mode", M_UINT, 07777, 0 },
 	    { "size", M_UINT, UINT64_MAX >> 1, 1 } } },
 	{ AP_FILE_GET, 1, {
+	    { "path", M_STR, 0, 1 },
+	    { "max", M_UINT, UINT64_MAX >> 1, 0 } } },
+	{ AP_DIR_PUT, 1, {
+	    { "path", M_STR, 0, 1 },
+	    { "size", M_UINT, SHARE_ARCHIVE_MAX, 1 } } },
+	{ AP_DIR_GET, 1, {
 	    { "path", M_STR, 0, 1 },
 	    { "max", M_UINT, UINT64_MAX >> 1, 0 } } },
 	{ AP_PING, 0, { { NULL, 0, 0, 0 } } },

@@ -41,6 +41,7 @@ static int	 rd_vmm_exec(struct imsg *);
 static int	 rd_ctl_run(struct imsg *);
 static int	 rd_vmm_data(struct imsg *);
 static int	 rd_ctl_secret(struct imsg *);
+static int	 rd_vmm_net(struct imsg *);
 static int	 rd_raw(struct imsg *);
 static void	 dispatch(struct imsg *);
 static ssize_t	 send_chunk(int, const uint8_t *, size_t, int, int);
@@ -89,6 +90,8 @@ RD(ctl_error, struct mvm_ctl_error)
 RD(ctl_proc, struct mvm_ctl_proc)
 RD(ctl_status, struct mvm_ctl_status)
 RD(ctl_key, struct mvm_ctl_key)
+RD(vmm_share, struct mvm_vmm_share)
+RD(ctl_share, struct mvm_ctl_share)
 
 static volatile uint8_t	 sink;
 
@@ -188,6 +191,22 @@ rd_ctl_run(struct imsg *m)
 	if (msg_get_ctl_run(m, &cr, &blob, &len) == -1)
 		return (-1);
 	touch_blob(blob, len, cr.cr_argc + cr.cr_envc + cr.cr_secretc);
+	return (0);
+}
+
+/* IMSG_VMM_NET_*: NET_FD carries a socket, the others nothing */
+static int
+rd_vmm_net(struct imsg *m)
+{
+	struct mvm_vmm_net	 vn;
+	int			 fd;
+
+	if (m->fd == -1)
+		return (msg_get_vmm_net(m, &vn, NULL));
+	if (msg_get_vmm_net(m, &vn, &fd) == -1)
+		return (-1);
+	FUZZ_ASSERT(fd != -1);
+	close(fd);
 	return (0);
 }
 
@@ -291,6 +310,17 @@ static const struct reader {
 	{ IMSG_CTL_SECRET_REQ,		rd_ctl_secret },
 	{ IMSG_CTL_SECRET_INFO,		rd_ctl_secret },
 	{ IMSG_CTL_TEST,		rd_ctl_test },
+	{ IMSG_VMM_NET_GRANT,		rd_vmm_net },
+	{ IMSG_VMM_NET_OPEN,		rd_vmm_net },
+	{ IMSG_VMM_NET_FD,		rd_vmm_net },
+	{ IMSG_VMM_NET_REFUSED,		rd_vmm_net },
+	{ IMSG_VMM_NET_CLOSED,		rd_vmm_net },
+	{ IMSG_VMM_DIR_PUT,		rd_vmm_share },
+	{ IMSG_VMM_DIR_GET,		rd_vmm_share },
+	{ IMSG_VMM_DIR_END,		rd_vmm_share },
+	{ IMSG_CTL_SHARE,		rd_ctl_share },
+	{ IMSG_CTL_SHARE_DATA,		rd_raw },
+	{ IMSG_CTL_SHARE_END,		rd_ctl_share },
 };
 
 static const size_t	 chunk_sizes[] = {

@@ -23,7 +23,8 @@ sep() { printf '\0--\0'; }
 line() { sed -n "$1p" "$2" | tr -d '\n'; }
 unsigned() { sed 's/,"sig":"[^"]*"//'; }
 
-for t in imsg agentproto record note merkle receipt auditverify codec conf
+for t in imsg agentproto record note merkle receipt auditverify codec conf \
+    share
 do
 	mkdir -p "$C/$t"
 	rm -f "$C/$t"/seed-* "$C/$t"/session-*
@@ -41,6 +42,7 @@ mkdir "$T/r"
 "$B/mvm-fuzzseed" imsg "$C/imsg"
 "$B/mvm-fuzzseed" agentproto "$C/agentproto"
 "$B/mvm-fuzzseed" merkle "$C/merkle"
+"$B/mvm-fuzzseed" share "$C/share"
 R=$T/r
 RL=$R/state/audit/local
 CL=$R/cut/audit/local
@@ -141,7 +143,8 @@ for f in "$top"/regress/conf/cases/*.json; do
 	cp "$f" "$C/conf/seed-${n%.json}"
 done
 
-for t in imsg agentproto record note merkle receipt auditverify codec conf
+for t in imsg agentproto record note merkle receipt auditverify codec conf \
+    share
 do
 	printf '%-12s %3d files %7d bytes\n' "$t" \
 	    "$(find "$C/$t" -type f | wc -l)" \

@@ -7,6 +7,9 @@
  *				whole sessions (fuzz/imsg.c input format)
  *   mvm-fuzzseed agentproto DIR	the frames both ends send, with the
  *				payloads agentproto.h documents, and a session
+ *   mvm-fuzzseed share DIR	host-share streams from our writer
+ *				(share_write_*), whole and cut, and one with a
+ *				link out of the tree written by hand
  *   mvm-fuzzseed merkle DIR	fuzz/merkle.c inputs; one whose raw part
  *				is a real inclusion proof
  *   mvm-fuzzseed recovered FILE	a log with a crash region and the
@@ -38,6 +41,7 @@
 #include "note.h"
 #include "policy.h"
 #include "record.h"
+#include "share.h"
 #include "sigmsg.h"
 
 #define SEED_MAX	(256 * 1024)
@@ -57,6 +61,9 @@ static void	 frame(struct out *, uint32_t, uint32_t, const char *, size_t);
 static void	 seeds_agentproto(const char *);
 static void	 put64(struct out *, uint64_t, size_t);
 static void	 seeds_merkle(const char *);
+static int	 share_put(void *, const void *, size_t);
+static void	 share_seed(const char *, const char *, int, uint8_t);
+static void	 seeds_share(const char *);
 static char	*record(uint64_t, const uint8_t *, const char *, json_t *,
 		    json_t *);
 static void	 seed_recovered(const char *);
@@ -65,7 +72,8 @@ static void	 seed_proof(const char *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mvm-fuzzseed imsg|agentproto|merkle DIR\n"
+	fprintf(stderr, "usage: mvm-fuzzseed imsg|agentproto|merkle|share "
+	    "DIR\n"
 	    "       mvm-fuzzseed recovered|proof FILE\n");
 	exit(1);
 }
@@ -183,6 +191,8 @@ seeds_imsg(const char *dir)
 	struct mvm_profile		 pr[MVM_PROFILES];
 	struct mvm_ctl_test		 tt;
 	struct mvm_ctl_secret		 se;
+	struct mvm_vmm_share		 vh;
+	struct mvm_ctl_share		 sh;
 	struct out			*sess;
 	static const char		 blob[] = "/bin/sh\0-c\0echo hi\0"
 					    "HOME=/root";
@@ -460,6 +470,28 @@ seeds_imsg(const char *dir)
 	(void)strlcpy(tt.ct_name, "g1", sizeof(tt.ct_name));
 	tt.ct_which = MVM_TEST_VMM_GARBAGE;
 	ONE("ctl-test", IMSG_CTL_TEST, -1, &tt, sizeof(tt), NULL, 0);
+	memset(&vh, 0, sizeof(vh));
+	vh.vh_id = 3;
+	vh.vh_size = 24;
+	(void)strlcpy(vh.vh_path, "/work/src", sizeof(vh.vh_path));
+	ONE("vmm-dir-put", IMSG_VMM_DIR_PUT, -1, &vh, sizeof(vh), NULL, 0);
+	vh.vh_size = SHARE_ARCHIVE_MAX;
+	ONE("vmm-dir-get", IMSG_VMM_DIR_GET, -1, &vh, sizeof(vh), NULL, 0);
+	vh.vh_path[0] = '\0';
+	vh.vh_size = 24;
+	vh.vh_skipped = 1;
+	ONE("vmm-dir-end", IMSG_VMM_DIR_END, -1, &vh, sizeof(vh), NULL, 0);
+	memset(&sh, 0, sizeof(sh));
+	sh.sh_mode = MVM_ADD_DIR_RW;
+	sha256("/home/u/src", 11, sh.sh_sha256);
+	(void)strlcpy(sh.sh_path, "/work/src", sizeof(sh.sh_path));
+	ONE("ctl-share", IMSG_CTL_SHARE, -1, &sh, sizeof(sh), NULL, 0);
+	ONE("ctl-share-data", IMSG_CTL_SHARE_DATA, -1, SHARE_MAGIC,
+	    SHARE_MAGIC_LEN, NULL, 0);
+	sh.sh_size = 24;
+	sh.sh_skipped = 1;
+	ONE("ctl-share-end", IMSG_CTL_SHARE_END, -1, &sh, sizeof(sh), NULL,
+	    0);
 	/* every message above, one stream, 7 bytes a write */
 	save(dir, "session-all", sess);
 	/* a header claiming more than the maximum, after a good message */
@@ -518,7 +550,7 @@ seeds_agentproto(const char *dir)
 		{ "hello-guest", AP_HELLO,
 		    "{\"proto\":1,\"agent\":\"mvm-agent 0.1.0\",\"caps\":"
 		    "[\"exec\",\"stdin\",\"signal\",\"file\",\"ping\","
-		    "\"shutdown\"],\"uptime_ms\":812,"
+		    "\"shutdown\",\"share\"],\"uptime_ms\":812,"
 		    "\"kernel\":\"6.1.0-28-amd64\"}" },
 		{ "started", AP_STARTED, "{\"pid\":42}" },
 		{ "stdout", AP_STDOUT, "hi\n" },
@@ -532,6 +564,12 @@ seeds_agentproto(const char *dir)
 		{ "error", AP_ERROR,
 		    "{\"code\":\"not_found\",\"message\":\"no such file\"}" },
 		{ "file-end-guest", AP_FILE_END, "{\"size\":5,\"mode\":420}" },
+		{ "dir-put", AP_DIR_PUT,
+		    "{\"path\":\"/work/src\",\"size\":24}" },
+		{ "dir-get", AP_DIR_GET,
+		    "{\"path\":\"/work/src\",\"max\":1048576}" },
+		{ "dir-end-guest", AP_FILE_END,
+		    "{\"size\":24,\"files\":0,\"bytes\":0,\"skipped\":1}" },
 	};
 	struct out	*o, *sess;
 	char		 name[64];
@@ -776,6 +814,114 @@ seed_proof(const char *path)
 	free(pf);
 }
 
+/* ------------------------------------------------------------------ */
+/* share: what mvmctl and the agent write (fuzz/share.c input format) */
+
+static int
+share_put(void *arg, const void *p, size_t n)
+{
+	put(arg, p, n);
+	return (0);
+}
+
+/*
+ * One seed: the chunk byte, then a stream of kind: 0 a small tree,
+ * 1 an empty tree, 2 a deep path, 3 many entries, 4 one larger file.
+ */
+static void
+share_seed(const char *dir, const char *name, int kind, uint8_t chunk)
+{
+	struct share_writer	 w;
+	struct out		*o;
+	char			 p[SHARE_PATH_MAX], data[4096];
+	int			 i;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		err(1, NULL);
+	put(o, &chunk, 1);
+	if (share_write_start(&w, share_put, o) == -1)
+		err(1, "share");
+	switch (kind) {
+	case 0:
+		if (share_write_entry(&w, SHARE_DIR, 0755, "src", 0,
+		    NULL) == -1 ||
+		    share_write_entry(&w, SHARE_FILE, 0644, "src/main.c", 14,
+		    NULL) == -1 ||
+		    share_write_data(&w, "int main;\n", 10) == -1 ||
+		    share_write_data(&w, "/**/", 4) == -1 ||
+		    share_write_entry(&w, SHARE_FILE, 0600, "src/empty", 0,
+		    NULL) == -1 ||
+		    share_write_entry(&w, SHARE_DIR, 0700, "src/sub", 0,
+		    NULL) == -1 ||
+		    share_write_entry(&w, SHARE_LINK, 0, "src/sub/up", 0,
+		    "../main.c") == -1 ||
+		    share_write_entry(&w, SHARE_LINK, 0, "link", 0,
+		    "./src//sub/") == -1 ||
+		    share_write_entry(&w, SHARE_FILE, 0755, "run.sh", 5,
+		    NULL) == -1 ||
+		    share_write_data(&w, "true\n", 5) == -1)
+			err(1, "share");
+		break;
+	case 2:
+		p[0] = '\0';
+		for (i = 0; i < SHARE_DEPTH_MAX; i++) {
+			(void)strlcat(p, i == 0 ? "d" : "/d", sizeof(p));
+			if (share_write_entry(&w, SHARE_DIR, 0755, p, 0,
+			    NULL) == -1)
+				err(1, "share");
+		}
+		break;
+	case 3:
+		for (i = 0; i < 300; i++) {
+			(void)snprintf(p, sizeof(p), "f%03d", i);
+			if (share_write_entry(&w, SHARE_FILE, 0644, p, 1,
+			    NULL) == -1 || share_write_data(&w, "x", 1) == -1)
+				err(1, "share");
+		}
+		break;
+	case 4:
+		memset(data, 'z', sizeof(data));
+		if (share_write_entry(&w, SHARE_FILE, 0644, "big", 16 *
+		    sizeof(data), NULL) == -1)
+			err(1, "share");
+		for (i = 0; i < 16; i++)
+			if (share_write_data(&w, data, sizeof(data)) == -1)
+				err(1, "share");
+		break;
+	}
+	if (share_write_end(&w) == -1)
+		err(1, "share");
+	save(dir, name, o);
+	free(o);
+}
+
+static void
+seeds_share(const char *dir)
+{
+	struct out	*o;
+	uint8_t		 h[SHARE_HDR_LEN];
+
+	share_seed(dir, "seed-tree", 0, 0);
+	share_seed(dir, "seed-tree-bytewise", 0, 1);
+	share_seed(dir, "seed-tree-16", 0, 7);
+	share_seed(dir, "seed-empty", 1, 0);
+	share_seed(dir, "seed-deep", 2, 0);
+	share_seed(dir, "seed-many", 3, 9);
+	share_seed(dir, "seed-big", 4, 10);
+	/* what the writer refuses to write: a link out of the tree */
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		err(1, NULL);
+	put(o, "\0", 1);
+	put(o, SHARE_MAGIC, SHARE_MAGIC_LEN);
+	share_header(h, SHARE_LINK, 0, 3, 11);
+	put(o, h, sizeof(h));
+	put(o, "out/etc/passwd", 14);
+	share_header(h, SHARE_END, 0, 0, 1);
+	put(o, h, sizeof(h));
+	save(dir, "seed-link-out", o);
+	free(o);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -788,6 +934,8 @@ main(int argc, char *argv[])
 		seeds_agentproto(argv[2]);
 	else if (strcmp(argv[1], "merkle") == 0)
 		seeds_merkle(argv[2]);
+	else if (strcmp(argv[1], "share") == 0)
+		seeds_share(argv[2]);
 	else if (strcmp(argv[1], "recovered") == 0)
 		seed_recovered(argv[2]);
 	else if (strcmp(argv[1], "proof") == 0)

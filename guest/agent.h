@@ -7,6 +7,7 @@
  *	exec.c		EXEC, STDIN, SIGNAL, reaping, timeouts
  *	file.c		FILE_PUT, FILE_GET
  *	net.c		egress: NET_GRANTS, flows, the HTTP proxy
+ *	share.c		DIR_PUT, DIR_GET (host shares)
  *	json.c		strict readers for control payloads
  *	seccomp.c	the workload's seccomp tiers (seccomp.h)
  *
@@ -171,6 +172,14 @@ void	 net_tick(uint64_t);
 int	 net_timeout(uint64_t, int);
 void	 net_reset(void);
 int	 net_proxy(void);
+/* share.c */
+void	 share_put(const struct ap_frame *);
+void	 share_get(const struct ap_frame *);
+int	 share_data(const struct ap_frame *);
+int	 share_end(const struct ap_frame *);
+int	 share_pending(void);
+void	 share_pump(void);
+void	 share_abortall(void);
 
 /* json.c */
 json_t	*j_parse(const struct ap_frame *);

@@ -154,6 +154,7 @@ session_reset(void)
 	exec_killall();
 	file_abortall();
 	net_reset();
+	share_abortall();
 	while ((ob = TAILQ_FIRST(&ag.a_outq)) != NULL) {
 		TAILQ_REMOVE(&ag.a_outq, ob, o_entry);
 		free(ob);
@@ -287,10 +288,18 @@ dispatch(const struct ap_frame *f)
 		file_get(f);
 		break;
 	case AP_FILE_DATA:
-		file_data(f);
+		if (!share_data(f))
+			file_data(f);
 		break;
 	case AP_FILE_END:
-		file_end(f);
+		if (!share_end(f))
+			file_end(f);
+		break;
+	case AP_DIR_PUT:
+		share_put(f);
+		break;
+	case AP_DIR_GET:
+		share_get(f);
 		break;
 	case AP_PING:
 		ping(f);
@@ -339,10 +348,10 @@ hello(const struct ap_frame *f)
 		return;
 	}
 	ag.a_ready = 1;
-	out_json(AP_HELLO, f->f_id, json_pack("{s:i,s:s,s:[sssssss],s:I,s:s}",
+	out_json(AP_HELLO, f->f_id, json_pack("{s:i,s:s,s:[ssssssss],s:I,s:s}",
 	    "proto", AP_PROTO_VERSION, "agent", AGENT_NAME,
 	    "caps", "exec", "stdin", "signal", "file", "ping", "shutdown",
-	    "net",
+	    "net", "share",
 	    "uptime_ms", (json_int_t)ag.a_uptime_ms, "kernel", ag.a_kernel));
 }
 
@@ -398,7 +407,7 @@ loop_timeout(uint64_t now)
 
 	if (ag.a_port != -1 && ag.a_retry > now)
 		t = ag.a_retry - now;
-	if (file_pending() && !out_high())
+	if ((file_pending() || share_pending()) && !out_high())
 		t = 0;
 	return (net_timeout(now, exec_timeout(now, t)));
 }
@@ -446,6 +455,8 @@ loop_once(void)
 	net_tick(now_ms());
 	if (!out_high())
 		file_pump();
+	if (!out_high())
+		share_pump();
 	if (ag.a_port != -1)
 		port_flush();
 }

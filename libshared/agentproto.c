@@ -144,6 +144,8 @@ ap_type_name(uint32_t type)
 	case AP_NET_ACK:	return ("NET_ACK");
 	case AP_NET_CLOSE:	return ("NET_CLOSE");
 	case AP_NET_OPEN:	return ("NET_OPEN");
+	case AP_DIR_PUT:	return ("DIR_PUT");
+	case AP_DIR_GET:	return ("DIR_GET");
 	}
 	return ("UNKNOWN");
 }

@@ -62,15 +62,51 @@
  *   FILE_GET	{"path":"/abs","max":N}; answer AP_FILE_DATA frames then
  *			AP_FILE_END {"size":N,"mode":N}, or AP_ERROR
  *			("too_large" if the file exceeds max)
+ *   DIR_PUT	(host shares; HELLO caps has "share")
+ *			{"path":"/abs","size":N} then AP_FILE_DATA frames
+ *			with the same id carrying a host-share stream
+ *			(share.h) of size bytes in all, then AP_FILE_END
+ *			(empty).  path and its missing parents are created
+ *			(0755) and what path held is removed (links, not
+ *			what they point to), so that it holds the stream's
+ *			tree alone; then the agent reads the stream with the
+ *			share reader as it comes and makes each entry under
+ *			path.  No component of path, and nothing under it,
+ *			is followed if it is a symlink (openat/mkdirat from
+ *			the directory above, O_NOFOLLOW); a directory must
+ *			come before what it holds; files and directories get
+ *			the stream's modes.  Answer AP_OK once all is
+ *			written, or one AP_ERROR (the rest of the request's
+ *			frames are swallowed up to its FILE_END): a stream
+ *			the reader refuses or of the wrong size is
+ *			"bad_request"; what was made before stays.
+ *   DIR_GET	{"path":"/abs","max":N}; answer AP_FILE_DATA frames
+ *			carrying a host-share stream of the tree under path,
+ *			in no particular order, directories before their
+ *			contents, without following any symlink, then
+ *			AP_FILE_END {"size":N,"files":N,"bytes":N,
+ *			"skipped":N}: the stream's bytes, its entries, its
+ *			bytes of file data and link targets, and what was
+ *			left out: links that share_link_ok() refuses and
+ *			anything but directories, regular files and links.
+ *			Or AP_ERROR, also after some data: "not_found",
+ *			"too_large" (more than max stream bytes, or over a
+ *			bound of share.h), "io" (a file changed size while
+ *			read).  The host reads the stream with the share
+ *			reader too: a stream it refuses, one that exceeds
+ *			max, or counts that do not match the stream break
+ *			the protocol.
+ *			One DIR_PUT and one DIR_GET at a time; another is
+ *			"busy".
  *   PING		any JSON object; answer AP_PONG with the same payload
  *   SHUTDOWN	{}; the agent kills what runs, syncs, answers AP_OK and
  *			powers the guest off
  *   ERROR		{"code":"...","message":"..."}; codes: version,
  *			not_ready, malformed, unknown_type, bad_request,
  *			not_found, too_large, io, busy, denied
- * Paths for FILE_*: absolute, no "." or ".." components, no NUL, at
- * most AP_PATH_MAX bytes; the agent does not follow a symlink in the
- * last component (O_NOFOLLOW).
+ * Paths for FILE_* and DIR_*: absolute, no "." or ".." components, no
+ * NUL, at most AP_PATH_MAX bytes; the agent does not follow a symlink
+ * in the last component (O_NOFOLLOW; DIR_*: in any component).
  *
  * Egress (HELLO caps has "net").  The guest has no network device; a
  * connection leaves it only as a flow over this channel, and the host
@@ -156,6 +192,8 @@
 #define AP_NET_DATA		14	/* both ways */
 #define AP_NET_ACK		15	/* both ways */
 #define AP_NET_CLOSE		16	/* both ways */
+#define AP_DIR_PUT		17
+#define AP_DIR_GET		18
 /* guest -> host (AP_HELLO, AP_FILE_DATA and AP_FILE_END too) */
 #define AP_STARTED		101
 #define AP_STDOUT		102

@@ -12,6 +12,7 @@
 
 #include "agentproto.h"
 #include "mvm.h"
+#include "share.h"
 
 #define STR_OK(a)	(memchr((a), '\0', sizeof(a)) != NULL)
 
@@ -410,6 +411,27 @@ msg_get_vmm_net(struct imsg *imsg, struct mvm_vmm_net *vn, int *fdp)
 	return (0);
 }
 
+/* a share's guest path: valid, or empty (vh_path of DIR_END) */
+int
+msg_get_vmm_share(struct imsg *imsg, struct mvm_vmm_share *vh)
+{
+	if (get(imsg, vh, sizeof(*vh)) == -1 || !STR_OK(vh->vh_path) ||
+	    (vh->vh_path[0] != '\0' && !share_guest_path_ok(vh->vh_path)) ||
+	    vh->vh_reserved != 0)
+		return (bad());
+	return (0);
+}
+
+int
+msg_get_ctl_share(struct imsg *imsg, struct mvm_ctl_share *sh)
+{
+	if (get(imsg, sh, sizeof(*sh)) == -1 || !STR_OK(sh->sh_path) ||
+	    !STR_OK(sh->sh_msg) || sh->sh_mode > MVM_ADD_DIR_RW ||
+	    (sh->sh_path[0] != '\0' && !share_guest_path_ok(sh->sh_path)))
+		return (bad());
+	return (0);
+}
+
 const char *
 mvm_net_reason(uint32_t r)
 {
@@ -440,6 +462,7 @@ msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
 	    cr->cr_secretc > MVM_RUN_SECRETS_MAX ||
 	    cr->cr_envc + cr->cr_secretc > MVM_EXEC_ENVC_MAX ||
 	    cr->cr_allowc > MVM_NET_GRANTS_MAX ||
+	    cr->cr_sharec > MVM_RUN_SHARES_MAX ||
 	    *lenp > MVM_EXEC_BLOB_MAX ||
 	    blob_split(*blobp, *lenp, cr->cr_argc + cr->cr_envc +
 	    cr->cr_secretc + cr->cr_allowc, NULL) == -1)
@@ -586,6 +609,8 @@ mvm_strerror(uint32_t code)
 		return ("the signer refused or is gone");
 	case MVM_ENOSECRET:
 		return ("no such secret (mvmctl secret ls)");
+	case MVM_ESHARE:
+		return ("a host share did not get across");
 	}
 	if (code > 0 && code < 1000)
 		return (strerror(code));
@@ -605,6 +630,9 @@ imsg_type_name(uint32_t type)
 	case IMSG_SIGN_RES:		return ("SIGN_RES");
 	case IMSG_TEST_SYSCALL:		return ("TEST_SYSCALL");
 	case IMSG_CTL_TEST:		return ("CTL_TEST");
+	case IMSG_CTL_SHARE:		return ("CTL_SHARE");
+	case IMSG_CTL_SHARE_DATA:	return ("CTL_SHARE_DATA");
+	case IMSG_CTL_SHARE_END:	return ("CTL_SHARE_END");
 	case IMSG_CTL_POLICY_REQ:	return ("CTL_POLICY_REQ");
 	case IMSG_CTL_POLICY_INFO:	return ("CTL_POLICY_INFO");
 	case IMSG_CTL_SECRET_REQ:	return ("CTL_SECRET_REQ");
@@ -657,6 +685,9 @@ imsg_type_name(uint32_t type)
 	case IMSG_VMM_NET_FD:		return ("VMM_NET_FD");
 	case IMSG_VMM_NET_REFUSED:	return ("VMM_NET_REFUSED");
 	case IMSG_VMM_NET_CLOSED:	return ("VMM_NET_CLOSED");
+	case IMSG_VMM_DIR_PUT:		return ("VMM_DIR_PUT");
+	case IMSG_VMM_DIR_GET:		return ("VMM_DIR_GET");
+	case IMSG_VMM_DIR_END:		return ("VMM_DIR_END");
 	case IMSG_CTL_AUDIT_CKPT_RES:	return ("CTL_AUDIT_CKPT_RES");
 	case IMSG_CTL_HELLO:		return ("CTL_HELLO");
 	case IMSG_CTL_ERROR:		return ("CTL_ERROR");

@@ -19,7 +19,7 @@
 #endif
 
 #define MVM_PROTO_VERSION	1	/* supervisor <-> children */
-#define MVM_CTL_VERSION		4	/* mvmctl <-> supervisor */
+#define MVM_CTL_VERSION		5	/* mvmctl <-> supervisor */
 
 /* limits */
 #define MVM_IMSG_MAX		(256 * 1024 + 4096)	/* internal peers */
@@ -31,6 +31,8 @@
 #define MVM_ORIGIN_MAX		128	/* checkpoint origin line */
 #define MVM_ROOT_MAX		256	/* jail root path */
 #define MVM_ERRMSG_MAX		256
+#define MVM_SHARE_PATH_MAX	129	/* a share's guest path, NUL included */
+#define MVM_RUN_SHARES_MAX	8	/* --add-dir per command */
 #define MVM_SIGN_BODY_MAX	(64 * 1024)
 #define MVM_READY_TIMEOUT_MS	10000
 
@@ -101,6 +103,11 @@ enum imsg_type {
 	IMSG_VMM_NET_FD,	/* sv -> vmm	mvm_vmm_net + connected fd */
 	IMSG_VMM_NET_REFUSED,	/* sv -> vmm	mvm_vmm_net (reason) */
 	IMSG_VMM_NET_CLOSED,	/* vmm -> sv	mvm_vmm_net (reason, bytes) */
+	IMSG_VMM_DIR_PUT,	/* sv -> vmm	mvm_vmm_share; then FILE_DATA,
+				   FILE_END with its id; OK or ERROR */
+	IMSG_VMM_DIR_GET,	/* sv -> vmm	mvm_vmm_share (vh_size: max) */
+	IMSG_VMM_DIR_END,	/* vmm -> sv	mvm_vmm_share: a DIR_GET's end,
+				   after its FILE_DATA (or ERROR) */
 
 	/* control socket: mvmctl <-> supervisor */
 	IMSG_CTL_HELLO = 100,	/* both ways	mvm_ctl_hello */
@@ -134,6 +141,10 @@ enum imsg_type {
 	IMSG_CTL_AUDIT_RESUME,	/* ctl -> sv	mvm_audit_req; CTL_OK (root) */
 	/* test builds only (MVM_TEST_HOOKS); release builds reject it */
 	IMSG_CTL_TEST,		/* ctl -> sv	mvm_ctl_test */
+	/* host shares (--add-dir): declared before RUN, streams after */
+	IMSG_CTL_SHARE,		/* ctl -> sv	mvm_ctl_share, one per share */
+	IMSG_CTL_SHARE_DATA,	/* both		bytes of a share stream */
+	IMSG_CTL_SHARE_END,	/* ctl -> sv (empty); sv -> ctl mvm_ctl_share */
 };
 
 /*
@@ -163,6 +174,7 @@ enum imsg_type {
 #define MVM_ECAPACITY		1020	/* no free guest slot */
 #define MVM_ESIGN		1021	/* the signer refused or is gone */
 #define MVM_ENOSECRET		1022	/* no such secret */
+#define MVM_ESHARE		1023	/* a host share did not get across */
 
 /* IMSG_HELLO */
 struct mvm_hello {
@@ -492,6 +504,23 @@ struct mvm_vmm_net {
 #define MVM_NET_GRANTS_MAX	64		/* = AP_NET_GRANTS_MAX */
 const char *mvm_net_reason(uint32_t);
 
+/*
+ * Host shares (libshared/share.h): IMSG_VMM_DIR_PUT (vh_size: the
+ * stream's bytes), IMSG_VMM_DIR_GET (vh_size: the most the stream may
+ * have), IMSG_VMM_DIR_END (the stream's bytes and the counts the vmm's
+ * reader made; vh_skipped as the agent reports it).  vh_path is the
+ * guest directory (share_guest_path_ok), empty in DIR_END.
+ */
+struct mvm_vmm_share {
+	uint32_t	 vh_id;
+	uint32_t	 vh_reserved;
+	uint64_t	 vh_size;
+	uint64_t	 vh_files;		/* entries */
+	uint64_t	 vh_bytes;		/* file data and link targets */
+	uint64_t	 vh_skipped;		/* left out by the agent */
+	char		 vh_path[MVM_SHARE_PATH_MAX];
+};
+
 /* IMSG_VMM_DONE: QEMU is gone; the vmm exits after this */
 struct mvm_vmm_done {
 	uint32_t	 vd_reason;
@@ -527,7 +556,7 @@ struct mvm_ctl_run {
 	uint32_t	 cr_pflags;
 #define MVM_POLICY_ACK		0x1	/* --ack-permissive */
 	uint32_t	 cr_allowc;		/* "HOST:PORT" after secrets */
-	uint32_t	 cr_reserved;
+	uint32_t	 cr_sharec;		/* IMSG_CTL_SHARE sent before */
 	char		 cr_profile[MVM_PROFILE_NAME_MAX];	/* "": default */
 	char		 cr_image[MVM_NAME_MAX];	/* "": default */
 	char		 cr_name[MVM_NAME_MAX];		/* "": generated */
@@ -570,6 +599,28 @@ struct mvm_ctl_secret {
 };
 #define MVM_SECRET_MAX		(64 * 1024)	/* a value, bytes */
 #define MVM_RUN_SECRETS_MAX	8		/* secrets per run */
+
+/*
+ * IMSG_CTL_SHARE, one per --add-dir, before IMSG_CTL_RUN (cr_sharec of
+ * them): the guest path, ro or rw, and the SHA-256 of the host path
+ * (mvmctl's; the host path itself never leaves mvmctl).  The streams
+ * follow once the run is admitted (IMSG_CTL_STARTED): SHARE_DATA then
+ * an empty SHARE_END, share by share in the order declared.
+ * IMSG_CTL_SHARE_END from the supervisor, after a clean exit, ends what
+ * came back of an rw share (SHARE_DATA before it): the stream's bytes,
+ * its SHA-256 and counts, or sh_error and sh_msg if it did not come.
+ */
+struct mvm_ctl_share {
+	uint32_t	 sh_mode;		/* MVM_ADD_DIR_RO, _RW */
+	uint32_t	 sh_error;		/* END: 0, or MVM_E* */
+	uint64_t	 sh_size;		/* END: stream bytes */
+	uint64_t	 sh_files;		/* END: entries */
+	uint64_t	 sh_bytes;		/* END: file data, link targets */
+	uint64_t	 sh_skipped;		/* END: left out in the guest */
+	uint8_t		 sh_sha256[32];		/* SHARE: host path; END: stream */
+	char		 sh_path[MVM_SHARE_PATH_MAX];	/* guest path */
+	char		 sh_msg[128];		/* END: why nothing came */
+};
 
 /* IMSG_CTL_POLICY_REQ */
 struct mvm_ctl_policy_req {
@@ -779,6 +830,8 @@ int	 msg_get_vmm_error(struct imsg *, struct mvm_vmm_error *);
 int	 msg_get_vmm_file(struct imsg *, struct mvm_vmm_file *);
 int	 msg_get_vmm_done(struct imsg *, struct mvm_vmm_done *);
 int	 msg_get_vmm_net(struct imsg *, struct mvm_vmm_net *, int *);
+int	 msg_get_vmm_share(struct imsg *, struct mvm_vmm_share *);
+int	 msg_get_ctl_share(struct imsg *, struct mvm_ctl_share *);
 int	 blob_split(const char *, size_t, uint32_t, const char **);
 int64_t	 wall_ms(void);
 void	 time_rfc3339(int64_t, char *, size_t);

@@ -26,12 +26,18 @@
  *			 "profile":"standard", (policy profile)
  *			 "seccomp":"standard", (the guest seccomp tier)
  *			 "secrets":N, (secrets granted, by count)
+ *			 "add_dirs":[{"guest_path","mode":"ro"|"rw",
+ *			    "host_path_sha256","files":N,"bytes":N}],
+ *			    (host shares, only if there were any)
  *			 "cpus":N, "memory_mib":N,
  *			 "timeout_s":N, "mode":"run"|"exec"}
  *     outcome		{"exit_code":N|null, "signal":N|null,
  *			 "timed_out":bool, "stdout_truncated":bool,
  *			 "stderr_truncated":bool,
- *			 "redactions":N}	(secret values cut from output)
+ *			 "redactions":N,	(secret values cut from output)
+ *			 "add_dirs":[{"guest_path","files":N,"bytes":N,
+ *			    "skipped":N,"stream_sha256":hex}]}
+ *			    (rw shares that came back, if there were shares)
  *     timing		{"started":RFC3339 ms, "ended":RFC3339 ms,
  *			 "boot_ms":N, "run_ms":N}
  *     backend		{"name":"qemu-microvm", "accel":"kvm"|"tcg",

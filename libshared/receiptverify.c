@@ -34,7 +34,8 @@
 /* member types the predicate check knows */
 enum {
 	T_OBJ, T_STR, T_INT, T_INTNULL, T_BOOL, T_HEX8, T_RUNID, T_HEX64,
-	T_TIME, T_STRARR, T_TOKEN, T_TENANT, T_ORIGIN, T_KEYNAME, T_MODE
+	T_TIME, T_STRARR, T_TOKEN, T_TENANT, T_ORIGIN, T_KEYNAME, T_MODE,
+	T_SHAREMODE
 };
 
 /* what the predicate must hold (receipt.h); parents before children */
@@ -125,6 +126,7 @@ static int	 rv_signature(struct rv_ctx *);
 static int	 rv_payloadtype(struct rv_ctx *);
 static int	 rv_predicate(struct rv_ctx *);
 static int	 rv_members_ok(struct rv_ctx *);
+static int	 rv_add_dirs(struct rv_ctx *);
 static int	 rv_subjects(struct rv_ctx *);
 static void	 rv_summary(struct rv_ctx *);
 static int	 rv_hash_fd(int, uint8_t *, int64_t *);
@@ -255,6 +257,9 @@ rv_type_ok(json_t *v, int type)
 	case T_MODE:
 		return (s != NULL && (strcmp(s, "run") == 0 ||
 		    strcmp(s, "exec") == 0));
+	case T_SHAREMODE:
+		return (s != NULL && (strcmp(s, "ro") == 0 ||
+		    strcmp(s, "rw") == 0));
 	}
 	return (0);
 }
@@ -402,7 +407,8 @@ rv_predicate(struct rv_ctx *cx)
 	    json_integer_value(v) != RECEIPT_VERSION)
 		return (rv_fail(cx, RV_PREDICATE, "predicate.version is not "
 		    "%d", RECEIPT_VERSION));
-	if (rv_members_ok(cx) == -1 || rv_subjects(cx) == -1)
+	if (rv_members_ok(cx) == -1 || rv_add_dirs(cx) == -1 ||
+	    rv_subjects(cx) == -1)
 		return (-1);
 	rv_summary(cx);
 	return (0);
@@ -418,6 +424,53 @@ rv_members_ok(struct rv_ctx *cx)
 		    rv_members[i].m_type))
 			return (rv_fail(cx, RV_PREDICATE, "predicate.%s is "
 			    "missing or malformed", rv_members[i].m_path));
+	return (0);
+}
+
+/*
+ * Host shares: only in receipts of commands that had them (and not in
+ * those of versions before them), so optional; if there, arrays of
+ * objects with the members mvm-receipt(5) lists.
+ */
+static int
+rv_add_dirs(struct rv_ctx *cx)
+{
+	static const struct rv_member	 in[] = {
+		{ "guest_path",		T_TOKEN },
+		{ "mode",		T_SHAREMODE },
+		{ "host_path_sha256",	T_HEX64 },
+		{ "files",		T_INT },
+		{ "bytes",		T_INT },
+	}, back[] = {
+		{ "guest_path",		T_TOKEN },
+		{ "files",		T_INT },
+		{ "bytes",		T_INT },
+		{ "skipped",		T_INT },
+		{ "stream_sha256",	T_HEX64 },
+	};
+	static const char *const	 where[2] = { "invocation.add_dirs",
+					    "outcome.add_dirs" };
+	const struct rv_member		*m;
+	json_t				*a, *e;
+	size_t				 i, j;
+	int				 k;
+
+	for (k = 0; k < 2; k++) {
+		if ((a = rv_get(cx->pred, where[k])) == NULL)
+			continue;
+		if (!json_is_array(a))
+			return (rv_fail(cx, RV_PREDICATE, "predicate.%s is not "
+			    "an array", where[k]));
+		m = k == 0 ? in : back;
+		json_array_foreach(a, i, e)
+			for (j = 0; j < 5; j++)
+				if (!rv_type_ok(json_object_get(e, m[j].m_path),
+				    m[j].m_type))
+					return (rv_fail(cx, RV_PREDICATE,
+					    "predicate.%s[%zu].%s is missing or "
+					    "malformed", where[k], i,
+					    m[j].m_path));
+	}
 	return (0);
 }
 

@@ -257,6 +257,7 @@ control_free(struct ctl_client *cl)
 	guest_client_gone(cl->cl_id);
 	control_follow_stop(cl);
 	image_build_abort(cl);
+	share_free(cl->cl_shares, cl->cl_nshares);
 	if (cl->cl_timer != NULL)
 		event_free(cl->cl_timer);
 	peer_shutdown(&cl->cl_peer);
@@ -606,6 +607,11 @@ control_dispatch(struct peer *p, struct imsg *imsg)
 	case IMSG_CTL_FILE:
 	case IMSG_CTL_FILE_DATA:
 		return (control_file(cl, imsg));
+	case IMSG_CTL_SHARE:
+		return (control_share(cl, imsg));
+	case IMSG_CTL_SHARE_DATA:
+	case IMSG_CTL_SHARE_END:
+		return (control_share_data(cl, imsg));
 #ifdef MVM_TEST_HOOKS
 	case IMSG_CTL_TEST:
 		return (control_test(cl, imsg));

@@ -4,6 +4,8 @@
  * stdout and stderr are hashed (SHA-256 of the full streams) and
  * counted as they pass and streamed to the client, and its end is
  * recorded (run.exited, with the digests) before the client hears it.
+ * Host shares (share.c) go into the guest before the command and, for
+ * rw ones after a clean exit, come back before run.exited.
  * Evidence holds hashes and counts only: never argv, env values or
  * output.
  */
@@ -95,7 +97,8 @@ env_key_cmp(const void *a, const void *b)
  */
 struct exec *
 exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
-    const char *blob, size_t len, int noout, struct grants *gr)
+    const char *blob, size_t len, int noout, struct grants *gr,
+    struct share **shp, int nsh)
 {
 	struct mvm_audit_event	 ev;
 	struct exec		*x;
@@ -125,6 +128,9 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	x->x_bloblen = len;
 	x->x_grants = *gr;
 	memset(gr, 0, sizeof(*gr));
+	x->x_shares = *shp;		/* the command's now */
+	x->x_nshares = nsh;
+	*shp = NULL;
 	randombytes_buf(rnd, sizeof(rnd));
 	hex_encode(rnd, sizeof(rnd), x->x_run);
 	/* argv digest: SHA-256 of the NUL-terminated arguments in order */
@@ -188,6 +194,8 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	}
 	aev_label(&ev, "accel", g->g_accel == MVM_ACCEL_KVM ? "kvm" : "tcg");
 	aev_label(&ev, "stdin", (cr->cr_flags & MVM_RUN_STDIN) ? "yes" : "no");
+	if (x->x_nshares > 0)		/* each one: share.put */
+		aev_label_int(&ev, "shares", x->x_nshares);
 	if (audit_send(&ev, exec_admitted, exec_key(x)) == -1) {
 		exec_fail(x, MVM_EAUDIT, NULL);
 		return (NULL);
@@ -302,7 +310,7 @@ exec_send(struct exec *x)
 	struct guest	*g = x->x_guest;
 	struct timeval	 tv;
 
-	if (x->x_sent || x->x_finished)
+	if (x->x_sent || x->x_finished || !share_ready(x))
 		return;
 	x->x_sent = 1;
 	x->x_t0 = now_ms();
@@ -388,9 +396,7 @@ deliver(void *arg, const uint8_t *p, size_t len)
 	struct deliver		*d = arg;
 	struct exec		*x = d->d_x;
 	uint32_t		 stream = d->d_stream;
-	struct guest		*g = x->x_guest;
 	struct mvm_vmm_data	 vd;
-	struct timeval		 tv = { 0, 10000 };
 
 	crypto_hash_sha256_update(hstate(x, stream), p, len);
 	x->x_bytes[stream - 1] += len;
@@ -400,7 +406,16 @@ deliver(void *arg, const uint8_t *p, size_t len)
 	vd.vd_stream = stream;
 	(void)control_send(x->x_client, IMSG_CTL_OUTPUT, &vd, sizeof(vd), p,
 	    len);
-	/* a slow client: stop reading this guest until it catches up */
+	exec_throttle(x);
+}
+
+/* A slow client: stop reading this guest until it catches up. */
+void
+exec_throttle(struct exec *x)
+{
+	struct guest	*g = x->x_guest;
+	struct timeval	 tv = { 0, 10000 };
+
 	if (control_queued(x->x_client) > EXEC_OUT_HIGH) {
 		peer_pause(&g->g_peer, 1);
 		if (g->g_resume == NULL &&
@@ -461,14 +476,14 @@ exit_outcome(const struct exec *x)
 	return (MVM_OUTCOME_EXITED);
 }
 
-/* The command ended: record it, then tell the client. */
+/*
+ * The command ended: its rw shares come back (if it exited 0), then it
+ * is recorded, then the client hears it.
+ */
 void
 exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 {
-	struct mvm_audit_event	 ev;
-	uint8_t			 h[2][32];
-	char			 hex[65];
-	int			 i;
+	int	 i;
 
 	x->x_finished = 1;
 	x->x_exit = *vx;
@@ -483,10 +498,20 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 
 		(void)redact(&x->x_grants, &x->x_red[i], NULL, 0, deliver, &d);
 	}
-	for (i = 0; i < 2; i++) {
-		crypto_hash_sha256_final(hstate(x, i + 1), h[i]);
-		memcpy(x->x_digest[i], h[i], 32);
-	}
+	for (i = 0; i < 2; i++)
+		crypto_hash_sha256_final(hstate(x, i + 1), x->x_digest[i]);
+	if (!share_back_start(x))
+		exec_record(x);
+}
+
+/* run.exited, with the digests; the client hears the end once on disk. */
+void
+exec_record(struct exec *x)
+{
+	const struct mvm_vmm_exit	*vx = &x->x_exit;
+	struct mvm_audit_event		 ev;
+	char				 hex[65];
+
 	aev_init(&ev, "run.exited");
 	if (x->x_want_receipt)
 		ev.ae_flags |= MVM_AEV_LINE;	/* the receipt quotes it */
@@ -500,15 +525,17 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 		aev_label_int(&ev, "signal", vx->vx_signal);
 	aev_label_int(&ev, "stdout_bytes", x->x_bytes[0]);
 	aev_label_int(&ev, "stderr_bytes", x->x_bytes[1]);
-	hex_encode(h[0], 32, hex);
+	hex_encode(x->x_digest[0], 32, hex);
 	aev_label(&ev, "stdout_sha256", hex);
-	hex_encode(h[1], 32, hex);
+	hex_encode(x->x_digest[1], 32, hex);
 	aev_label(&ev, "stderr_sha256", hex);
 	aev_label_int(&ev, "run_ms", x->x_t1 - x->x_t0);
 	if (vx->vx_flags & (MVM_EXIT_OUT_TRUNC | MVM_EXIT_ERR_TRUNC))
 		aev_label(&ev, "truncated", "yes");
 	if (x->x_grants.gr_n > 0)
 		aev_label_int(&ev, "redactions", (int64_t)x->x_redactions);
+	if (x->x_nshares > 0)
+		aev_label_int(&ev, "shares_returned", share_returned(x));
 	if (audit_send(&ev, exec_recorded, exec_key(x)) == -1)
 		exec_fail(x, MVM_EAUDIT, "run.exited could not be recorded");
 }
@@ -613,6 +640,11 @@ exec_end(struct exec *x, uint32_t err, const char *msg)
 void
 exec_fail(struct exec *x, uint32_t err, const char *msg)
 {
+	/* it exited; its shares were coming back: record what it did */
+	if (x->x_share_phase == SHARE_PHASE_GET) {
+		share_back_abort(x, msg != NULL ? msg : mvm_strerror(err));
+		return;
+	}
 	/* the end is on record: the client gets it, without a receipt */
 	if (x->x_exit_ready) {
 		exec_exit_send(x, err);
@@ -626,6 +658,10 @@ exec_fail(struct exec *x, uint32_t err, const char *msg)
 void
 exec_drop(struct exec *x, uint32_t err, const char *msg)
 {
+	if (x->x_share_phase == SHARE_PHASE_GET) {
+		share_back_abort(x, msg);	/* then exec_recorded frees */
+		return;
+	}
 	exec_end(x, err, msg);
 	exec_free(x);
 }
@@ -650,6 +686,10 @@ exec_free(struct exec *x)
 	free(x->x_rec_line);
 	free(x->x_rec_stmt);
 	free(x->x_stdin);
+	share_drop(x);
+	share_free(x->x_shares, x->x_nshares);
+	if (x->x_share_ev != NULL)
+		event_free(x->x_share_ev);
 	free(x);
 }
 
@@ -688,11 +728,18 @@ guest_client_gone(uint32_t client)
 			if (x->x_client != client)
 				continue;
 			x->x_client = 0;
+			/* shares on their way back: the guest goes now */
+			if (x->x_share_phase == SHARE_PHASE_GET &&
+			    g->g_transient)
+				guest_stop(g);
 			if (x->x_finished)
 				continue;
 			if (g->g_transient) {
 				guest_stop(g);
-			} else if (x->x_sent) {
+			} else if (!x->x_sent) {
+				/* not in the guest yet (its shares were) */
+				exec_fail(x, MVM_EGUEST, "the client went away");
+			} else {
 				memset(&vs, 0, sizeof(vs));
 				vs.vs_id = x->x_id;
 				vs.vs_signal = SIGKILL;

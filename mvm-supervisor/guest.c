@@ -974,6 +974,7 @@ guest_dispatch_msg(struct guest *g, struct imsg *imsg)
 	struct mvm_vmm_exit	 vx;
 	struct mvm_vmm_error	 ve;
 	struct mvm_vmm_file	 vf;
+	struct mvm_vmm_share	 vh;
 	const uint8_t		*data;
 	size_t			 len;
 
@@ -1015,15 +1016,18 @@ guest_dispatch_msg(struct guest *g, struct imsg *imsg)
 		if ((x = exec_by_id(g, ve.ve_id)) != NULL)
 			exec_fail(x, ve.ve_code == MVM_AGENT_ENOTFOUND ?
 			    MVM_ENOTFOUND : MVM_EGUEST, ve.ve_msg);
+		else if (share_vmm_error(g, &ve))
+			;
 		else if (g->g_file_client != 0 && ve.ve_id == g->g_file_id)
 			guest_file_error(g, &ve);
 		else
 			return (PEER_BAD);
 		return (PEER_OK);
 	case IMSG_VMM_FILE_DATA:
-		if (msg_get_vmm_data(imsg, &vd, &data, &len) == -1 ||
-		    g->g_file_client == 0 || vd.vd_id != g->g_file_id)
+		if (msg_get_vmm_data(imsg, &vd, &data, &len) == -1)
 			return (PEER_BAD);
+		if (g->g_file_client == 0 || vd.vd_id != g->g_file_id)
+			return (share_vmm_data(g, vd.vd_id, data, len));
 		guest_file_got(g, data, len);
 		return (PEER_OK);
 	case IMSG_VMM_FILE_END:
@@ -1033,11 +1037,18 @@ guest_dispatch_msg(struct guest *g, struct imsg *imsg)
 		guest_file_got_end(g, &vf);
 		return (PEER_OK);
 	case IMSG_VMM_OK:
-		if (msg_get_vmm_data(imsg, &vd, &data, &len) == -1 || len != 0 ||
-		    g->g_file_client == 0 || vd.vd_id != g->g_file_id)
+		if (msg_get_vmm_data(imsg, &vd, &data, &len) == -1 || len != 0)
+			return (PEER_BAD);
+		if (share_vmm_ok(g, vd.vd_id))
+			return (PEER_OK);
+		if (g->g_file_client == 0 || vd.vd_id != g->g_file_id)
 			return (PEER_BAD);
 		guest_file_put_done(g);
 		return (PEER_OK);
+	case IMSG_VMM_DIR_END:
+		if (msg_get_vmm_share(imsg, &vh) == -1)
+			return (PEER_BAD);
+		return (share_vmm_end(g, &vh));
 	case IMSG_VMM_DONE:
 		return (guest_done(g, imsg));
 	case IMSG_VMM_NET_OPEN:

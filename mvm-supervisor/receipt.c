@@ -173,6 +173,42 @@ note_origin(const char *note)
 	return (nl == NULL ? NULL : json_stringn(note, nl - note));
 }
 
+/*
+ * Host shares, if the command had any: what went in (guest path, mode,
+ * SHA-256 of the host path, counts) and what came back of the rw ones
+ * after a clean exit (counts and the digest of the stream).
+ */
+static void
+add_dirs(const struct exec *x, json_t *pred)
+{
+	const struct share	*sh;
+	json_t			*in, *back;
+	int			 i;
+
+	if (x->x_nshares == 0 || (in = json_array()) == NULL ||
+	    (back = json_array()) == NULL)
+		return;
+	for (i = 0; i < x->x_nshares; i++) {
+		sh = &x->x_shares[i];
+		json_array_append_new(in, json_pack("{s:s, s:s, s:s, s:I, "
+		    "s:I}", "guest_path", sh->sh_path, "mode",
+		    share_mode_name(sh->sh_mode), "host_path_sha256",
+		    sh->sh_host_sha256, "files", (json_int_t)sh->sh_files,
+		    "bytes", (json_int_t)sh->sh_bytes));
+		if (sh->sh_back == SHARE_BACK_OK)
+			json_array_append_new(back, json_pack("{s:s, s:I, "
+			    "s:I, s:I, s:o}", "guest_path", sh->sh_path,
+			    "files", (json_int_t)sh->sh_back_files, "bytes",
+			    (json_int_t)sh->sh_back_bytes, "skipped",
+			    (json_int_t)sh->sh_back_skipped, "stream_sha256",
+			    hexstr(sh->sh_back_sha256, 32)));
+	}
+	json_object_set_new(json_object_get(pred, "invocation"), "add_dirs",
+	    in);
+	json_object_set_new(json_object_get(pred, "outcome"), "add_dirs",
+	    back);
+}
+
 static json_t *
 int_or_null(int valid, int64_t v)
 {
@@ -261,6 +297,7 @@ receipt_statement(const struct exec *x, const struct mvm_audit_proof *ap)
 	    json_integer(x->x_grants.gr_n));
 	json_object_set_new(json_object_get(pred, "outcome"), "redactions",
 	    json_integer((json_int_t)x->x_redactions));
+	add_dirs(x, pred);
 	st = json_pack("{s:s, s:[o, o], s:s, s:o}",
 	    "_type", MVM_INTOTO_STATEMENT,
 	    "subject",

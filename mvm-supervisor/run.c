@@ -68,8 +68,9 @@ run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
 	for (i = 0; i < cr->cr_envc; i++)
 		if (!env_ok(s[cr->cr_argc + i]))
 			return (MVM_EINVAL);
-	if (cr->cr_mode == MVM_RUN_UP && cr->cr_secretc != 0)
-		return (MVM_EINVAL);	/* secrets go to commands */
+	if (cr->cr_mode == MVM_RUN_UP &&
+	    (cr->cr_secretc != 0 || cr->cr_sharec != 0))
+		return (MVM_EINVAL);	/* secrets and shares go to commands */
 	if (cr->cr_cpus > RUN_CPUS_MAX || cr->cr_memory_mib > RUN_MEMORY_MAX ||
 	    (cr->cr_memory_mib != 0 && cr->cr_memory_mib < 64) ||
 	    cr->cr_timeout_s > RUN_TIMEOUT_MAX || !cwd_ok(cr->cr_cwd))
@@ -83,13 +84,14 @@ run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
 
 /*
  * The request against its profile (for exec: its guest's, with the
- * guest's tier as the loosest).  Returns NULL and fills in what the
- * profile decides (cpus, memory, timeout, tier), or the rule that
- * denies it, with a message in msg.
+ * guest's tier as the loosest); add_dir is the loosest mode its host
+ * shares ask for.  Returns NULL and fills in what the profile decides
+ * (cpus, memory, timeout, tier), or the rule that denies it, with a
+ * message in msg.
  */
 static const char *
 policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
-    uint32_t tier_max, char *msg, size_t len)
+    uint32_t tier_max, uint32_t add_dir, char *msg, size_t len)
 {
 	const char	*tier = ap_tier_name(tier_max);
 
@@ -107,6 +109,13 @@ policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
 		(void)snprintf(msg, len, "profile %s allows no --secret",
 		    p->pr_name);
 		return (POLICY_RULE_SECRET);
+	}
+	if (add_dir > p->pr_add_dir) {
+		(void)snprintf(msg, len, "--add-dir ...:%s: profile %s allows "
+		    "%s", share_mode_name(add_dir), p->pr_name,
+		    p->pr_add_dir == MVM_ADD_DIR_NONE ? "no --add-dir" :
+		    "read-only shares only (ro)");
+		return (POLICY_RULE_ADD_DIR);
 	}
 	if (cr->cr_mode != MVM_RUN_EXEC) {
 		if (cr->cr_cpus > p->pr_cpus_max) {
@@ -305,7 +314,8 @@ run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
 		else if (g->g_state != GUEST_RUNNING || g->g_transient)
 			err = MVM_ESTATE;
 		else if ((rule = policy_check(&cr, &g->g_profile, g->g_tier,
-		    msg, sizeof(msg))) != NULL)
+		    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
+		    sizeof(msg))) != NULL)
 			return (policy_deny(cl, &cr, g->g_profile.pr_name,
 			    rule, msg));
 		msg[0] = '\0';
@@ -313,8 +323,13 @@ run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
 			err = run_grants(&cr, blob, len, &gr, msg,
 			    sizeof(msg));
 		if (err == 0 && exec_new(g, cl->cl_id, &cr, blob, len,
-		    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr) == NULL)
+		    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr, &cl->cl_shares,
+		    cl->cl_nshares) == NULL) {
+			cl->cl_nshares = 0;	/* the command had them */
 			return (PEER_OK);	/* exec_new answered */
+		}
+		if (err == 0)
+			cl->cl_nshares = 0;
 		if (err != 0)
 			(void)control_error(cl->cl_id, err, msg);
 		return (PEER_OK);
@@ -323,7 +338,8 @@ run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
 	    cr.cr_profile : MVM_PROFILE_DEFAULT)) == NULL)
 		return (control_error(cl->cl_id, MVM_EINVAL, "no such profile "
 		    "(mvmctl policy ls)") == -1 ? PEER_GONE : PEER_OK);
-	if ((rule = policy_check(&cr, p, p->pr_seccomp, msg,
+	if ((rule = policy_check(&cr, p, p->pr_seccomp,
+	    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
 	    sizeof(msg))) != NULL)
 		return (policy_deny(cl, &cr, p->pr_name, rule, msg));
 	if (nnet > 0 && !p->pr_network) {
@@ -368,7 +384,9 @@ run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
 		return (PEER_OK);
 	}
 	(void)exec_new(g, cl->cl_id, &cr, blob, len,
-	    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr);
+	    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr, &cl->cl_shares,
+	    cl->cl_nshares);
+	cl->cl_nshares = 0;		/* the command has them */
 	return (PEER_OK);
 }
 
@@ -383,10 +401,12 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 	uint32_t		 err;
 	int			 nnet = 0, rc;
 
-	if (msg_get_ctl_run(imsg, &cr, &blob, &len) == -1)
-		return (PEER_BAD);
+	if (msg_get_ctl_run(imsg, &cr, &blob, &len) == -1 ||
+	    cr.cr_sharec != (uint32_t)cl->cl_nshares)
+		return (PEER_BAD);		/* its shares came first */
 	if (exec_by_client(cl->cl_id) != NULL)
 		return (PEER_BAD);		/* one command per connection */
+	cl->cl_ran = 1;
 	msg[0] = '\0';
 	if ((err = run_net(&cr, blob, &len, &net, &nnet, &rule, msg,
 	    sizeof(msg))) != 0) {

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "mvm.h"
 #include "proc.h"
+#include "share.h"
 
 #define MVM_CTL_CLIENTS_MAX	64	/* concurrent control connections */
 #define MVM_CTL_HELLO_MS	5000	/* time to say HELLO */
@@ -69,6 +70,26 @@ struct redactbuf {
 	size_t			 rb_len;
 };
 
+/* a host share of one command (share.c) */
+struct share {
+	uint32_t		 sh_mode;	/* MVM_ADD_DIR_RO, _RW */
+	char			 sh_path[MVM_SHARE_PATH_MAX];	/* guest */
+	char			 sh_host_sha256[65];	/* mvmctl's digest */
+	int			 sh_fd;		/* the stream, kept unnamed */
+	struct share_reader	*sh_rd;		/* while it comes in */
+	uint64_t		 sh_size;	/* stream bytes */
+	uint64_t		 sh_files;	/* as the reader counted */
+	uint64_t		 sh_bytes;
+	int			 sh_back;	/* rw, after the command: */
+#define SHARE_BACK_OK		1		/* came back whole */
+#define SHARE_BACK_FAILED	2
+	uint64_t		 sh_back_size;
+	uint64_t		 sh_back_files;
+	uint64_t		 sh_back_bytes;
+	uint64_t		 sh_back_skipped;
+	uint8_t			 sh_back_sha256[32];
+};
+
 struct exec {
 	TAILQ_ENTRY(exec)	 x_entry;
 	struct guest		*x_guest;
@@ -110,6 +131,20 @@ struct exec {
 	uint64_t		 x_redactions;
 	char			*x_vblob;	/* to the vmm: with secrets */
 	size_t			 x_vbloblen;
+	struct share		*x_shares;	/* --add-dir (share.c) */
+	int			 x_nshares;
+	int			 x_share_in;	/* the one the client sends */
+	int			 x_share_want;	/* exec_send waits for them */
+	int			 x_share_done;	/* all are in the guest */
+	int			 x_share_phase;
+#define SHARE_PHASE_PUT		1		/* into the guest */
+#define SHARE_PHASE_GET		2		/* back, after the exit */
+	int			 x_share_op;	/* the one put or got now */
+	uint32_t		 x_share_id;	/* its request towards the vmm */
+	uint64_t		 x_share_off;	/* put: stream bytes sent */
+	uint64_t		 x_share_t0;	/* ms: the request went out */
+	struct event		*x_share_ev;	/* pump, or the deadline */
+	crypto_hash_sha256_state x_share_h;	/* get: the stream */
 };
 TAILQ_HEAD(execs, exec);
 
@@ -169,6 +204,7 @@ struct guest {
 	int			 g_nflows;
 	uint32_t		 g_net_idseen;	/* highest flow id asked */
 	uint64_t		 g_net_bytes;	/* of flows that ended */
+	uint32_t		 g_share_stale;	/* a share request given up on */
 };
 TAILQ_HEAD(guests, guest);
 
@@ -192,6 +228,9 @@ struct ctl_client {
 	uint32_t		 cl_follow;	/* logs -f: guest id */
 	off_t			 cl_follow_off;
 	struct event		*cl_follow_ev;
+	struct share		*cl_shares;	/* declared for the RUN */
+	int			 cl_nshares;
+	int			 cl_ran;	/* the RUN came */
 };
 TAILQ_HEAD(ctl_clients, ctl_client);
 
@@ -298,11 +337,13 @@ int	 guest_all_gone(void);
 const char *guest_state_name(int);
 void	 guest_info(const struct guest *, struct mvm_ctl_guest_info *);
 struct exec *exec_new(struct guest *, uint32_t, const struct mvm_ctl_run *,
-	    const char *, size_t, int, struct grants *);
+	    const char *, size_t, int, struct grants *, struct share **, int);
 void	 exec_stdin(struct exec *, const uint8_t *, size_t);
 void	 exec_send(struct exec *);
 void	 exec_output(struct exec *, uint32_t, const uint8_t *, size_t);
 void	 exec_exited(struct exec *, const struct mvm_vmm_exit *);
+void	 exec_record(struct exec *);
+void	 exec_throttle(struct exec *);
 void	 exec_fail(struct exec *, uint32_t, const char *);
 void	 exec_exit_send(struct exec *, uint32_t);
 void	*exec_key(const struct exec *);
@@ -337,6 +378,22 @@ void	 net_send_grants(struct guest *);
 int	 net_open(struct guest *, struct imsg *);
 int	 net_closed(struct guest *, struct imsg *);
 void	 net_guest_gone(struct guest *);
+
+/* share.c */
+int	 control_share(struct ctl_client *, struct imsg *);
+int	 control_share_data(struct ctl_client *, struct imsg *);
+const char *share_mode_name(uint32_t);
+uint32_t share_mode_max(const struct share *, int);
+void	 share_free(struct share *, int);
+int	 share_ready(struct exec *);
+int	 share_vmm_ok(struct guest *, uint32_t);
+int	 share_back_start(struct exec *);
+int	 share_vmm_data(struct guest *, uint32_t, const uint8_t *, size_t);
+int	 share_vmm_end(struct guest *, const struct mvm_vmm_share *);
+int	 share_vmm_error(struct guest *, const struct mvm_vmm_error *);
+void	 share_back_abort(struct exec *, const char *);
+void	 share_drop(struct exec *);
+int	 share_returned(const struct exec *);
 
 /* receipt.c */
 void	 receipt_make(struct exec *, const struct audit_ackline *);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "share.h"
 #include "vmm.h"
 
 #define REQ_MAX		64	/* requests outstanding at once */
@@ -21,7 +22,10 @@
 #define REQ_GET		2
 #define REQ_PUT		3
 #define REQ_SHUTDOWN	4
+#define REQ_DIRPUT	5
+#define REQ_DIRGET	6
 #define ID_SHUTDOWN	0xffffffffU
+#define AGENT_OUT_HIGH	(2 * 1024 * 1024)	/* pause the supervisor */
 
 /*
  * Requests outstanding.  An EXEC stays "started" until its EXIT; after
@@ -42,9 +46,23 @@ static struct {
 static uint64_t		 req_clock;
 static struct event	*resume_timer;
 
+/*
+ * The DIR_GET under way: the guest's stream goes through the share
+ * reader here before the supervisor sees a byte of it (one at a time).
+ */
+static struct {
+	uint32_t		 id;
+	uint64_t		 max;
+	uint64_t		 size;
+	struct share_reader	 rd;
+} dget;
+
 static void	 agent_read_cb(struct bufferevent *, void *);
+static void	 agent_write_cb(struct bufferevent *, void *);
 static void	 agent_frame(const struct ap_frame *);
 static void	 grants_send(void);
+static int	 agent_dir_data(const struct ap_frame *);
+static int	 agent_dir_end(const struct ap_frame *);
 
 static int
 req_find(uint32_t id)
@@ -116,17 +134,40 @@ req_done(uint32_t id)
 	req_set(id, RS_DONE);
 }
 
-/* One frame to the guest. */
+/*
+ * One frame to the guest.  A guest slower than the supervisor (a share
+ * or a file on its way in) would have the frames pile up here: above
+ * AGENT_OUT_HIGH queued bytes the supervisor is not read until the
+ * guest has taken half of them (agent_write_cb).
+ */
 void
 agent_frame_send(uint32_t type, uint32_t id, const void *data, size_t len)
 {
-	uint8_t	 hdr[AP_HDR_LEN];
+	struct evbuffer	*out;
+	uint8_t		 hdr[AP_HDR_LEN];
 
 	if (vm.agent == NULL || ap_header(hdr, type, id, len) == -1)
 		return;
-	evbuffer_add(bufferevent_get_output(vm.agent), hdr, sizeof(hdr));
+	out = bufferevent_get_output(vm.agent);
+	evbuffer_add(out, hdr, sizeof(hdr));
 	if (len > 0)
-		evbuffer_add(bufferevent_get_output(vm.agent), data, len);
+		evbuffer_add(out, data, len);
+	if (evbuffer_get_length(out) > AGENT_OUT_HIGH && !vm.parent_paused) {
+		vm.parent_paused = 1;
+		peer_pause(&vm.parent, 1);
+	}
+}
+
+/* The guest took what was queued (below the low watermark). */
+static void
+agent_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	(void)arg;
+	if (vm.parent_paused) {
+		vm.parent_paused = 0;
+		peer_pause(&vm.parent, 0);
+	}
 }
 
 static void
@@ -149,7 +190,8 @@ agent_connected(struct bufferevent *bev)
 {
 	if (ap_rbuf_init(&vm.rbuf) == -1)
 		fatal("ap_rbuf_init");
-	bufferevent_setcb(bev, agent_read_cb, NULL, NULL, NULL);
+	bufferevent_setcb(bev, agent_read_cb, agent_write_cb, NULL, NULL);
+	bufferevent_setwatermark(bev, EV_WRITE, AGENT_OUT_HIGH / 2, 0);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	json_send(AP_HELLO, 0, json_pack("{s:i, s:i, s:s}", "proto_min",
 	    AP_PROTO_VERSION, "proto_max", AP_PROTO_VERSION, "host",
@@ -505,6 +547,62 @@ agent_ok(const struct ap_frame *f)
 	return (0);
 }
 
+/*
+ * A DIR_GET's stream: through the share reader (the stream must be
+ * well formed and within max), then to the supervisor as it is.
+ */
+static int
+agent_dir_data(const struct ap_frame *f)
+{
+	const uint8_t	*p = f->f_data, *d;
+	size_t		 len = f->f_len, dn;
+	int		 ev;
+
+	if (f->f_len > dget.max - dget.size)
+		return (-1);
+	dget.size += f->f_len;
+	while ((ev = share_read(&dget.rd, &p, &len, &d, &dn)) !=
+	    SHARE_EV_MORE)
+		if (ev == SHARE_EV_ERROR) {
+			log_warnx("%s: the guest's share stream: %s",
+			    vm.vc.vc_name, dget.rd.sr_why);
+			return (-1);
+		}
+	if (f->f_len > 0)
+		data_send(IMSG_VMM_FILE_DATA, f->f_id, 0, f->f_data, f->f_len);
+	return (0);
+}
+
+/* Its end: the agent's counts must be what the reader counted. */
+static int
+agent_dir_end(const struct ap_frame *f)
+{
+	static const char *const names[] = { "size", "files", "bytes",
+	    "skipped", NULL };
+	struct mvm_vmm_share	 vh;
+	json_t			*o = frame_json(f);
+	int			 rc = -1;
+
+	memset(&vh, 0, sizeof(vh));
+	vh.vh_id = f->f_id;
+	if (o != NULL && json_only(o, names) == 0 &&
+	    json_uint(o, "size", SHARE_ARCHIVE_MAX, &vh.vh_size) == 0 &&
+	    json_uint(o, "files", SHARE_FILES_MAX, &vh.vh_files) == 0 &&
+	    json_uint(o, "bytes", SHARE_BYTES_MAX, &vh.vh_bytes) == 0 &&
+	    json_uint(o, "skipped", UINT32_MAX, &vh.vh_skipped) == 0 &&
+	    share_reader_done(&dget.rd) && vh.vh_size == dget.size &&
+	    vh.vh_files == dget.rd.sr_entries &&
+	    vh.vh_bytes == dget.rd.sr_bytes) {
+		req_done(f->f_id);
+		if (peer_compose(&vm.parent, IMSG_VMM_DIR_END, vm.vc.vc_guest,
+		    -1, &vh, sizeof(vh)) == -1)
+			fatal("compose");
+		rc = 0;
+	}
+	json_decref(o);
+	return (rc);
+}
+
 /* NET_GRANTS: every grant, and the proxy's port */
 static void
 grants_send(void)
@@ -619,15 +717,18 @@ agent_frame(const struct ap_frame *f)
 			data_send(IMSG_VMM_FILE_DATA, f->f_id, 0, f->f_data,
 			    f->f_len);
 			rc = 0;
-		}
+		} else if (kind == REQ_DIRGET)
+			rc = agent_dir_data(f);
 		break;
 	case AP_FILE_END:
 		if (kind == REQ_GET)
 			rc = agent_file_end_in(f);
+		else if (kind == REQ_DIRGET)
+			rc = agent_dir_end(f);
 		break;
 	case AP_OK:
 		if (kind == REQ_PUT || kind == REQ_EXEC ||
-		    kind == REQ_SHUTDOWN)
+		    kind == REQ_SHUTDOWN || kind == REQ_DIRPUT)
 			rc = agent_ok(f);
 		else if (req_state(f->f_id) == RS_DONE)
 			rc = 0;		/* a signal that crossed the EXIT */
@@ -779,7 +880,7 @@ agent_file_data(struct imsg *imsg)
 
 	if (msg_get_vmm_data(imsg, &vd, &p, &len) == -1)
 		fatalx("malformed VMM_FILE_DATA");
-	if (req_kind(vd.vd_id) == REQ_PUT)
+	if (req_kind(vd.vd_id) == REQ_PUT || req_kind(vd.vd_id) == REQ_DIRPUT)
 		agent_frame_send(AP_FILE_DATA, vd.vd_id, p, len);
 }
 
@@ -790,7 +891,7 @@ agent_file_end(struct imsg *imsg)
 
 	if (msg_get_vmm_file(imsg, &vf) == -1)
 		fatalx("malformed VMM_FILE_END");
-	if (req_kind(vf.vf_id) == REQ_PUT)
+	if (req_kind(vf.vf_id) == REQ_PUT || req_kind(vf.vf_id) == REQ_DIRPUT)
 		agent_frame_send(AP_FILE_END, vf.vf_id, NULL, 0);
 }
 
@@ -805,6 +906,43 @@ agent_file_get(struct imsg *imsg)
 		return;
 	json_send(AP_FILE_GET, vf.vf_id, json_pack("{s:s, s:I}", "path",
 	    vf.vf_path, "max", (json_int_t)vf.vf_size));
+}
+
+/* DIR_PUT: the stream follows as FILE_DATA, then FILE_END */
+void
+agent_dir_put(struct imsg *imsg)
+{
+	struct mvm_vmm_share	 vh;
+
+	if (msg_get_vmm_share(imsg, &vh) == -1 || vh.vh_path[0] == '\0' ||
+	    vh.vh_size > SHARE_ARCHIVE_MAX)
+		fatalx("malformed VMM_DIR_PUT");
+	if (agent_request(vh.vh_id, REQ_DIRPUT) == -1)
+		return;
+	json_send(AP_DIR_PUT, vh.vh_id, json_pack("{s:s, s:I}", "path",
+	    vh.vh_path, "size", (json_int_t)vh.vh_size));
+}
+
+void
+agent_dir_get(struct imsg *imsg)
+{
+	struct mvm_vmm_share	 vh;
+	int			 i;
+
+	if (msg_get_vmm_share(imsg, &vh) == -1 || vh.vh_path[0] == '\0' ||
+	    vh.vh_size == 0 || vh.vh_size > SHARE_ARCHIVE_MAX)
+		fatalx("malformed VMM_DIR_GET");
+	for (i = 0; i < REQ_MAX; i++)
+		if (reqs[i].kind == REQ_DIRGET && reqs[i].state != RS_DONE)
+			fatalx("VMM_DIR_GET while one is under way");
+	if (agent_request(vh.vh_id, REQ_DIRGET) == -1)
+		return;
+	dget.id = vh.vh_id;
+	dget.max = vh.vh_size;
+	dget.size = 0;
+	share_reader_init(&dget.rd);
+	json_send(AP_DIR_GET, vh.vh_id, json_pack("{s:s, s:I}", "path",
+	    vh.vh_path, "max", (json_int_t)vh.vh_size));
 }
 
 void

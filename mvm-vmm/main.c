@@ -6,7 +6,7 @@
  *
  *   -> HELLO;  <- CONFIG, VMM_CONFIG, VMM_BIND..., CONFIG_FD (console
  *   log), CONFIG_END;  jail, QEMU;  -> PHASE (vmm, qemu, console,
- *   hello, ready);  then EXEC/STDIN/SIGNAL/FILE_* and STOP.
+ *   hello, ready);  then EXEC, STDIN, SIGNAL, FILE_*, DIR_*, STOP.
  */
 #include <sys/wait.h>
 
@@ -225,6 +225,12 @@ vmm_dispatch(struct peer *p, struct imsg *imsg)
 		break;
 	case IMSG_VMM_FILE_GET:
 		agent_file_get(imsg);
+		break;
+	case IMSG_VMM_DIR_PUT:
+		agent_dir_put(imsg);
+		break;
+	case IMSG_VMM_DIR_GET:
+		agent_dir_get(imsg);
 		break;
 	case IMSG_VMM_NET_FD:
 		net_fd(imsg);

@@ -61,6 +61,7 @@ struct vmm {
 	char			 done_msg[128];
 	struct ap_rbuf		 rbuf;
 	int			 agent_paused;
+	int			 parent_paused;	/* the agent is behind */
 	char			 qemu_version[64];
 	char			 agent_name[32];	/* from HELLO */
 	char			 agent_kernel[64];
@@ -96,6 +97,8 @@ void	 agent_file_put(struct imsg *);
 void	 agent_file_data(struct imsg *);
 void	 agent_file_end(struct imsg *);
 void	 agent_file_get(struct imsg *);
+void	 agent_dir_put(struct imsg *);
+void	 agent_dir_get(struct imsg *);
 void	 agent_shutdown(void);
 void	 agent_frame_send(uint32_t, uint32_t, const void *, size_t);
 

@@ -35,12 +35,14 @@
 #define EXIT_STATE	114	/* guest not in a state for that */
 #define EXIT_RECEIPT	113	/* the command ran; its receipt was not made */
 #define EXIT_NOSECRET	112	/* no such secret */
+#define EXIT_SHARE	111	/* a host share did not get in or back */
 #define EXIT_INTR	130	/* interrupted (Ctrl-C) */
 
 #define USAGE_RUN	"run [--profile profile [--ack-permissive]] "	\
 	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
 	"[--timeout seconds] [--env key=value] [--secret name[:var]] "	\
 	"[--secret-file name:path] [--allow host:port | preset] "	\
+	"[--add-dir host:guest[:ro | rw]] " \
 	"[--workdir dir] [--name name] " \
 	"[--receipt path [--force]] [--json [--capture-output bytes]] [-v] " \
 	"-- command [argument ...]"
@@ -49,7 +51,8 @@
 	"[--allow host:port | preset]"
 #define USAGE_EXEC	"exec name [--seccomp tier] [--timeout seconds] "	\
 	"[--env key=value] [--secret name[:var]] "			\
-	"[--secret-file name:path] [--workdir dir] "			\
+	"[--secret-file name:path] [--add-dir host:guest[:ro | rw]] " \
+	"[--workdir dir] "						\
 	"[--receipt path [--force]] "					\
 	"[--json [--capture-output bytes]] [-v] -- command [argument ...]"
 #define USAGE_SECRET	"secret put name [--from-file file]\n"		\
@@ -119,9 +122,20 @@ int	 ctl_collect(uint32_t, const void *, size_t, uint32_t,
 void	 ctl_fail(int, uint32_t, const char *) __attribute__((noreturn));
 const char *ctl_statedir(void);
 
+/* share.c: --add-dir */
+struct json_t;
+void	 share_arg(const char *);
+int	 share_count(void);
+void	 share_prepare(void);
+void	 share_declare(void);
+void	 share_send(void);
+void	 share_back_data(struct imsg *);
+void	 share_back_end(struct imsg *);
+int	 share_finish(int, char *, size_t);
+struct json_t *share_json(void);
+
 /* guest.c: "--json" as the only option; a JSON value, pretty, freed */
 int	 json_flag(int, char **, const struct cmd *);
-struct json_t;
 void	 json_print(struct json_t *);
 
 /* per-command entry points */

@@ -6,6 +6,7 @@
  * mvm's own failures have their own statuses (mvmctl.8, EXIT STATUS).
  * --receipt writes the run's signed receipt (mvm-receipt.5); --json
  * prints one object describing the run instead of its output.
+ * --add-dir copies host directories in, and rw ones back (share.c).
  */
 #include <sys/stat.h>
 
@@ -231,6 +232,8 @@ error_type(uint32_t code)
 	case MVM_ETOOBIG:
 	case MVM_EBUSY:
 		return ("resource");
+	case MVM_ESHARE:
+		return ("share");
 	case MVM_EINVAL:
 	case MVM_ENOSECRET:
 	case MVM_ENOGUEST:
@@ -328,6 +331,8 @@ json_result(int status, const char *etype, const char *emsg)
 		json_object_set_new(o, "stdout", stream_json(0));
 		json_object_set_new(o, "stderr", stream_json(1));
 	}
+	if (share_count() > 0)
+		json_object_set_new(o, "add_dirs", share_json());
 	json_object_set_new(o, "error", etype == NULL ? json_null() :
 	    json_pack("{s:s, s:s}", "type", etype, "message", emsg));
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
@@ -463,6 +468,13 @@ relay(int forward_stdin)
 					fprintf(stderr, "mvmctl: run %s in "
 					    "guest %s\n", rs.cs.cs_run,
 					    rs.cs.cs_guest);
+				share_send();	/* admitted: the shares */
+				break;
+			case IMSG_CTL_SHARE_DATA:
+				share_back_data(&imsg);
+				break;
+			case IMSG_CTL_SHARE_END:
+				share_back_end(&imsg);
 				break;
 			case IMSG_CTL_OUTPUT:
 				if (imsg.datalen < sizeof(vd))
@@ -545,9 +557,17 @@ run_finish(int rfd)
 {
 	const char	*etype = NULL;
 	char		 emsg[256];
-	int		 status = exit_status(&rs.ce);
+	int		 status = exit_status(&rs.ce), clean;
 
 	emsg[0] = '\0';
+	/* rw shares are written back before anything else is said */
+	clean = (rs.ce.ce_flags & (MVM_EXIT_CODE | MVM_EXIT_SIGNAL |
+	    MVM_EXIT_TIMEDOUT)) == MVM_EXIT_CODE && rs.ce.ce_code == 0;
+	if (share_count() > 0 && share_finish(clean, emsg, sizeof(emsg)) ==
+	    -1) {
+		status = EXIT_SHARE;
+		etype = "share";
+	}
 	if (rq.receipt != NULL) {
 		if (rs.ce.ce_receipt_error != 0 || rs.receipt == NULL) {
 			(void)snprintf(emsg, sizeof(emsg), "the command "
@@ -563,7 +583,7 @@ run_finish(int rfd)
 		else
 			rs.receipt_written = 1;
 		close(rfd);
-		if (emsg[0] != '\0') {
+		if (emsg[0] != '\0' && !rs.receipt_written) {
 			warnx("%s", emsg);
 			status = EXIT_RECEIPT;
 			etype = "audit";
@@ -601,6 +621,7 @@ static const struct option run_opts[] = {
 	{ "secret",		required_argument,	NULL, 's' },
 	{ "allow",		required_argument,	NULL, 'a' },
 	{ "secret-file",	required_argument,	NULL, 'F' },
+	{ "add-dir",		required_argument,	NULL, 'D' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -728,6 +749,12 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 				    MVM_NET_GRANTS_MAX);
 			allow[allowc++] = optarg;
 			break;
+		case 'D':
+			if (mode == MVM_RUN_UP)
+				errx(EXIT_USAGE, "--add-dir: a share goes with a "
+				    "command (run, exec)");
+			share_arg(optarg);
+			break;
 		case 'C':
 			if (mode == MVM_RUN_UP)
 				cmd_usage(self);
@@ -765,6 +792,9 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 	for (i = 0; i < allowc; i++)
 		env[envc + secc + i] = allow[i];
 	blob = make_blob(argv, argc, env, envc + secc + allowc, &len);
+	/* the host directories, read before anything is sent */
+	share_prepare();
+	cr.cr_sharec = share_count();
 	for (i = 0; i < secc; i++)
 		free(sec[i]);
 	fwd = mode != MVM_RUN_UP && !isatty(STDIN_FILENO);
@@ -783,6 +813,7 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 	(void)signal(SIGTERM, on_signal);
 	(void)signal(SIGPIPE, SIG_IGN);
 	ctl_connect();
+	share_declare();
 	ctl_sendv2(IMSG_CTL_RUN, &cr, sizeof(cr), blob, len);
 	free(blob);
 	if (mode == MVM_RUN_UP) {

@@ -24,7 +24,8 @@ fi
 # --- HELLO
 is "$(jget "$out" proto)" 1 "HELLO: proto 1"
 is "$(jget "$out" caps)" \
-    '["exec","stdin","signal","file","ping","shutdown","net"]' "HELLO: caps"
+    '["exec","stdin","signal","file","ping","shutdown","net","share"]' \
+    "HELLO: caps"
 check "HELLO: uptime_ms > 0" test "$(jget "$out" uptime_ms)" -gt 0
 is "$(jget "$out" kernel)" \
     "$(jq -c .kernel_version "$GUEST_IMG/manifest.json")" \

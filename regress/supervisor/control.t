@@ -9,7 +9,8 @@ sv_start ctl ', "socket_group": 65534' ||
 ok "supervisor starts"
 SOCK=$SV_DIR/control.sock
 
-for m in garbage nohello oversize trunc unknown wrongsize; do
+for m in garbage nohello oversize trunc unknown wrongsize \
+    sharedata sharerun sharepath sharemode sharetwice; do
 	out=$($POKE "$SOCK" $m)
 	is "$out" "closed answered 0" "$m: connection closed, nothing answered"
 	check "$m: supervisor alive" kill -0 "$SV_PID"

@@ -14,6 +14,11 @@
  *   tenant S	HELLO, then ask for a checkpoint of tenant S
  *   test G W	HELLO, then CTL_TEST: guest G's vmm runs test hook W
  *		(test builds of the supervisor only; release ones close)
+ *   sharedata	HELLO, then a share's stream with no RUN before it
+ *   sharerun	HELLO, then a RUN that counts a share never declared
+ *   sharepath	HELLO, then a share for the guest path "/"
+ *   sharemode	HELLO, then a share of mode none
+ *   sharetwice	HELLO, then a share inside another one
  * Prints "closed answered <bytes>" once the supervisor closes the
  * connection (after HELLO's answer, for the modes that say HELLO),
  * "error <code>" if it sent a typed error, or "open" if it was still
@@ -200,6 +205,39 @@ main(int argc, char *argv[])
 		send_msg(IMSG_CTL_TEST, &ct, sizeof(ct));
 		read_reply();
 		return (0);
+	} else if (strncmp(mode, "share", 5) == 0) {
+		struct mvm_ctl_share	 sh;
+		struct mvm_ctl_run	 cr;
+
+		hello(MVM_CTL_VERSION);
+		memset(&sh, 0, sizeof(sh));
+		sh.sh_mode = MVM_ADD_DIR_RO;
+		(void)strlcpy(sh.sh_path, "/work", sizeof(sh.sh_path));
+		memset(&cr, 0, sizeof(cr));
+		cr.cr_mode = MVM_RUN_RUN;
+		cr.cr_argc = 1;
+		cr.cr_sharec = 1;
+		if (strcmp(mode, "sharedata") == 0)
+			send_msg(IMSG_CTL_SHARE_DATA, "mvmshr1\n", 8);
+		else if (strcmp(mode, "sharerun") == 0) {
+			char	 buf[sizeof(cr) + 5];
+
+			memcpy(buf, &cr, sizeof(cr));
+			memcpy(buf + sizeof(cr), "true", 5);
+			send_msg(IMSG_CTL_RUN, buf, sizeof(buf));
+		} else if (strcmp(mode, "sharepath") == 0) {
+			(void)strlcpy(sh.sh_path, "/", sizeof(sh.sh_path));
+			send_msg(IMSG_CTL_SHARE, &sh, sizeof(sh));
+		} else if (strcmp(mode, "sharemode") == 0) {
+			sh.sh_mode = MVM_ADD_DIR_NONE;
+			send_msg(IMSG_CTL_SHARE, &sh, sizeof(sh));
+		} else if (strcmp(mode, "sharetwice") == 0) {
+			send_msg(IMSG_CTL_SHARE, &sh, sizeof(sh));
+			(void)strlcpy(sh.sh_path, "/work/sub",
+			    sizeof(sh.sh_path));
+			send_msg(IMSG_CTL_SHARE, &sh, sizeof(sh));
+		} else
+			errx(2, "unknown mode %s", mode);
 	} else if (strcmp(mode, "hold") == 0) {
 		hello(MVM_CTL_VERSION);
 		wait_close(secs * 1000);

@@ -104,6 +104,7 @@ static char	*note_make(const struct key *, const char *, uint64_t,
 		    const uint8_t *);
 static char	*golden_read(size_t *);
 static int	 fd_with(const char *);
+#define HEX64	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 static void	 test_golden(void);
 static void	 test_envelope(void);
 static void	 test_signature(void);
@@ -485,6 +486,29 @@ test_predicate(void)
 	    "stderr missing from subject: predicate");
 	TAP_OK(change("predicate.extra", json_true()) == RV_OK,
 	    "a member the format does not name: ok");
+	TAP_OK(change("predicate.invocation.add_dirs", json_pack("[{s:s, s:s, "
+	    "s:s, s:i, s:i}]", "guest_path", "/work", "mode", "rw",
+	    "host_path_sha256", HEX64, "files", 3, "bytes", 10)) == RV_OK,
+	    "invocation.add_dirs well formed: ok");
+	TAP_OK(change("predicate.invocation.add_dirs", json_pack("[{s:s, s:s, "
+	    "s:s, s:i, s:i}]", "guest_path", "/home/u/src", "mode", "rwx",
+	    "host_path_sha256", HEX64, "files", 3, "bytes", 10)) ==
+	    RV_PREDICATE, "invocation.add_dirs with a bad mode: predicate");
+	TAP_OK(change("predicate.invocation.add_dirs", json_pack("[{s:s, s:s, "
+	    "s:s, s:i, s:i}]", "guest_path", "/w", "mode", "ro",
+	    "host_path_sha256", "/home/u/src", "files", 3, "bytes", 10)) ==
+	    RV_PREDICATE, "invocation.add_dirs with a host path instead of "
+	    "its digest: predicate");
+	TAP_OK(change("predicate.outcome.add_dirs", json_pack("[{s:s, s:i, "
+	    "s:i, s:i, s:s}]", "guest_path", "/w", "files", 1, "bytes", 2,
+	    "skipped", 0, "stream_sha256", HEX64)) == RV_OK,
+	    "outcome.add_dirs well formed: ok");
+	TAP_OK(change("predicate.outcome.add_dirs", json_pack("[{s:s, s:i, "
+	    "s:i, s:s}]", "guest_path", "/w", "files", 1, "bytes", 2,
+	    "stream_sha256", HEX64)) == RV_PREDICATE,
+	    "outcome.add_dirs without skipped: predicate");
+	TAP_OK(change("predicate.outcome.add_dirs", json_string("none")) ==
+	    RV_PREDICATE, "outcome.add_dirs not an array: predicate");
 	s = envelope("hello", 5, MVM_DSSE_TYPE, &rfc);
 	TAP_OK(verify(s, KEYNAME) == RV_PREDICATE,
 	    "a statement that is not JSON: predicate");
