@@ -142,6 +142,7 @@ dir_open(const char *path, int create)
  * links are removed, not what they point to).  0, or -1 with errno.
  */
 static int
+/* NOLINTNEXTLINE(misc-no-recursion): depth bounded by EMPTY_DEPTH */
 dir_empty(int dfd, int depth)
 {
 	struct dirent	*de;

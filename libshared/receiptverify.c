@@ -127,6 +127,7 @@ static int	 rv_payloadtype(struct rv_ctx *);
 static int	 rv_predicate(struct rv_ctx *);
 static int	 rv_members_ok(struct rv_ctx *);
 static int	 rv_add_dirs(struct rv_ctx *);
+static int	 rv_egress(struct rv_ctx *);
 static int	 rv_subjects(struct rv_ctx *);
 static void	 rv_summary(struct rv_ctx *);
 static int	 rv_hash_fd(int, uint8_t *, int64_t *);
@@ -408,6 +409,7 @@ rv_predicate(struct rv_ctx *cx)
 		return (rv_fail(cx, RV_PREDICATE, "predicate.version is not "
 		    "%d", RECEIPT_VERSION));
 	if (rv_members_ok(cx) == -1 || rv_add_dirs(cx) == -1 ||
+	    rv_egress(cx) == -1 ||
 	    rv_subjects(cx) == -1)
 		return (-1);
 	rv_summary(cx);
@@ -470,6 +472,32 @@ rv_add_dirs(struct rv_ctx *cx)
 					    "predicate.%s[%zu].%s is missing or "
 					    "malformed", where[k], i,
 					    m[j].m_path));
+	}
+	return (0);
+}
+
+/*
+ * Egress grants: only in receipts of commands whose guest had some, so
+ * optional; if there, an array of {"host": token, "port": 1..65535}.
+ */
+static int
+rv_egress(struct rv_ctx *cx)
+{
+	json_t	*a, *e, *p;
+	size_t	 i;
+
+	if ((a = rv_get(cx->pred, "invocation.egress")) == NULL)
+		return (0);
+	if (!json_is_array(a))
+		return (rv_fail(cx, RV_PREDICATE, "predicate.invocation.egress "
+		    "is not an array"));
+	json_array_foreach(a, i, e) {
+		p = json_object_get(e, "port");
+		if (!rv_type_ok(json_object_get(e, "host"), T_TOKEN) ||
+		    !json_is_integer(p) || json_integer_value(p) < 1 ||
+		    json_integer_value(p) > 65535)
+			return (rv_fail(cx, RV_PREDICATE, "predicate.invocation."
+			    "egress[%zu] is not {host, port}", i));
 	}
 	return (0);
 }

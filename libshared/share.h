@@ -72,7 +72,7 @@ struct share_reader {
 };
 
 /* what share_read() found */
-#define SHARE_EV_ERROR		-1	/* sr_why says why; final */
+#define SHARE_EV_ERROR		(-1)	/* sr_why says why; final */
 #define SHARE_EV_MORE		0	/* the input is used up */
 #define SHARE_EV_DIR		1	/* sr_e: a directory */
 #define SHARE_EV_FILE		2	/* sr_e: a file; DATA follows */

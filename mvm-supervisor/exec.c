@@ -180,6 +180,8 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	aev_label_int(&ev, "timeout_s", cr->cr_timeout_s);
 	aev_label(&ev, "profile", g->g_profile.pr_name);
 	aev_label(&ev, "seccomp", ap_tier_name(cr->cr_seccomp));
+	if (g->g_nnet > 0)
+		aev_label_int(&ev, "egress_grants", g->g_nnet);
 	if (x->x_grants.gr_n > 0) {
 		/* secrets by keyed hashes of their names only */
 		tags[0] = '\0';

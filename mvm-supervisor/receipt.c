@@ -209,6 +209,26 @@ add_dirs(const struct exec *x, json_t *pred)
 	    back);
 }
 
+/*
+ * Egress grants of the command's guest, if it had any: the operator's
+ * HOST:PORT pairs (presets expanded), so a reader knows where the
+ * command could connect.  The flows themselves are in the audit log.
+ */
+static void
+egress(const struct exec *x, json_t *pred)
+{
+	const struct guest	*g = x->x_guest;
+	json_t			*a;
+	int			 i;
+
+	if (g->g_nnet == 0 || (a = json_array()) == NULL)
+		return;
+	for (i = 0; i < g->g_nnet; i++)
+		json_array_append_new(a, json_pack("{s:s, s:I}", "host",
+		    g->g_net[i].ng_host, "port", (json_int_t)g->g_net[i].ng_port));
+	json_object_set_new(json_object_get(pred, "invocation"), "egress", a);
+}
+
 static json_t *
 int_or_null(int valid, int64_t v)
 {
@@ -298,6 +318,7 @@ receipt_statement(const struct exec *x, const struct mvm_audit_proof *ap)
 	json_object_set_new(json_object_get(pred, "outcome"), "redactions",
 	    json_integer((json_int_t)x->x_redactions));
 	add_dirs(x, pred);
+	egress(x, pred);
 	st = json_pack("{s:s, s:[o, o], s:s, s:o}",
 	    "_type", MVM_INTOTO_STATEMENT,
 	    "subject",

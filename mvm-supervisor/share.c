@@ -69,6 +69,7 @@ share_mode_name(uint32_t mode)
 
 /* one is the other, or under it */
 static int
+/* NOLINTNEXTLINE(misc-no-recursion): once, with the arguments swapped */
 share_nested(const char *a, const char *b)
 {
 	size_t	 la = strlen(a), lb = strlen(b);
@@ -413,6 +414,7 @@ share_back_start(struct exec *x)
 }
 
 static void
+/* NOLINTNEXTLINE(misc-no-recursion): at most once per share (8) */
 share_get_next(struct exec *x)
 {
 	struct guest		*g = x->x_guest;

@@ -279,6 +279,7 @@ name_cmp(const void *a, const void *b)
 
 /* The directory dfd (at rel, "" for the top), its entries in order. */
 static void
+/* NOLINTNEXTLINE(misc-no-recursion): depth bounded (SHARE_DEPTH_MAX) */
 pack_dir(struct pack *pk, int dfd, const char *rel)
 {
 	struct dirent	*de;
@@ -294,6 +295,7 @@ pack_dir(struct pack *pk, int dfd, const char *rel)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
+		/* cppcheck-suppress memleakOnRealloc ; err() exits */
 		if ((names = reallocarray(names, n + 1, sizeof(*names))) ==
 		    NULL || (names[n++] = strdup(de->d_name)) == NULL)
 			err(EXIT_ERR, NULL);
@@ -310,6 +312,7 @@ pack_dir(struct pack *pk, int dfd, const char *rel)
 }
 
 static void
+/* NOLINTNEXTLINE(misc-no-recursion): depth bounded (SHARE_DEPTH_MAX) */
 pack_entry(struct pack *pk, int dfd, const char *dir, const char *name)
 {
 	struct hshare	*h = pk->p_h;
@@ -466,6 +469,7 @@ sent_find(const struct hshare *h, const char *path)
 
 	if (h->h_nsent == 0)
 		return (NULL);
+	memset(&key, 0, sizeof(key));
 	key.s_path = (char *)path;
 	return (bsearch(&key, h->h_sent, h->h_nsent, sizeof(key), sent_cmp));
 }

@@ -139,9 +139,14 @@ check "denied_address for metadata.test (169.254.169.254), by proxy and directly
 check "denied_address for loop.test (127.0.0.5)" \
     jq -e -s 'map(select(.type=="net.flow_denied" and .labels.reason=="denied_address" and .labels.host=="loop.test" and .labels.address=="127.0.0.5")) | length == 1' "$LOG"
 
-out=$($CTL run --profile dev --allow $NA:$EP -- sh -c \
-    'printf literal | nc '$NA' '$EP 2>err)
+out=$($CTL run --profile dev --allow $NA:$EP --allow egress.test:$HP \
+    --receipt RL -- sh -c 'printf literal | nc '$NA' '$EP 2>err)
 is "$out" "literal" "an IPv4 literal grant: the guest connects to that address"
+is "$(jq -r .payload RL | base64 -d | jq -c .predicate.invocation.egress)" \
+    "[{\"host\":\"$NA\",\"port\":$EP},{\"host\":\"egress.test\",\"port\":$HP}]" \
+    "the receipt lists the grants"
+$CTL receipt verify RL >/dev/null
+is $? 0 "... and verifies"
 
 $CTL run --profile dev --allow 169.254.169.254:80 -- true 2>err
 is $? 120 "a literal in a denied range: refused before boot (policy)"

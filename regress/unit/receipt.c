@@ -509,6 +509,17 @@ test_predicate(void)
 	    "outcome.add_dirs without skipped: predicate");
 	TAP_OK(change("predicate.outcome.add_dirs", json_string("none")) ==
 	    RV_PREDICATE, "outcome.add_dirs not an array: predicate");
+	TAP_OK(change("predicate.invocation.egress", json_pack("[{s:s, s:i}]",
+	    "host", "registry.npmjs.org", "port", 443)) == RV_OK,
+	    "invocation.egress well formed: ok");
+	TAP_OK(change("predicate.invocation.egress", json_pack("[{s:s, s:i}]",
+	    "host", "a.example", "port", 0)) == RV_PREDICATE,
+	    "invocation.egress with port 0: predicate");
+	TAP_OK(change("predicate.invocation.egress", json_pack("[{s:s, s:i}]",
+	    "host", "bad host", "port", 80)) == RV_PREDICATE,
+	    "invocation.egress with a host that is not a token: predicate");
+	TAP_OK(change("predicate.invocation.egress", json_object()) ==
+	    RV_PREDICATE, "invocation.egress not an array: predicate");
 	s = envelope("hello", 5, MVM_DSSE_TYPE, &rfc);
 	TAP_OK(verify(s, KEYNAME) == RV_PREDICATE,
 	    "a statement that is not JSON: predicate");

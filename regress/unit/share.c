@@ -40,7 +40,9 @@ static struct buf	 B;
 static void
 put(struct buf *b, const void *p, size_t n)
 {
-	if (n > sizeof(b->b) - b->n)
+	if (n == 0)
+		return;		/* p may be NULL then */
+	if (p == NULL || n > sizeof(b->b) - b->n)
 		abort();
 	memcpy(b->b + b->n, p, n);
 	b->n += n;
