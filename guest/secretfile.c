@@ -22,25 +22,6 @@
 
 #include "agent.h"
 
-/* absolute, no empty, "." or ".." component, at most 255 bytes */
-static int
-path_ok(const char *p)
-{
-	const char	*c;
-	size_t		 n;
-
-	if (p[0] != '/' || strlen(p) > 255 || strcmp(p, "/") == 0)
-		return (0);
-	for (c = p + 1; ; c += n + 1) {
-		n = strcspn(c, "/");
-		if (n == 0 || (n == 1 && c[0] == '.') ||
-		    (n == 2 && c[0] == '.' && c[1] == '.'))
-			return (0);
-		if (c[n] == '\0')
-			return (1);
-	}
-}
-
 /* "files" of an EXEC: parsed into sf (values decoded); -1 and j_why() */
 int
 secfiles_parse(json_t *a, struct secfiles *sf)
@@ -60,7 +41,7 @@ secfiles_parse(json_t *a, struct secfiles *sf)
 	json_array_foreach(a, i, v) {
 		if (!json_is_object(v) || j_only(v, names) == -1 ||
 		    j_str(v, "path", &path, 1) == -1 ||
-		    j_str(v, "data", &data, 1) == -1 || !path_ok(path)) {
+		    j_str(v, "data", &data, 1) == -1 || !ap_path_clean(path, 255)) {
 			j_fail("files[%zu]: want a clean absolute path and "
 			    "base64 data", i);
 			return (-1);

@@ -229,3 +229,29 @@ ap_net_host(const char *h)
 	}
 	return (AP_HOST_IPV4);
 }
+
+/*
+ * A clean absolute path: "/" followed by components that are not
+ * empty, "." or "..", with no control character, at most max bytes.
+ * (Secret files: the supervisor checks it, the agent again.)
+ */
+int
+ap_path_clean(const char *p, size_t max)
+{
+	const char	*c;
+	size_t		 n, i;
+
+	if (p[0] != '/' || p[1] == '\0' || strlen(p) > max)
+		return (0);
+	for (c = p + 1; ; c += n + 1) {
+		n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return (0);
+		for (i = 0; i < n; i++)
+			if ((unsigned char)c[i] < ' ' || c[i] == 0x7f)
+				return (0);
+		if (c[n] == '\0')
+			return (1);
+	}
+}

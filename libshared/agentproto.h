@@ -259,6 +259,7 @@ const char *ap_tier_name(uint32_t);	/* NULL if not a tier */
 #define AP_HOST_NAME		1
 #define AP_HOST_IPV4		2
 int	 ap_net_host(const char *);
+int	 ap_path_clean(const char *, size_t);
 uint32_t ap_tier_parse(const char *);	/* 0 if not a tier */
 
 #endif /* MVM_AGENTPROTO_H */

@@ -32,6 +32,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "agentproto.h"
 #include "crypto.h"
 #include "log.h"
 #include "supervisor.h"
@@ -349,28 +350,6 @@ control_secret(struct ctl_client *cl, struct imsg *imsg)
 /* grants of one run */
 
 /* [A-Za-z_][A-Za-z0-9_]* */
-/* a secret file's guest path: absolute, clean, no "." or ".." */
-static int
-secret_path_ok(const char *p)
-{
-	const char	*c;
-	size_t		 n;
-
-	if (p[0] != '/' || p[1] == '\0')
-		return (0);
-	for (c = p + 1; ; c += n + 1) {
-		n = strcspn(c, "/");
-		if (n == 0 || (n == 1 && c[0] == '.') ||
-		    (n == 2 && c[0] == '.' && c[1] == '.'))
-			return (0);
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)c[i] < ' ' || c[i] == 0x7f)
-				return (0);
-		if (c[n] == '\0')
-			return (1);
-	}
-}
-
 static int
 env_key_ok(const char *k)
 {
@@ -423,7 +402,7 @@ grants_load(struct grants *gr, const char *const *s, uint32_t n, char *msg,
 		/* "NAME=/path": a secret file (--secret-file) */
 		gr->gr_file[i] = gr->gr_var[i][0] == '/';
 		if (!name_valid(gr->gr_name[i]) || (gr->gr_file[i] ?
-		    !secret_path_ok(gr->gr_var[i]) :
+		    !ap_path_clean(gr->gr_var[i], 127) :
 		    !env_key_ok(gr->gr_var[i]))) {
 			grants_free(gr);
 			return (MVM_EINVAL);

@@ -170,8 +170,8 @@ agent_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void
-json_send(uint32_t type, uint32_t id, json_t *o)
+void
+agent_json_send(uint32_t type, uint32_t id, json_t *o)
 {
 	char	*s;
 
@@ -193,7 +193,7 @@ agent_connected(struct bufferevent *bev)
 	bufferevent_setcb(bev, agent_read_cb, agent_write_cb, NULL, NULL);
 	bufferevent_setwatermark(bev, EV_WRITE, AGENT_OUT_HIGH / 2, 0);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	json_send(AP_HELLO, 0, json_pack("{s:i, s:i, s:s}", "proto_min",
+	agent_json_send(AP_HELLO, 0, json_pack("{s:i, s:i, s:s}", "proto_min",
 	    AP_PROTO_VERSION, "proto_max", AP_PROTO_VERSION, "host",
 	    "mvm " MVM_VERSION));
 	vm.hello_sent = 1;
@@ -613,7 +613,7 @@ grants_send(void)
 	for (i = 0; i < vm.ngrants; i++)
 		json_array_append_new(a, json_pack("{s:s, s:i}", "host",
 		    vm.grants[i].vn_host, "port", (int)vm.grants[i].vn_port));
-	json_send(AP_NET_GRANTS, AP_ID_NETGRANTS, json_pack("{s:o, s:i}",
+	agent_json_send(AP_NET_GRANTS, AP_ID_NETGRANTS, json_pack("{s:o, s:i}",
 	    "grants", a, "proxy", AP_NET_PROXY_PORT));
 }
 
@@ -829,7 +829,7 @@ agent_exec(struct imsg *imsg)
 		}
 		json_object_set_new(o, "files", files);
 	}
-	json_send(AP_EXEC, ve.ve_id, o);
+	agent_json_send(AP_EXEC, ve.ve_id, o);
 }
 
 void
@@ -853,7 +853,7 @@ agent_signal(struct imsg *imsg)
 	if (msg_get_vmm_signal(imsg, &vs) == -1)
 		fatalx("malformed VMM_SIGNAL");
 	if (req_kind(vs.vs_id) == REQ_EXEC)
-		json_send(AP_SIGNAL, vs.vs_id, json_pack("{s:i}", "signal",
+		agent_json_send(AP_SIGNAL, vs.vs_id, json_pack("{s:i}", "signal",
 		    (int)vs.vs_signal));
 }
 
@@ -866,7 +866,7 @@ agent_file_put(struct imsg *imsg)
 		fatalx("malformed VMM_FILE_PUT");
 	if (agent_request(vf.vf_id, REQ_PUT) == -1)
 		return;
-	json_send(AP_FILE_PUT, vf.vf_id, json_pack("{s:s, s:i, s:I}", "path",
+	agent_json_send(AP_FILE_PUT, vf.vf_id, json_pack("{s:s, s:i, s:I}", "path",
 	    vf.vf_path, "mode", (int)(vf.vf_mode & 07777), "size",
 	    (json_int_t)vf.vf_size));
 }
@@ -904,7 +904,7 @@ agent_file_get(struct imsg *imsg)
 		fatalx("malformed VMM_FILE_GET");
 	if (agent_request(vf.vf_id, REQ_GET) == -1)
 		return;
-	json_send(AP_FILE_GET, vf.vf_id, json_pack("{s:s, s:I}", "path",
+	agent_json_send(AP_FILE_GET, vf.vf_id, json_pack("{s:s, s:I}", "path",
 	    vf.vf_path, "max", (json_int_t)vf.vf_size));
 }
 
@@ -919,7 +919,7 @@ agent_dir_put(struct imsg *imsg)
 		fatalx("malformed VMM_DIR_PUT");
 	if (agent_request(vh.vh_id, REQ_DIRPUT) == -1)
 		return;
-	json_send(AP_DIR_PUT, vh.vh_id, json_pack("{s:s, s:I}", "path",
+	agent_json_send(AP_DIR_PUT, vh.vh_id, json_pack("{s:s, s:I}", "path",
 	    vh.vh_path, "size", (json_int_t)vh.vh_size));
 }
 
@@ -941,7 +941,7 @@ agent_dir_get(struct imsg *imsg)
 	dget.max = vh.vh_size;
 	dget.size = 0;
 	share_reader_init(&dget.rd);
-	json_send(AP_DIR_GET, vh.vh_id, json_pack("{s:s, s:I}", "path",
+	agent_json_send(AP_DIR_GET, vh.vh_id, json_pack("{s:s, s:I}", "path",
 	    vh.vh_path, "max", (json_int_t)vh.vh_size));
 }
 

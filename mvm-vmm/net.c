@@ -59,18 +59,6 @@ flow_find(uint32_t id)
 	return (NULL);
 }
 
-static void
-flow_json(uint32_t type, uint32_t id, json_t *o)
-{
-	char	*s;
-
-	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
-		fatalx("%s: json", __func__);
-	json_decref(o);
-	agent_frame_send(type, id, s, strlen(s));
-	free(s);
-}
-
 /* Tell the supervisor a flow is over (it audits net.flow_closed). */
 static void
 flow_report(struct nflow *f, uint32_t reason)
@@ -205,7 +193,7 @@ flow_drained(struct evbuffer *b, const struct evbuffer_cb_info *info,
 	if (info->n_deleted > f->unacked)
 		fatalx("%s: more written than sent", __func__);
 	f->unacked -= info->n_deleted;
-	flow_json(AP_NET_ACK, f->id, json_pack("{s:I}", "bytes",
+	agent_json_send(AP_NET_ACK, f->id, json_pack("{s:I}", "bytes",
 	    (json_int_t)info->n_deleted));
 }
 
@@ -391,7 +379,7 @@ net_refused(struct imsg *imsg)
 		memset(f, 0, sizeof(*f));
 		return;
 	}
-	flow_json(AP_NET_REFUSED, f->id, json_pack("{s:s}", "reason",
+	agent_json_send(AP_NET_REFUSED, f->id, json_pack("{s:s}", "reason",
 	    mvm_net_reason(vn.vn_reason)));
 	memset(f, 0, sizeof(*f));
 }

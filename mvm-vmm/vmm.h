@@ -7,6 +7,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <jansson.h>
+
 #include "agentproto.h"
 #include "mvm.h"
 #include "proc.h"
@@ -101,9 +103,9 @@ void	 agent_dir_put(struct imsg *);
 void	 agent_dir_get(struct imsg *);
 void	 agent_shutdown(void);
 void	 agent_frame_send(uint32_t, uint32_t, const void *, size_t);
+void	 agent_json_send(uint32_t, uint32_t, json_t *);
 
 /* net.c */
-#include <jansson.h>
 int	 net_open(const struct ap_frame *, json_t *);
 int	 net_frame(const struct ap_frame *, json_t *);
 void	 net_fd(struct imsg *);
