@@ -35,6 +35,19 @@
 	}								\
 } while (0)
 
+/* fuzz/vmmagent.c: what the supervisor or a remote does in a segment */
+#define VA_NOP			0
+#define VA_EXEC			1	/* arg: env, secret file, stdin, tier */
+#define VA_GET			2	/* FILE_GET, if no file request is on */
+#define VA_PUT			3	/* FILE_PUT, arg bytes, FILE_END */
+#define VA_STDIN		4	/* arg: exec, bytes (0: EOF) */
+#define VA_SIGNAL		5	/* arg: exec, signal */
+#define VA_NET			6	/* the oldest NET_OPEN: refused or a socket */
+#define VA_REMOTE		7	/* arg: what, which flow, how much */
+#define VA_STOP			8	/* the supervisor's STOP: SHUTDOWN */
+#define VA_SLOW			9	/* the supervisor stops or goes on reading */
+#define VA_MAX			10
+
 struct fuzz_sect {
 	const uint8_t	*s_p;
 	size_t		 s_len;

@@ -3,9 +3,9 @@
 # our own tools: mvm-keytool, mvm-receiptgen and mvm-auditgen (the RFC
 # 8032 test 1 key, so the receipt is the golden one of
 # regress/unit/receipt.c), mvm-fuzzseed (fuzz/mkseed.c: real IPC
-# messages and agent frames), regress/conf/cases.  Other files in those
-# directories (inputs the fuzzer found, kept as regression tests) are
-# left alone.  The output depends only on the tools.
+# messages, agent frames and agent sessions), regress/conf/cases.  Other
+# files in those directories (inputs the fuzzer found, kept as
+# regression tests) are left alone.  The output depends only on the tools.
 #
 # usage: fuzz/mkcorpus.sh BUILD		(make fuzz-corpus)
 set -eu
@@ -23,7 +23,8 @@ sep() { printf '\0--\0'; }
 line() { sed -n "$1p" "$2" | tr -d '\n'; }
 unsigned() { sed 's/,"sig":"[^"]*"//'; }
 
-for t in imsg agentproto record note merkle receipt auditverify codec conf
+for t in imsg agentproto vmmagent record note merkle receipt auditverify \
+    codec conf
 do
 	mkdir -p "$C/$t"
 	rm -f "$C/$t"/seed-* "$C/$t"/session-*
@@ -40,6 +41,7 @@ mkdir "$T/r"
 "$B/mvm-fuzzseed" proof "$T/proof"
 "$B/mvm-fuzzseed" imsg "$C/imsg"
 "$B/mvm-fuzzseed" agentproto "$C/agentproto"
+"$B/mvm-fuzzseed" vmmagent "$C/vmmagent"
 "$B/mvm-fuzzseed" merkle "$C/merkle"
 R=$T/r
 RL=$R/state/audit/local
@@ -141,7 +143,8 @@ for f in "$top"/regress/conf/cases/*.json; do
 	cp "$f" "$C/conf/seed-${n%.json}"
 done
 
-for t in imsg agentproto record note merkle receipt auditverify codec conf
+for t in imsg agentproto vmmagent record note merkle receipt auditverify \
+    codec conf
 do
 	printf '%-12s %3d files %7d bytes\n' "$t" \
 	    "$(find "$C/$t" -type f | wc -l)" \

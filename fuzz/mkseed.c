@@ -7,6 +7,9 @@
  *				whole sessions (fuzz/imsg.c input format)
  *   mvm-fuzzseed agentproto DIR	the frames both ends send, with the
  *				payloads agentproto.h documents, and a session
+ *   mvm-fuzzseed vmmagent DIR	sessions of a guest agent with the vmm
+ *				(fuzz/vmmagent.c input format): exec, files,
+ *				grants, flows, stop, a slow supervisor
  *   mvm-fuzzseed merkle DIR	fuzz/merkle.c inputs; one whose raw part
  *				is a real inclusion proof
  *   mvm-fuzzseed recovered FILE	a log with a crash region and the
@@ -55,6 +58,8 @@ static void	 wire(struct out *, uint32_t, int, const void *, size_t,
 static void	 seeds_imsg(const char *);
 static void	 frame(struct out *, uint32_t, uint32_t, const char *, size_t);
 static void	 seeds_agentproto(const char *);
+static void	 seg(struct out *, int, int);
+static void	 seeds_vmmagent(const char *);
 static void	 put64(struct out *, uint64_t, size_t);
 static void	 seeds_merkle(const char *);
 static char	*record(uint64_t, const uint8_t *, const char *, json_t *,
@@ -65,7 +70,8 @@ static void	 seed_proof(const char *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mvm-fuzzseed imsg|agentproto|merkle DIR\n"
+	fprintf(stderr, "usage: mvm-fuzzseed imsg|agentproto|vmmagent|merkle "
+	    "DIR\n"
 	    "       mvm-fuzzseed recovered|proof FILE\n");
 	exit(1);
 }
@@ -563,6 +569,231 @@ seeds_agentproto(const char *dir)
 }
 
 /* ------------------------------------------------------------------ */
+/* vmmagent: flags, then segments (op, arg, the guest's frames) */
+
+#define G_HELLO		"{\"proto\":1,\"agent\":\"mvm-agent 0.1.0\"," \
+			"\"caps\":[\"exec\",\"stdin\",\"signal\",\"file\"," \
+			"\"ping\",\"shutdown\",\"net\"],\"uptime_ms\":812," \
+			"\"kernel\":\"6.1.0-28-amd64\"}"
+#define G_EXIT(c, s)	"{\"code\":" c ",\"signal\":" s "," \
+			"\"timed_out\":false,\"stdout_bytes\":3," \
+			"\"stderr_bytes\":5,\"stdout_truncated\":false," \
+			"\"stderr_truncated\":false}"
+#define G_FLOW		0x80000001U
+#define G_OPEN		"{\"host\":\"db.example\",\"port\":5432}"
+
+/* a new segment: the separator (but before the first), op and arg */
+static void
+seg(struct out *o, int op, int arg)
+{
+	uint8_t	 b[2] = { op, arg };
+
+	if (o->o_len > 1)
+		put(o, FUZZ_SEP, FUZZ_SEP_LEN);
+	put(o, b, 2);
+}
+
+#define F(t, id, p)	frame(o, AP_##t, (id), (p), strlen(p))
+#define BEGIN(flags) do {						\
+	o->o_buf[0] = (flags);						\
+	o->o_len = 1;							\
+} while (0)
+
+static void
+seeds_vmmagent(const char *dir)
+{
+	struct out	*o;
+	char		 line[128];
+	int		 i;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		err(1, NULL);
+
+	/* boot: HELLO, or refusing it; grants answered or not */
+	BEGIN(0x00);
+	seg(o, VA_NOP, 0);
+	F(HELLO, 0, G_HELLO);
+	save(dir, "seed-hello", o);
+	BEGIN(0x00);
+	seg(o, VA_NOP, 0);
+	F(ERROR, 0, "{\"code\":\"version\",\"message\":\"no shared "
+	    "version\"}");
+	save(dir, "seed-hello-refused", o);
+	BEGIN(0x02);
+	seg(o, VA_NOP, 0);
+	F(HELLO, 0, G_HELLO);
+	F(OK, AP_ID_NETGRANTS, "");
+	save(dir, "seed-grants", o);
+	BEGIN(0x01 | 0x50);
+	seg(o, VA_NOP, 0);
+	F(HELLO, 0, G_HELLO);
+	F(ERROR, AP_ID_NETGRANTS, "{\"code\":\"io\",\"message\":\"cannot "
+	    "listen on 127.100.0.1:5432\"}");
+	save(dir, "seed-grants-refused", o);
+
+	/* EXEC: started, output, exit; in pieces; refused; crossing */
+	for (i = 0; i < 3; i++) {
+		BEGIN(0x08 | (i == 0 ? 0 : i == 1 ? 0x10 : 0x40));
+		seg(o, VA_EXEC, 0x05);
+		F(STARTED, 1, "{\"pid\":42}");
+		F(STDOUT, 1, "hi\n");
+		F(STDERR, 1, "oops\n");
+		F(EXIT, 1, G_EXIT("0", "null"));
+		save(dir, i == 0 ? "seed-exec" : i == 1 ? "seed-exec-3" :
+		    "seed-exec-13", o);
+	}
+	BEGIN(0x08);
+	seg(o, VA_EXEC, 0x00);
+	F(ERROR, 1, "{\"code\":\"not_found\",\"message\":\"/bin/sh: no "
+	    "such file\"}");
+	save(dir, "seed-exec-error", o);
+	BEGIN(0x08);
+	seg(o, VA_EXEC, 0x04);
+	F(STARTED, 1, "{\"pid\":42}");
+	seg(o, VA_STDIN, 0x30);
+	seg(o, VA_SIGNAL, 0xe0);
+	F(OK, 1, "");
+	F(EXIT, 1, G_EXIT("null", "15"));
+	seg(o, VA_STDIN, 0x00);
+	F(ERROR, 1, "{\"code\":\"not_found\",\"message\":\"no such "
+	    "command\"}");
+	F(OK, 1, "");
+	save(dir, "seed-exec-signal", o);
+	BEGIN(0x08);
+	for (i = 0; i < 66; i++)
+		seg(o, VA_EXEC, i);
+	F(STARTED, 64, "{\"pid\":7}");
+	save(dir, "seed-exec-many", o);
+	BEGIN(0x08);
+	for (i = 0; i < 64; i++) {
+		seg(o, VA_EXEC, i);
+		F(ERROR, i + 1, "{\"code\":\"busy\"}");
+	}
+	seg(o, VA_EXEC, 0);
+	seg(o, VA_EXEC, 0);
+	F(STARTED, 65, "{\"pid\":7}");
+	save(dir, "seed-exec-reuse", o);
+	BEGIN(0x08);
+	seg(o, VA_EXEC, 0x07);
+	F(STARTED, 1, "{\"pid\":42}");
+	seg(o, VA_SLOW, 0);
+	for (i = 0; i < 40; i++) {
+		(void)snprintf(line, sizeof(line), "line %02d of the output, "
+		    "while the supervisor does not read\n", i);
+		F(STDOUT, 1, line);
+	}
+	seg(o, VA_SLOW, 0);
+	F(EXIT, 1, G_EXIT("0", "null"));
+	save(dir, "seed-slow", o);
+
+	/* files */
+	BEGIN(0x08);
+	seg(o, VA_GET, 0x40);
+	F(FILE_DATA, 1, "hello");
+	F(FILE_DATA, 1, "");
+	F(FILE_END, 1, "{\"size\":5,\"mode\":420}");
+	save(dir, "seed-get", o);
+	BEGIN(0x08);
+	seg(o, VA_GET, 0x01);
+	F(ERROR, 1, "{\"code\":\"too_large\",\"message\":\"larger than "
+	    "64\"}");
+	save(dir, "seed-get-error", o);
+	BEGIN(0x08 | 0x20);
+	seg(o, VA_PUT, 5);
+	F(OK, 1, "");
+	seg(o, VA_GET, 0x10);
+	F(FILE_END, 2, "{\"size\":0,\"mode\":384}");
+	save(dir, "seed-put", o);
+
+	/* flows: opened, data both ways, ends; refused; cancelled; gone */
+	BEGIN(0x09);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	F(NET_DATA, G_FLOW, "GET / HTTP/1.0\r\n\r\n");
+	seg(o, VA_REMOTE, 0x00);
+	F(NET_ACK, G_FLOW, "{\"bytes\":1024}");
+	seg(o, VA_REMOTE, 0x01);
+	F(NET_DATA, G_FLOW, "");
+	save(dir, "seed-net", o);
+	BEGIN(0x0a | 0x40);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, "{\"host\":\"10.1.2.3\",\"port\":443}");
+	F(NET_OPEN, G_FLOW + 1, G_OPEN);
+	seg(o, VA_NET, 0);
+	F(NET_DATA, G_FLOW, "crossed");
+	seg(o, VA_NET, 6);
+	F(NET_CLOSE, G_FLOW + 1, "{}");
+	save(dir, "seed-net-refused", o);
+	BEGIN(0x09);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	F(NET_OPEN, G_FLOW + 1, G_OPEN);
+	F(NET_CLOSE, G_FLOW, "{}");
+	F(NET_CLOSE, G_FLOW + 1, "{}");
+	F(NET_DATA, G_FLOW, "crossed");
+	seg(o, VA_NET, 7);
+	seg(o, VA_NET, 4);
+	save(dir, "seed-net-cancel", o);
+	/* still open when QEMU goes; a remote that does not read */
+	BEGIN(0x09 | 0x70);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	seg(o, VA_REMOTE, 0x03);
+	F(NET_DATA, G_FLOW, "unread");
+	seg(o, VA_REMOTE, 0x30);
+	F(NET_ACK, G_FLOW, "{\"bytes\":1000}");
+	save(dir, "seed-net-open", o);
+	BEGIN(0x09);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	seg(o, VA_REMOTE, 0x02);
+	F(NET_DATA, G_FLOW, "to nobody");
+	save(dir, "seed-net-gone", o);
+	BEGIN(0x0d);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	seg(o, VA_REMOTE, 0x70);
+	F(NET_ACK, G_FLOW, "{\"bytes\":4096}");
+	save(dir, "seed-net-budget", o);
+
+	BEGIN(0x09 | 0x50);
+	seg(o, VA_NOP, 0);
+	for (i = 0; i < AP_NET_FLOWS_MAX + 1; i++)
+		F(NET_OPEN, G_FLOW + i, G_OPEN);
+	save(dir, "seed-net-many", o);
+	/* a full window both ways: the remote's bytes wait for NET_ACK */
+	BEGIN(0x09);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	seg(o, VA_REMOTE, 0xf0);
+	for (i = 0; i < 8; i++) {
+		memset(line, 'w', 100);
+		line[100] = '\0';
+		F(NET_DATA, G_FLOW, line);
+	}
+	F(NET_ACK, G_FLOW, "{\"bytes\":8192}");
+	F(NET_ACK, G_FLOW, "{\"bytes\":8192}");
+	save(dir, "seed-net-window", o);
+
+	/* stop; and a frame that breaks the framing */
+	BEGIN(0x08);
+	seg(o, VA_STOP, 0);
+	F(OK, 0xffffffffU, "");
+	save(dir, "seed-stop", o);
+	BEGIN(0x08);
+	seg(o, VA_NOP, 0);
+	F(PONG, 0, "{}");
+	put(o, "\0\0\0\4\0\0\0\x65", 8);
+	save(dir, "session-badlen", o);
+	free(o);
+}
+
+/* ------------------------------------------------------------------ */
 /* merkle: fuzz/merkle.c's input, big-endian fields */
 
 static void
@@ -784,6 +1015,8 @@ main(int argc, char *argv[])
 		seeds_imsg(argv[2]);
 	else if (strcmp(argv[1], "agentproto") == 0)
 		seeds_agentproto(argv[2]);
+	else if (strcmp(argv[1], "vmmagent") == 0)
+		seeds_vmmagent(argv[2]);
 	else if (strcmp(argv[1], "merkle") == 0)
 		seeds_merkle(argv[2]);
 	else if (strcmp(argv[1], "recovered") == 0)
