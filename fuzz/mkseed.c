@@ -174,6 +174,7 @@ seeds_imsg(const char *dir)
 	struct mvm_vmm_error		 vr;
 	struct mvm_vmm_file		 vf;
 	struct mvm_vmm_done		 vn;
+	struct mvm_vmm_net		 nt;
 	struct mvm_ctl_hello		 ch;
 	struct mvm_ctl_error		 ce;
 	struct mvm_ctl_proc		 cp;
@@ -201,7 +202,7 @@ seeds_imsg(const char *dir)
 		err(1, "/dev/null");
 	if ((sess = calloc(1, sizeof(*sess))) == NULL)
 		err(1, NULL);
-	sess->o_buf[0] = 0x01;		/* one fd, for CONFIG_FD */
+	sess->o_buf[0] = 0x02;		/* two fds: CONFIG_FD, VMM_NET_FD */
 	sess->o_buf[1] = 6;		/* 7 bytes a write */
 	sess->o_len = 2;
 
@@ -372,6 +373,22 @@ seeds_imsg(const char *dir)
 	memset(&vn, 0, sizeof(vn));
 	vn.vd_reason = MVM_DONE_POWEROFF;
 	ONE("vmm-done", IMSG_VMM_DONE, -1, &vn, sizeof(vn), NULL, 0);
+	memset(&nt, 0, sizeof(nt));
+	nt.vn_port = 5432;
+	(void)strlcpy(nt.vn_host, "db.example", sizeof(nt.vn_host));
+	ONE("vmm-net-grant", IMSG_VMM_NET_GRANT, -1, &nt, sizeof(nt), NULL,
+	    0);
+	nt.vn_id = AP_ID_GUEST + 1;
+	ONE("vmm-net-open", IMSG_VMM_NET_OPEN, -1, &nt, sizeof(nt), NULL, 0);
+	ONE("vmm-net-fd", IMSG_VMM_NET_FD, fd, &nt, sizeof(nt), NULL, 0);
+	nt.vn_reason = MVM_NET_NOT_GRANTED;
+	ONE("vmm-net-refused", IMSG_VMM_NET_REFUSED, -1, &nt, sizeof(nt),
+	    NULL, 0);
+	nt.vn_reason = MVM_NET_DONE;
+	nt.vn_bytes_out = 18;
+	nt.vn_bytes_in = 1024;
+	ONE("vmm-net-closed", IMSG_VMM_NET_CLOSED, -1, &nt, sizeof(nt), NULL,
+	    0);
 	memset(&ch, 0, sizeof(ch));
 	ch.ch_version = MVM_CTL_VERSION;
 	(void)strlcpy(ch.ch_software, "mvmctl 0.1.0", sizeof(ch.ch_software));
