@@ -230,8 +230,9 @@ fd_snapshot(uint8_t open_[FD_SCAN])
 		pfd[fd].fd = fd;
 		pfd[fd].events = 0;
 	}
-	if (poll(pfd, FD_SCAN, 0) == -1)
-		abort();
+	while (poll(pfd, FD_SCAN, 0) == -1)
+		if (errno != EINTR)	/* libFuzzer's SIGALRM */
+			abort();
 	for (fd = 0; fd < FD_SCAN; fd++)
 		open_[fd] = (pfd[fd].revents & POLLNVAL) == 0;
 }
@@ -539,8 +540,9 @@ drain(void)
 		}
 	for (i = 0; i < n; i++)
 		pfd[i].events = POLLIN;
-	if (poll(pfd, n, 0) == -1)
-		abort();
+	while (poll(pfd, n, 0) == -1)
+		if (errno != EINTR)
+			abort();
 	if (pfd[0].revents != 0)
 		moved += drain_sup();
 	if (pfd[1].revents != 0)
