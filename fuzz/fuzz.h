@@ -48,6 +48,14 @@
 #define VA_SLOW			9	/* the supervisor stops or goes on reading */
 #define VA_MAX			10
 
+/* fuzz/manifest.c: the files in every image directory */
+#define FUZZ_IMG_KERNEL		"vmlinux"
+#define FUZZ_IMG_INITRD		"initramfs.cpio"
+#define FUZZ_IMG_BZIMAGE	"bzImage"	/* more than one read() */
+#define FUZZ_IMG_EMPTY		"empty"
+#define FUZZ_IMG_LINK		"link"		/* a symlink to vmlinux */
+#define FUZZ_IMG_DIR		"dir"		/* a directory */
+
 struct fuzz_sect {
 	const uint8_t	*s_p;
 	size_t		 s_len;
@@ -72,5 +80,6 @@ char	*fuzz_resign_note(const char *, size_t, size_t *);
 void	 fuzz_fix_log(char *, size_t);
 uint8_t	*fuzz_fix_ckpts(const uint8_t *, size_t, const uint8_t *, size_t,
 	    size_t *);
+int	 fuzz_image_files(const char *);
 
 #endif /* MVM_FUZZ_H */

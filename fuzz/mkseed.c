@@ -10,6 +10,9 @@
  *   mvm-fuzzseed vmmagent DIR	sessions of a guest agent with the vmm
  *				(fuzz/vmmagent.c input format): exec, files,
  *				grants, flows, stop, a slow supervisor
+ *   mvm-fuzzseed imagefiles DIR	the files of fuzz/manifest.c's image
+ *				directories (fuzz_image_files()), for the
+ *				SHA-256 in its seeds
  *   mvm-fuzzseed merkle DIR	fuzz/merkle.c inputs; one whose raw part
  *				is a real inclusion proof
  *   mvm-fuzzseed recovered FILE	a log with a crash region and the
@@ -70,8 +73,8 @@ static void	 seed_proof(const char *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mvm-fuzzseed imsg|agentproto|vmmagent|merkle "
-	    "DIR\n"
+	fprintf(stderr, "usage: mvm-fuzzseed "
+	    "imsg|agentproto|vmmagent|imagefiles|merkle DIR\n"
 	    "       mvm-fuzzseed recovered|proof FILE\n");
 	exit(1);
 }
@@ -1034,7 +1037,10 @@ main(int argc, char *argv[])
 		seeds_agentproto(argv[2]);
 	else if (strcmp(argv[1], "vmmagent") == 0)
 		seeds_vmmagent(argv[2]);
-	else if (strcmp(argv[1], "merkle") == 0)
+	else if (strcmp(argv[1], "imagefiles") == 0) {
+		if (fuzz_image_files(argv[2]) == -1)
+			err(1, "%s", argv[2]);
+	} else if (strcmp(argv[1], "merkle") == 0)
 		seeds_merkle(argv[2]);
 	else if (strcmp(argv[1], "recovered") == 0)
 		seed_recovered(argv[2]);
