@@ -137,9 +137,10 @@ h_cleanup(void)
 }
 
 /*
- * A directory of our own, with the images directories in it: short,
- * and long (195 bytes, so that the files' paths come near their limits);
- * each with both images, each image with the files.
+ * A directory of our own (in TMPDIR, else /dev/shm or /tmp) with two
+ * images directories, short and long (195 bytes, so that the files'
+ * paths come near their limits); each with both images, each image
+ * with the files.
  */
 static void
 h_init(void)
@@ -151,8 +152,9 @@ h_init(void)
 
 	if (done)
 		return;
+	/* tmpfs if there is one: a manifest is written for every input */
 	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
-		tmp = "/tmp";
+		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	if ((size_t)snprintf(top, sizeof(top), "%s/mvm-fuzz-manifest.XXXXXX",
 	    tmp) >= 160 || mkdtemp(top) == NULL) {
 		fprintf(stderr, "manifest: no directory under %s\n", tmp);
