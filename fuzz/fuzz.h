@@ -42,10 +42,10 @@
 #define VA_PUT			3	/* FILE_PUT, arg bytes, FILE_END */
 #define VA_STDIN		4	/* arg: exec, bytes (0: EOF) */
 #define VA_SIGNAL		5	/* arg: exec, signal */
-#define VA_NET			6	/* the oldest NET_OPEN: refused or a socket */
+#define VA_NET			6	/* answer the oldest NET_OPEN */
 #define VA_REMOTE		7	/* arg: what, which flow, how much */
 #define VA_STOP			8	/* the supervisor's STOP: SHUTDOWN */
-#define VA_SLOW			9	/* the supervisor stops or goes on reading */
+#define VA_SLOW			9	/* supervisor: stop or go on reading */
 #define VA_MAX			10
 
 /* fuzz/manifest.c: the files in every image directory */

@@ -251,9 +251,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    names[(flags & 0x02) != 0];
 	if (snprintf(path, sizeof(path), "%s/%s/manifest.json",
 	    images[flags & 0x01], names[(flags & 0x02) != 0]) >=
-	    (int)sizeof(path) || (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1 || write(fd, data + 1, size - 1) !=
-	    (ssize_t)(size - 1) || close(fd) == -1)
+	    (int)sizeof(path) || (fd = open(path, O_WRONLY | O_CREAT |
+	    O_TRUNC | O_CLOEXEC, 0644)) == -1 ||
+	    write(fd, data + 1, size - 1) != (ssize_t)(size - 1) ||
+	    close(fd) == -1)
 		abort();
 	memset(cache, 0, sizeof(cache));	/* every input hashes anew */
 	cache_next = 0;

@@ -583,8 +583,8 @@ settle(void)
 			idle++;
 		/* more than one read's worth from the guest, still unread */
 		if (idle == 2 && !vm.agent_paused && vm.done_reason == 0 &&
-		    ioctl(bufferevent_getfd(vm.agent), FIONREAD, &unread) == 0 &&
-		    unread > 0)
+		    ioctl(bufferevent_getfd(vm.agent), FIONREAD,
+		    &unread) == 0 && unread > 0)
 			idle = 0;
 		check_flows();
 	}
