@@ -62,6 +62,8 @@ static void	 seeds_imsg(const char *);
 static void	 frame(struct out *, uint32_t, uint32_t, const char *, size_t);
 static void	 seeds_agentproto(const char *);
 static void	 seg(struct out *, int, int);
+static void	 segf(struct out *, int, int, uint32_t, uint32_t,
+		    const char *);
 static void	 seeds_vmmagent(const char *);
 static void	 put64(struct out *, uint64_t, size_t);
 static void	 seeds_merkle(const char *);
@@ -613,7 +615,25 @@ seg(struct out *o, int op, int arg)
 	put(o, b, 2);
 }
 
+/* flags & 0x80: a segment is op, arg and one frame without its length */
+static void
+segf(struct out *o, int op, int arg, uint32_t type, uint32_t id,
+    const char *p)
+{
+	uint8_t	 b[8];
+	int	 i;
+
+	seg(o, op, arg);
+	for (i = 0; i < 4; i++) {
+		b[i] = type >> (24 - 8 * i);
+		b[4 + i] = id >> (24 - 8 * i);
+	}
+	put(o, b, sizeof(b));
+	put(o, p, strlen(p));
+}
+
 #define F(t, id, p)	frame(o, AP_##t, (id), (p), strlen(p))
+#define FF(op, arg, t, id, p)	segf(o, (op), (arg), AP_##t, (id), (p))
 #define BEGIN(flags) do {						\
 	o->o_buf[0] = (flags);						\
 	o->o_len = 1;							\
@@ -799,6 +819,35 @@ seeds_vmmagent(const char *dir)
 	F(NET_ACK, G_FLOW, "{\"bytes\":8192}");
 	F(NET_ACK, G_FLOW, "{\"bytes\":8192}");
 	save(dir, "seed-net-window", o);
+
+	/* the same, the harness writing each frame's length */
+	BEGIN(0x80 | 0x01);
+	FF(VA_NOP, 0, HELLO, 0, G_HELLO);
+	FF(VA_NOP, 0, OK, AP_ID_NETGRANTS, "");
+	save(dir, "seed-fix-grants", o);
+	BEGIN(0x80 | 0x08);
+	FF(VA_EXEC, 0x04, STARTED, 1, "{\"pid\":42}");
+	FF(VA_NOP, 0, STDOUT, 1, "hi\n");
+	FF(VA_SIGNAL, 0xe0, OK, 1, "");
+	FF(VA_NOP, 0, EXIT, 1, G_EXIT("null", "15"));
+	FF(VA_EXEC, 0x00, ERROR, 2, "{\"code\":\"not_found\",\"message\":"
+	    "\"no such file\"}");
+	save(dir, "seed-fix-exec", o);
+	BEGIN(0x80 | 0x08);
+	FF(VA_GET, 0x40, FILE_DATA, 1, "hello");
+	FF(VA_NOP, 0, FILE_END, 1, "{\"size\":5,\"mode\":420}");
+	FF(VA_PUT, 3, OK, 2, "");
+	FF(VA_STOP, 0, OK, 0xffffffffU, "");
+	save(dir, "seed-fix-files", o);
+	BEGIN(0x80 | 0x09);
+	FF(VA_NOP, 0, NET_OPEN, G_FLOW, G_OPEN);
+	FF(VA_NET, 5, NET_DATA, G_FLOW, "GET / HTTP/1.0\r\n\r\n");
+	FF(VA_REMOTE, 0x00, NET_ACK, G_FLOW, "{\"bytes\":1024}");
+	FF(VA_REMOTE, 0x01, NET_DATA, G_FLOW, "");
+	FF(VA_NOP, 0, NET_OPEN, G_FLOW + 1, "{\"host\":\"10.1.2.3\","
+	    "\"port\":443}");
+	FF(VA_NET, 1, NET_CLOSE, G_FLOW + 1, "{}");
+	save(dir, "seed-fix-net", o);
 
 	/* stop; and a frame that breaks the framing */
 	BEGIN(0x08);

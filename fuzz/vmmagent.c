@@ -24,7 +24,9 @@
  *	flags & 0x04	an egress budget (1 MiB) with 4 KiB of it left
  *	flags & 0x08	the guest's HELLO (and OK to NET_GRANTS) are written
  *			first: the segments start with the guest ready
- *	flags >> 4	bytes per write, from chunk_sizes[]
+ *	flags >> 4 & 7	bytes per write, from chunk_sizes[]
+ *	flags & 0x80	a segment's guest bytes are one frame without its
+ *			length (type, id, payload): the harness adds it
  *	op % VA_MAX	VA_* (fuzz.h): a request (new id), an answer to the
  *			oldest NET_OPEN, a remote's move, STOP, or the
  *			supervisor reading or not
@@ -108,6 +110,7 @@ static struct {
 	int		 sup_fd;	/* the supervisor's end of vm.parent */
 	struct imsgbuf	 sup_ib;
 	int		 slow;		/* the supervisor does not read */
+	int		 fixlen;	/* a segment is one frame */
 	int		 hello, ready;	/* phases seen */
 	uint32_t	 next_id;
 	struct hexec	 x[H_EXECS];
@@ -165,6 +168,7 @@ static void	 op_file(uint8_t, int);
 static void	 op_stdin_signal(uint8_t, int);
 static void	 op_net(uint8_t);
 static void	 op_remote(uint8_t);
+static void	 guest_bytes(const uint8_t *, size_t, size_t);
 static void	 segment(const uint8_t *, size_t, size_t);
 static void	 h_start(int);
 static void	 h_end(void);
@@ -843,6 +847,33 @@ op_remote(uint8_t arg)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * A segment's guest bytes as they are or, with flags & 0x80, as one
+ * frame (type, id, payload) whose length the harness writes: then a
+ * payload can grow and shrink under the fuzzer and stay a frame.
+ */
+static void
+guest_bytes(const uint8_t *p, size_t len, size_t chunk)
+{
+	uint8_t		*f;
+	uint32_t	 type, id;
+
+	if (!fz.fixlen || len < 8) {
+		feed(p, len, chunk);
+		return;
+	}
+	type = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+	id = (uint32_t)p[4] << 24 | p[5] << 16 | p[6] << 8 | p[7];
+	if ((f = malloc(AP_HDR_LEN + len - 8)) == NULL)
+		abort();
+	if (ap_header(f, type, id, len - 8) == 0) {
+		memcpy(f + AP_HDR_LEN, p + 8, len - 8);
+		feed(f, AP_HDR_LEN + len - 8, chunk);
+	} else
+		feed(p, len, chunk);	/* larger than a frame */
+	free(f);
+}
+
 static void
 segment(const uint8_t *p, size_t len, size_t chunk)
 {
@@ -881,7 +912,7 @@ segment(const uint8_t *p, size_t len, size_t chunk)
 	}
 	settle();
 	if (len > 2)
-		feed(p + 2, len - 2, chunk);
+		guest_bytes(p + 2, len - 2, chunk);
 	for (i = 0; i < 4 && vm.agent_paused; i++)
 		time_passes();
 }
@@ -894,6 +925,7 @@ h_start(int flags)
 	int		 i, sv[2], sndbuf = 4096;
 
 	memset(&fz, 0, sizeof(fz));
+	fz.fixlen = (flags & 0x80) != 0;
 	grb.r_len = grb.r_off = grb.r_broken = 0;
 	vm.vc.vc_guest = H_GUEST;
 	(void)strlcpy(vm.vc.vc_name, "g1", sizeof(vm.vc.vc_name));
@@ -993,8 +1025,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (setitimer(ITIMER_PROF, &watchdog, NULL) == -1)
 		abort();
 	in_input = 1;
-	chunk = chunk_sizes[(data[0] >> 4) % (sizeof(chunk_sizes) /
-	    sizeof(chunk_sizes[0]))];
+	chunk = chunk_sizes[(data[0] >> 4) & 7];
 	h_start(data[0]);
 	for (p = data + 1; vm.done_reason == 0; p = q + FUZZ_SEP_LEN) {
 		if ((q = memmem(p, end - p, FUZZ_SEP, FUZZ_SEP_LEN)) == NULL)
