@@ -3,7 +3,11 @@
  * behalf of a target: it only cuts inputs into sections and signs
  * again, with the fixed test key, what a parser has already accepted.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -269,4 +273,60 @@ fuzz_fix_ckpts(const uint8_t *ck, size_t cklen, const uint8_t *log,
 	audit_scan_free(&as);
 	*outlen = len;
 	return (out);
+}
+
+/* One file of an image directory, made anew with these bytes. */
+static int
+image_file(int dfd, const char *name, const uint8_t *p, size_t len)
+{
+	int	 fd, rc = 0;
+
+	(void)unlinkat(dfd, name, 0);
+	if ((fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644)) == -1)
+		return (-1);
+	if (len > 0 && write(fd, p, len) != (ssize_t)len)
+		rc = -1;
+	if (close(fd) == -1)
+		rc = -1;
+	return (rc);
+}
+
+/*
+ * The files fuzz/manifest.c puts in each image directory, and
+ * mvm-fuzzseed (imagefiles) for the SHA-256 in the seeds: a kernel, an
+ * initramfs, a bzImage longer than one read() of image.c, an empty file,
+ * a symlink and a directory.  Returns 0, or -1 with errno set.
+ */
+int
+fuzz_image_files(const char *dir)
+{
+	static const char	 kernel[] = "mvm fuzz kernel\n";
+	static const char	 initrd[] = "mvm fuzz initramfs\n";
+	uint8_t			*bz;
+	size_t			 i, bzlen = 70000;
+	int			 dfd, rc = -1;
+
+	if ((bz = malloc(bzlen)) == NULL)
+		abort();
+	for (i = 0; i < bzlen; i++)
+		bz[i] = (i * 31 + 7) & 0xff;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		goto done;
+	(void)unlinkat(dfd, FUZZ_IMG_LINK, 0);
+	(void)unlinkat(dfd, FUZZ_IMG_DIR, AT_REMOVEDIR);
+	if (image_file(dfd, FUZZ_IMG_KERNEL, (const uint8_t *)kernel,
+	    sizeof(kernel) - 1) == -1 || image_file(dfd, FUZZ_IMG_INITRD,
+	    (const uint8_t *)initrd, sizeof(initrd) - 1) == -1 ||
+	    image_file(dfd, FUZZ_IMG_BZIMAGE, bz, bzlen) == -1 ||
+	    image_file(dfd, FUZZ_IMG_EMPTY, NULL, 0) == -1 ||
+	    symlinkat(FUZZ_IMG_KERNEL, dfd, FUZZ_IMG_LINK) == -1 ||
+	    mkdirat(dfd, FUZZ_IMG_DIR, 0755) == -1)
+		goto done;
+	rc = 0;
+done:
+	if (dfd != -1)
+		close(dfd);
+	free(bz);
+	return (rc);
 }

@@ -35,6 +35,27 @@
 	}								\
 } while (0)
 
+/* fuzz/vmmagent.c: what the supervisor or a remote does in a segment */
+#define VA_NOP			0
+#define VA_EXEC			1	/* arg: env, secret file, stdin, tier */
+#define VA_GET			2	/* FILE_GET, if no file request is on */
+#define VA_PUT			3	/* FILE_PUT, arg bytes, FILE_END */
+#define VA_STDIN		4	/* arg: exec, bytes (0: EOF) */
+#define VA_SIGNAL		5	/* arg: exec, signal */
+#define VA_NET			6	/* answer the oldest NET_OPEN */
+#define VA_REMOTE		7	/* arg: what, which flow, how much */
+#define VA_STOP			8	/* the supervisor's STOP: SHUTDOWN */
+#define VA_SLOW			9	/* supervisor: stop or go on reading */
+#define VA_MAX			10
+
+/* fuzz/manifest.c: the files in every image directory */
+#define FUZZ_IMG_KERNEL		"vmlinux"
+#define FUZZ_IMG_INITRD		"initramfs.cpio"
+#define FUZZ_IMG_BZIMAGE	"bzImage"	/* more than one read() */
+#define FUZZ_IMG_EMPTY		"empty"
+#define FUZZ_IMG_LINK		"link"		/* a symlink to vmlinux */
+#define FUZZ_IMG_DIR		"dir"		/* a directory */
+
 struct fuzz_sect {
 	const uint8_t	*s_p;
 	size_t		 s_len;
@@ -59,5 +80,6 @@ char	*fuzz_resign_note(const char *, size_t, size_t *);
 void	 fuzz_fix_log(char *, size_t);
 uint8_t	*fuzz_fix_ckpts(const uint8_t *, size_t, const uint8_t *, size_t,
 	    size_t *);
+int	 fuzz_image_files(const char *);
 
 #endif /* MVM_FUZZ_H */

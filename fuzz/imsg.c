@@ -35,6 +35,7 @@ static void	 touch(const void *, size_t);
 static void	 touch_blob(const char *, size_t, uint32_t);
 static int	 rd_empty(struct imsg *);
 static int	 rd_config_fd(struct imsg *);
+static int	 rd_vmm_net_fd(struct imsg *);
 static int	 rd_sign_req(struct imsg *);
 static int	 rd_audit_ack(struct imsg *);
 static int	 rd_vmm_exec(struct imsg *);
@@ -127,6 +128,28 @@ rd_config_fd(struct imsg *m)
 	return (0);
 }
 
+/* egress: NET_FD carries the connected socket, the others no fd */
+static int
+rd_vmm_net(struct imsg *m)
+{
+	struct mvm_vmm_net	 vn;
+
+	return (msg_get_vmm_net(m, &vn, NULL));
+}
+
+static int
+rd_vmm_net_fd(struct imsg *m)
+{
+	struct mvm_vmm_net	 vn;
+	int			 fd;
+
+	if (msg_get_vmm_net(m, &vn, &fd) == -1)
+		return (-1);
+	FUZZ_ASSERT(fd != -1);
+	close(fd);
+	return (0);
+}
+
 static int
 rd_sign_req(struct imsg *m)
 {
@@ -191,22 +214,6 @@ rd_ctl_run(struct imsg *m)
 	if (msg_get_ctl_run(m, &cr, &blob, &len) == -1)
 		return (-1);
 	touch_blob(blob, len, cr.cr_argc + cr.cr_envc + cr.cr_secretc);
-	return (0);
-}
-
-/* IMSG_VMM_NET_*: NET_FD carries a socket, the others nothing */
-static int
-rd_vmm_net(struct imsg *m)
-{
-	struct mvm_vmm_net	 vn;
-	int			 fd;
-
-	if (m->fd == -1)
-		return (msg_get_vmm_net(m, &vn, NULL));
-	if (msg_get_vmm_net(m, &vn, &fd) == -1)
-		return (-1);
-	FUZZ_ASSERT(fd != -1);
-	close(fd);
 	return (0);
 }
 
@@ -281,6 +288,11 @@ static const struct reader {
 	{ IMSG_VMM_OK,			rd_vmm_data },
 	{ IMSG_VMM_STOP,		rd_empty },
 	{ IMSG_VMM_DONE,		rd_vmm_done },
+	{ IMSG_VMM_NET_GRANT,		rd_vmm_net },
+	{ IMSG_VMM_NET_OPEN,		rd_vmm_net },
+	{ IMSG_VMM_NET_FD,		rd_vmm_net_fd },
+	{ IMSG_VMM_NET_REFUSED,		rd_vmm_net },
+	{ IMSG_VMM_NET_CLOSED,		rd_vmm_net },
 	{ IMSG_CTL_HELLO,		rd_ctl_hello },
 	{ IMSG_CTL_ERROR,		rd_ctl_error },
 	{ IMSG_CTL_STATUS_REQ,		rd_empty },
@@ -310,11 +322,6 @@ static const struct reader {
 	{ IMSG_CTL_SECRET_REQ,		rd_ctl_secret },
 	{ IMSG_CTL_SECRET_INFO,		rd_ctl_secret },
 	{ IMSG_CTL_TEST,		rd_ctl_test },
-	{ IMSG_VMM_NET_GRANT,		rd_vmm_net },
-	{ IMSG_VMM_NET_OPEN,		rd_vmm_net },
-	{ IMSG_VMM_NET_FD,		rd_vmm_net },
-	{ IMSG_VMM_NET_REFUSED,		rd_vmm_net },
-	{ IMSG_VMM_NET_CLOSED,		rd_vmm_net },
 	{ IMSG_VMM_DIR_PUT,		rd_vmm_share },
 	{ IMSG_VMM_DIR_GET,		rd_vmm_share },
 	{ IMSG_VMM_DIR_END,		rd_vmm_share },

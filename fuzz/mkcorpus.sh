@@ -3,9 +3,10 @@
 # our own tools: mvm-keytool, mvm-receiptgen and mvm-auditgen (the RFC
 # 8032 test 1 key, so the receipt is the golden one of
 # regress/unit/receipt.c), mvm-fuzzseed (fuzz/mkseed.c: real IPC
-# messages and agent frames), regress/conf/cases.  Other files in those
-# directories (inputs the fuzzer found, kept as regression tests) are
-# left alone.  The output depends only on the tools.
+# messages, agent frames and agent sessions), regress/conf/cases, the
+# manifest template of guest/mkimage.sh.  Other
+# files in those directories (inputs the fuzzer found, kept as
+# regression tests) are left alone.  The output depends only on the tools.
 #
 # usage: fuzz/mkcorpus.sh BUILD		(make fuzz-corpus)
 set -eu
@@ -23,8 +24,8 @@ sep() { printf '\0--\0'; }
 line() { sed -n "$1p" "$2" | tr -d '\n'; }
 unsigned() { sed 's/,"sig":"[^"]*"//'; }
 
-for t in imsg agentproto record note merkle receipt auditverify codec conf \
-    share
+for t in imsg agentproto vmmagent record note merkle receipt auditverify \
+    codec conf share manifest
 do
 	mkdir -p "$C/$t"
 	rm -f "$C/$t"/seed-* "$C/$t"/session-*
@@ -41,6 +42,7 @@ mkdir "$T/r"
 "$B/mvm-fuzzseed" proof "$T/proof"
 "$B/mvm-fuzzseed" imsg "$C/imsg"
 "$B/mvm-fuzzseed" agentproto "$C/agentproto"
+"$B/mvm-fuzzseed" vmmagent "$C/vmmagent"
 "$B/mvm-fuzzseed" merkle "$C/merkle"
 "$B/mvm-fuzzseed" share "$C/share"
 R=$T/r
@@ -143,8 +145,59 @@ for f in "$top"/regress/conf/cases/*.json; do
 	cp "$f" "$C/conf/seed-${n%.json}"
 done
 
-for t in imsg agentproto record note merkle receipt auditverify codec conf \
-    share
+# manifest: flags, then manifest.json (fuzz/manifest.c).  The one
+# guest/mkimage.sh writes: its own template, run with the files of
+# fuzz/manifest.c's image directories; the one image_build_end() writes
+# (jansson, sorted keys, indent 2: as jq -S); and broken ones.
+c=$C/manifest
+mkdir "$T/img"
+"$B/mvm-fuzzseed" imagefiles "$T/img"
+mkimage_manifest() {
+	local out=$T/img kver=6.1.0-28-amd64 created=2026-01-01T00:00:00Z
+	local AGENT_VERSION="mvm-agent 0.1.0"
+	sha() { sha256sum <"$1" | cut -c1-64; }
+	eval "$(sed -n '/^cat >"$work\/manifest.json" <<EOF$/,/^EOF$/p' \
+	    "$top/guest/mkimage.sh" | sed '1s/.*/cat <<EOF/')"
+}
+hash() { sha256sum <"$T/img/$1" | cut -c1-64; }
+mkimage_manifest >"$T/m.json"
+grep -q "\"sha256\":\"$(hash vmlinux)\"" "$T/m.json" ||
+    { echo "mkcorpus: no manifest template in guest/mkimage.sh" >&2; exit 1; }
+set_file() {	# KEY FILE [SHA]: one file of the manifest, another way
+	jq -c --arg k "$1" --arg f "$2" --arg h "${3:-$(hash "$2")}" \
+	    '.[$k] = {file: $f, sha256: $h}' "$T/m.json"
+}
+{ flag 0; cat "$T/m.json"; } >"$c/seed-mkimage"
+{ flag 1; cat "$T/m.json"; } >"$c/seed-mkimage-longdir"
+{ flag 2; cat "$T/m.json"; } >"$c/seed-mkimage-longname"
+{ flag 3; cat "$T/m.json"; } >"$c/seed-mkimage-toolong"
+{ flag 4; cat "$T/m.json"; } >"$c/seed-mkimage-missing"
+{ flag 8; cat "$T/m.json"; } >"$c/seed-mkimage-badname"
+{ flag 0; jq -S --indent 2 -n --arg k "$(hash vmlinux)" \
+    --arg i "$(hash initramfs.cpio)" '{name: "build1", base: "default",
+    kernel: {file: "vmlinux", sha256: $k},
+    initramfs: {file: "initramfs.cpio", sha256: $i},
+    kernel_version: "6.1.0-28-amd64", layer_bytes: 512}'; } \
+    >"$c/seed-built"
+{ flag 0; set_file kernel bzImage; } >"$c/seed-bzimage"
+{ flag 0; set_file initramfs vmlinux; } >"$c/seed-same-file"
+{ flag 0; set_file initramfs empty; } >"$c/seed-empty-file"
+{ flag 0; set_file initramfs initramfs.cpio "$(hash vmlinux)"; } \
+    >"$c/seed-wrong-hash"
+{ flag 0; set_file kernel link "$(hash vmlinux)"; } >"$c/seed-symlink"
+{ flag 0; set_file kernel dir "$(hash empty)"; } >"$c/seed-dir"
+{ flag 0; set_file kernel ../default/vmlinux "$(hash vmlinux)"; } \
+    >"$c/seed-slash"
+{ flag 0; set_file kernel manifest.json "$(hash empty)"; } \
+    >"$c/seed-manifest-itself"
+{ flag 1; set_file kernel "$(printf 'v%.0s' {1..120})" \
+    "$(hash vmlinux)"; } >"$c/seed-long-file"
+{ flag 0; sed 's/"name":"default",/"name":"default","name":"x",/' \
+    "$T/m.json"; } >"$c/seed-duplicate"
+{ flag 0; head -c 100 "$T/m.json"; } >"$c/seed-torn"
+
+for t in imsg agentproto vmmagent record note merkle receipt auditverify \
+    codec conf share manifest
 do
 	printf '%-12s %3d files %7d bytes\n' "$t" \
 	    "$(find "$C/$t" -type f | wc -l)" \

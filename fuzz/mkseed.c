@@ -10,6 +10,12 @@
  *   mvm-fuzzseed share DIR	host-share streams from our writer
  *				(share_write_*), whole and cut, and one with a
  *				link out of the tree written by hand
+ *   mvm-fuzzseed vmmagent DIR	sessions of a guest agent with the vmm
+ *				(fuzz/vmmagent.c input format): exec, files,
+ *				grants, flows, stop, a slow supervisor
+ *   mvm-fuzzseed imagefiles DIR	the files of fuzz/manifest.c's image
+ *				directories (fuzz_image_files()), for the
+ *				SHA-256 in its seeds
  *   mvm-fuzzseed merkle DIR	fuzz/merkle.c inputs; one whose raw part
  *				is a real inclusion proof
  *   mvm-fuzzseed recovered FILE	a log with a crash region and the
@@ -59,6 +65,10 @@ static void	 wire(struct out *, uint32_t, int, const void *, size_t,
 static void	 seeds_imsg(const char *);
 static void	 frame(struct out *, uint32_t, uint32_t, const char *, size_t);
 static void	 seeds_agentproto(const char *);
+static void	 seg(struct out *, int, int);
+static void	 segf(struct out *, int, int, uint32_t, uint32_t,
+		    const char *);
+static void	 seeds_vmmagent(const char *);
 static void	 put64(struct out *, uint64_t, size_t);
 static void	 seeds_merkle(const char *);
 static int	 share_put(void *, const void *, size_t);
@@ -72,8 +82,8 @@ static void	 seed_proof(const char *);
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: mvm-fuzzseed imsg|agentproto|merkle|share "
-	    "DIR\n"
+	fprintf(stderr, "usage: mvm-fuzzseed "
+	    "imsg|agentproto|vmmagent|imagefiles|merkle|share DIR\n"
 	    "       mvm-fuzzseed recovered|proof FILE\n");
 	exit(1);
 }
@@ -176,6 +186,7 @@ seeds_imsg(const char *dir)
 	struct mvm_vmm_error		 vr;
 	struct mvm_vmm_file		 vf;
 	struct mvm_vmm_done		 vn;
+	struct mvm_vmm_net		 nt;
 	struct mvm_ctl_hello		 ch;
 	struct mvm_ctl_error		 ce;
 	struct mvm_ctl_proc		 cp;
@@ -205,7 +216,7 @@ seeds_imsg(const char *dir)
 		err(1, "/dev/null");
 	if ((sess = calloc(1, sizeof(*sess))) == NULL)
 		err(1, NULL);
-	sess->o_buf[0] = 0x01;		/* one fd, for CONFIG_FD */
+	sess->o_buf[0] = 0x02;		/* two fds: CONFIG_FD, VMM_NET_FD */
 	sess->o_buf[1] = 6;		/* 7 bytes a write */
 	sess->o_len = 2;
 
@@ -376,6 +387,22 @@ seeds_imsg(const char *dir)
 	memset(&vn, 0, sizeof(vn));
 	vn.vd_reason = MVM_DONE_POWEROFF;
 	ONE("vmm-done", IMSG_VMM_DONE, -1, &vn, sizeof(vn), NULL, 0);
+	memset(&nt, 0, sizeof(nt));
+	nt.vn_port = 5432;
+	(void)strlcpy(nt.vn_host, "db.example", sizeof(nt.vn_host));
+	ONE("vmm-net-grant", IMSG_VMM_NET_GRANT, -1, &nt, sizeof(nt), NULL,
+	    0);
+	nt.vn_id = AP_ID_GUEST + 1;
+	ONE("vmm-net-open", IMSG_VMM_NET_OPEN, -1, &nt, sizeof(nt), NULL, 0);
+	ONE("vmm-net-fd", IMSG_VMM_NET_FD, fd, &nt, sizeof(nt), NULL, 0);
+	nt.vn_reason = MVM_NET_NOT_GRANTED;
+	ONE("vmm-net-refused", IMSG_VMM_NET_REFUSED, -1, &nt, sizeof(nt),
+	    NULL, 0);
+	nt.vn_reason = MVM_NET_DONE;
+	nt.vn_bytes_out = 18;
+	nt.vn_bytes_in = 1024;
+	ONE("vmm-net-closed", IMSG_VMM_NET_CLOSED, -1, &nt, sizeof(nt), NULL,
+	    0);
 	memset(&ch, 0, sizeof(ch));
 	ch.ch_version = MVM_CTL_VERSION;
 	(void)strlcpy(ch.ch_software, "mvmctl 0.1.0", sizeof(ch.ch_software));
@@ -597,6 +624,278 @@ seeds_agentproto(const char *dir)
 	put(o, "\0\0\0\4\0\0\0\11", 8);
 	save(dir, "session-badlen", o);
 	free(sess);
+	free(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* vmmagent: flags, then segments (op, arg, the guest's frames) */
+
+#define G_HELLO		"{\"proto\":1,\"agent\":\"mvm-agent 0.1.0\"," \
+			"\"caps\":[\"exec\",\"stdin\",\"signal\",\"file\"," \
+			"\"ping\",\"shutdown\",\"net\"],\"uptime_ms\":812," \
+			"\"kernel\":\"6.1.0-28-amd64\"}"
+#define G_EXIT(c, s)	"{\"code\":" c ",\"signal\":" s "," \
+			"\"timed_out\":false,\"stdout_bytes\":3," \
+			"\"stderr_bytes\":5,\"stdout_truncated\":false," \
+			"\"stderr_truncated\":false}"
+#define G_FLOW		0x80000001U
+#define G_OPEN		"{\"host\":\"db.example\",\"port\":5432}"
+
+/* a new segment: the separator (but before the first), op and arg */
+static void
+seg(struct out *o, int op, int arg)
+{
+	uint8_t	 b[2] = { op, arg };
+
+	if (o->o_len > 1)
+		put(o, FUZZ_SEP, FUZZ_SEP_LEN);
+	put(o, b, 2);
+}
+
+/* flags & 0x80: a segment is op, arg and one frame without its length */
+static void
+segf(struct out *o, int op, int arg, uint32_t type, uint32_t id,
+    const char *p)
+{
+	uint8_t	 b[8];
+	int	 i;
+
+	seg(o, op, arg);
+	for (i = 0; i < 4; i++) {
+		b[i] = type >> (24 - 8 * i);
+		b[4 + i] = id >> (24 - 8 * i);
+	}
+	put(o, b, sizeof(b));
+	put(o, p, strlen(p));
+}
+
+#define F(t, id, p)	frame(o, AP_##t, (id), (p), strlen(p))
+#define FF(op, arg, t, id, p)	segf(o, (op), (arg), AP_##t, (id), (p))
+#define BEGIN(flags) do {						\
+	o->o_buf[0] = (flags);						\
+	o->o_len = 1;							\
+} while (0)
+
+static void
+seeds_vmmagent(const char *dir)
+{
+	struct out	*o;
+	char		 line[128];
+	int		 i;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		err(1, NULL);
+
+	/* boot: HELLO, or refusing it; grants answered or not */
+	BEGIN(0x00);
+	seg(o, VA_NOP, 0);
+	F(HELLO, 0, G_HELLO);
+	save(dir, "seed-hello", o);
+	BEGIN(0x00);
+	seg(o, VA_NOP, 0);
+	F(ERROR, 0, "{\"code\":\"version\",\"message\":\"no shared "
+	    "version\"}");
+	save(dir, "seed-hello-refused", o);
+	BEGIN(0x02);
+	seg(o, VA_NOP, 0);
+	F(HELLO, 0, G_HELLO);
+	F(OK, AP_ID_NETGRANTS, "");
+	save(dir, "seed-grants", o);
+	BEGIN(0x01 | 0x50);
+	seg(o, VA_NOP, 0);
+	F(HELLO, 0, G_HELLO);
+	F(ERROR, AP_ID_NETGRANTS, "{\"code\":\"io\",\"message\":\"cannot "
+	    "listen on 127.100.0.1:5432\"}");
+	save(dir, "seed-grants-refused", o);
+
+	/* EXEC: started, output, exit; in pieces; refused; crossing */
+	for (i = 0; i < 3; i++) {
+		BEGIN(0x08 | (i == 0 ? 0 : i == 1 ? 0x10 : 0x40));
+		seg(o, VA_EXEC, 0x05);
+		F(STARTED, 1, "{\"pid\":42}");
+		F(STDOUT, 1, "hi\n");
+		F(STDERR, 1, "oops\n");
+		F(EXIT, 1, G_EXIT("0", "null"));
+		save(dir, i == 0 ? "seed-exec" : i == 1 ? "seed-exec-3" :
+		    "seed-exec-13", o);
+	}
+	BEGIN(0x08);
+	seg(o, VA_EXEC, 0x00);
+	F(ERROR, 1, "{\"code\":\"not_found\",\"message\":\"/bin/sh: no "
+	    "such file\"}");
+	save(dir, "seed-exec-error", o);
+	BEGIN(0x08);
+	seg(o, VA_EXEC, 0x04);
+	F(STARTED, 1, "{\"pid\":42}");
+	seg(o, VA_STDIN, 0x30);
+	seg(o, VA_SIGNAL, 0xe0);
+	F(OK, 1, "");
+	F(EXIT, 1, G_EXIT("null", "15"));
+	seg(o, VA_STDIN, 0x00);
+	F(ERROR, 1, "{\"code\":\"not_found\",\"message\":\"no such "
+	    "command\"}");
+	F(OK, 1, "");
+	save(dir, "seed-exec-signal", o);
+	BEGIN(0x08);
+	for (i = 0; i < 66; i++)
+		seg(o, VA_EXEC, i);
+	F(STARTED, 64, "{\"pid\":7}");
+	save(dir, "seed-exec-many", o);
+	BEGIN(0x08);
+	for (i = 0; i < 64; i++) {
+		seg(o, VA_EXEC, i);
+		F(ERROR, i + 1, "{\"code\":\"busy\"}");
+	}
+	seg(o, VA_EXEC, 0);
+	seg(o, VA_EXEC, 0);
+	F(STARTED, 65, "{\"pid\":7}");
+	save(dir, "seed-exec-reuse", o);
+	BEGIN(0x08);
+	seg(o, VA_EXEC, 0x07);
+	F(STARTED, 1, "{\"pid\":42}");
+	seg(o, VA_SLOW, 0);
+	for (i = 0; i < 40; i++) {
+		(void)snprintf(line, sizeof(line), "line %02d of the output, "
+		    "while the supervisor does not read\n", i);
+		F(STDOUT, 1, line);
+	}
+	seg(o, VA_SLOW, 0);
+	F(EXIT, 1, G_EXIT("0", "null"));
+	save(dir, "seed-slow", o);
+
+	/* files */
+	BEGIN(0x08);
+	seg(o, VA_GET, 0x40);
+	F(FILE_DATA, 1, "hello");
+	F(FILE_DATA, 1, "");
+	F(FILE_END, 1, "{\"size\":5,\"mode\":420}");
+	save(dir, "seed-get", o);
+	BEGIN(0x08);
+	seg(o, VA_GET, 0x01);
+	F(ERROR, 1, "{\"code\":\"too_large\",\"message\":\"larger than "
+	    "64\"}");
+	save(dir, "seed-get-error", o);
+	BEGIN(0x08 | 0x20);
+	seg(o, VA_PUT, 5);
+	F(OK, 1, "");
+	seg(o, VA_GET, 0x10);
+	F(FILE_END, 2, "{\"size\":0,\"mode\":384}");
+	save(dir, "seed-put", o);
+
+	/* flows: opened, data both ways, ends; refused; cancelled; gone */
+	BEGIN(0x09);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	F(NET_DATA, G_FLOW, "GET / HTTP/1.0\r\n\r\n");
+	seg(o, VA_REMOTE, 0x00);
+	F(NET_ACK, G_FLOW, "{\"bytes\":1024}");
+	seg(o, VA_REMOTE, 0x01);
+	F(NET_DATA, G_FLOW, "");
+	save(dir, "seed-net", o);
+	BEGIN(0x0a | 0x40);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, "{\"host\":\"10.1.2.3\",\"port\":443}");
+	F(NET_OPEN, G_FLOW + 1, G_OPEN);
+	seg(o, VA_NET, 0);
+	F(NET_DATA, G_FLOW, "crossed");
+	seg(o, VA_NET, 6);
+	F(NET_CLOSE, G_FLOW + 1, "{}");
+	save(dir, "seed-net-refused", o);
+	BEGIN(0x09);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	F(NET_OPEN, G_FLOW + 1, G_OPEN);
+	F(NET_CLOSE, G_FLOW, "{}");
+	F(NET_CLOSE, G_FLOW + 1, "{}");
+	F(NET_DATA, G_FLOW, "crossed");
+	seg(o, VA_NET, 7);
+	seg(o, VA_NET, 4);
+	save(dir, "seed-net-cancel", o);
+	/* still open when QEMU goes; a remote that does not read */
+	BEGIN(0x09 | 0x70);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	seg(o, VA_REMOTE, 0x03);
+	F(NET_DATA, G_FLOW, "unread");
+	seg(o, VA_REMOTE, 0x30);
+	F(NET_ACK, G_FLOW, "{\"bytes\":1000}");
+	save(dir, "seed-net-open", o);
+	BEGIN(0x09);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	seg(o, VA_REMOTE, 0x02);
+	F(NET_DATA, G_FLOW, "to nobody");
+	save(dir, "seed-net-gone", o);
+	BEGIN(0x0d);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	seg(o, VA_REMOTE, 0x70);
+	F(NET_ACK, G_FLOW, "{\"bytes\":4096}");
+	save(dir, "seed-net-budget", o);
+
+	BEGIN(0x09 | 0x50);
+	seg(o, VA_NOP, 0);
+	for (i = 0; i < AP_NET_FLOWS_MAX + 1; i++)
+		F(NET_OPEN, G_FLOW + i, G_OPEN);
+	save(dir, "seed-net-many", o);
+	/* a full window both ways: the remote's bytes wait for NET_ACK */
+	BEGIN(0x09);
+	seg(o, VA_NOP, 0);
+	F(NET_OPEN, G_FLOW, G_OPEN);
+	seg(o, VA_NET, 5);
+	seg(o, VA_REMOTE, 0xf0);
+	for (i = 0; i < 8; i++) {
+		memset(line, 'w', 100);
+		line[100] = '\0';
+		F(NET_DATA, G_FLOW, line);
+	}
+	F(NET_ACK, G_FLOW, "{\"bytes\":8192}");
+	F(NET_ACK, G_FLOW, "{\"bytes\":8192}");
+	save(dir, "seed-net-window", o);
+
+	/* the same, the harness writing each frame's length */
+	BEGIN(0x80 | 0x01);
+	FF(VA_NOP, 0, HELLO, 0, G_HELLO);
+	FF(VA_NOP, 0, OK, AP_ID_NETGRANTS, "");
+	save(dir, "seed-fix-grants", o);
+	BEGIN(0x80 | 0x08);
+	FF(VA_EXEC, 0x04, STARTED, 1, "{\"pid\":42}");
+	FF(VA_NOP, 0, STDOUT, 1, "hi\n");
+	FF(VA_SIGNAL, 0xe0, OK, 1, "");
+	FF(VA_NOP, 0, EXIT, 1, G_EXIT("null", "15"));
+	FF(VA_EXEC, 0x00, ERROR, 2, "{\"code\":\"not_found\",\"message\":"
+	    "\"no such file\"}");
+	save(dir, "seed-fix-exec", o);
+	BEGIN(0x80 | 0x08);
+	FF(VA_GET, 0x40, FILE_DATA, 1, "hello");
+	FF(VA_NOP, 0, FILE_END, 1, "{\"size\":5,\"mode\":420}");
+	FF(VA_PUT, 3, OK, 2, "");
+	FF(VA_STOP, 0, OK, 0xffffffffU, "");
+	save(dir, "seed-fix-files", o);
+	BEGIN(0x80 | 0x09);
+	FF(VA_NOP, 0, NET_OPEN, G_FLOW, G_OPEN);
+	FF(VA_NET, 5, NET_DATA, G_FLOW, "GET / HTTP/1.0\r\n\r\n");
+	FF(VA_REMOTE, 0x00, NET_ACK, G_FLOW, "{\"bytes\":1024}");
+	FF(VA_REMOTE, 0x01, NET_DATA, G_FLOW, "");
+	FF(VA_NOP, 0, NET_OPEN, G_FLOW + 1, "{\"host\":\"10.1.2.3\","
+	    "\"port\":443}");
+	FF(VA_NET, 1, NET_CLOSE, G_FLOW + 1, "{}");
+	save(dir, "seed-fix-net", o);
+
+	/* stop; and a frame that breaks the framing */
+	BEGIN(0x08);
+	seg(o, VA_STOP, 0);
+	F(OK, 0xffffffffU, "");
+	save(dir, "seed-stop", o);
+	BEGIN(0x08);
+	seg(o, VA_NOP, 0);
+	F(PONG, 0, "{}");
+	put(o, "\0\0\0\4\0\0\0\x65", 8);
+	save(dir, "session-badlen", o);
 	free(o);
 }
 
@@ -932,7 +1231,12 @@ main(int argc, char *argv[])
 		seeds_imsg(argv[2]);
 	else if (strcmp(argv[1], "agentproto") == 0)
 		seeds_agentproto(argv[2]);
-	else if (strcmp(argv[1], "merkle") == 0)
+	else if (strcmp(argv[1], "vmmagent") == 0)
+		seeds_vmmagent(argv[2]);
+	else if (strcmp(argv[1], "imagefiles") == 0) {
+		if (fuzz_image_files(argv[2]) == -1)
+			err(1, "%s", argv[2]);
+	} else if (strcmp(argv[1], "merkle") == 0)
 		seeds_merkle(argv[2]);
 	else if (strcmp(argv[1], "share") == 0)
 		seeds_share(argv[2]);

@@ -744,7 +744,9 @@ agent_frame(const struct ap_frame *f)
 			log_debug("agent refused stdin or a signal for %u",
 			    f->f_id);
 			rc = 0;
-		} else if (kind != 0)
+		} else if (kind == REQ_SHUTDOWN)
+			rc = 0;		/* refused: QMP quit follows */
+		else if (kind != 0)
 			rc = agent_error(f);
 		break;
 	case AP_PONG:

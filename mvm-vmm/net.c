@@ -152,6 +152,11 @@ flow_pump(struct nflow *f)
 		f->bytes_in += r;
 		bytes_total += r;
 	}
+	/* a full window: read no more (libevent 2.1.11 would spin, #891) */
+	if (f->credit == 0)
+		bufferevent_disable(f->bev, EV_READ);
+	else if ((f->flags & NF_REMOTE_EOF) == 0)
+		bufferevent_enable(f->bev, EV_READ);
 	if (over_budget()) {
 		flow_end(f, MVM_NET_LIMIT, 1);
 		return;
