@@ -303,7 +303,8 @@ pack_dir(struct pack *pk, int dfd, const char *rel)
 	if (errno != 0)
 		err(EXIT_ERR, "--add-dir %s: %s", pk->p_h->h_arg, rel);
 	(void)closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 0)		/* an empty directory: names is NULL */
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		pack_entry(pk, dfd, rel, names[i]);
 		free(names[i]);
