@@ -80,8 +80,8 @@ static void	 h_log(const char *, ...) __attribute__((format(printf, 1, 2)));
 #define log_info	h_log
 #define log_debug	h_log
 
-#include "../mvm-vmm/agent.c"
-#include "../mvm-vmm/net.c"
+#include "../mvm-vmm/agent.c"	/* NOLINT(bugprone-suspicious-include) */
+#include "../mvm-vmm/net.c"	/* NOLINT(bugprone-suspicious-include) */
 
 #define H_GUEST		7	/* vc_guest, the supervisor's id */
 #define H_EXECS		96	/* EXECs per input (the vmm has REQ_MAX) */
@@ -214,8 +214,8 @@ h_init(void)
 
 	if (done)
 		return;
-	signal(SIGPIPE, SIG_IGN);		/* as the vmm */
-	signal(SIGPROF, h_watchdog);
+	(void)signal(SIGPIPE, SIG_IGN);		/* as the vmm */
+	(void)signal(SIGPROF, h_watchdog);
 	if ((vm.base = event_base_new()) == NULL ||
 	    (vm.boot_timer = evtimer_new(vm.base, NULL, NULL)) == NULL ||
 	    ap_rbuf_init(&grb) == -1 || atexit(h_atexit) != 0)
