@@ -23,8 +23,14 @@ start=$(stat -c %s "$MVM_TMP/log20")
 end=$(stat -c %s "$MVM_TMP/log21")
 diag "last record spans bytes $start..$((end - 1))"
 
+# make check's sanitizer pass (MVM_SAN_STRIDE=5) takes every fifth
+# offset and the last: one offset costs about 0.5 s under ASan, and a
+# record is about 350 bytes.  make sanitize and the plain pass take all.
+stride=${MVM_SAN_STRIDE:-1}
+offsets=$( (seq $((start + 1)) "$stride" $((end - 1)); echo $((end - 1))) |
+    sort -un)
 fails=0
-for o in $(seq $((start + 1)) $((end - 1))); do
+for o in $offsets; do
 	head -c "$o" "$MVM_TMP/log21" > "$D/log"
 	cp "$MVM_TMP/ck20" "$D/checkpoints"
 	out=$($H append 1 2>/dev/null)
@@ -41,7 +47,9 @@ for o in $(seq $((start + 1)) $((end - 1))); do
 		[ $fails -le 3 ] && diag "offset $o: '$out' / '$got' / '$v'"
 	fi
 done
-is "$fails" 0 "every offset $((start + 1))..$((end - 1)): recovered, named exactly, verifies with one crash"
+what="every offset"
+[ "$stride" = 1 ] || what="every ${stride}th offset and the last,"
+is "$fails" 0 "$what $((start + 1))..$((end - 1)): recovered, named exactly, verifies with one crash"
 
 # a clean cut at the record boundary is no crash at all
 cp "$MVM_TMP/log20" "$D/log"
