@@ -210,6 +210,26 @@ rss_check() {
 	fi
 }
 
+# run_until_stopped WHY: the log's last block may still take the first
+# records, so `mvmctl run` until one is refused with the audit error
+# (116), at most 6 times; then status must say the log is stopped
+run_until_stopped() {
+	local rc=0 i
+	for i in 1 2 3 4 5 6; do
+		$MVMCTL run -- echo during >/dev/null 2>&1
+		rc=$?
+		[ $rc = 116 ] && break
+	done
+	is $rc 116 "runs while $1: refused with the audit error (116, run $i)"
+	for _ in $(seq 50); do
+		$MVMCTL status --json 2>/dev/null |
+		    jq -e '.audit_ok == false' >/dev/null && break
+		sleep 0.1
+	done
+	is "$($MVMCTL status --json | jq .audit_ok)" false \
+	    "status: the audit log is stopped"
+}
+
 # need_image: skip the test file unless the default guest image is built
 need_image() {
 	if [ ! -f "$MVM_IMAGES/default/manifest.json" ]; then

@@ -22,19 +22,7 @@ is "$($CTL run -- echo before)" before "a run before the disk fills"
 n0=$(wc -l < "$LOG")
 dd if=/dev/zero of="$D/fill" bs=4k >/dev/null 2>&1
 check "the file system is full" test "$(df --output=avail "$D" | tail -1)" -lt 8
-# the first records may still fit in the log's last page: run until refused
-rc=0
-for i in 1 2 3 4 5 6; do
-	$CTL run -- echo during >/dev/null 2>err
-	rc=$?
-	[ $rc = 116 ] && break
-done
-is $rc 116 "runs while the disk is full: refused with the audit error (116, run $i)"
-for _ in $(seq 50); do
-	$CTL status --json 2>/dev/null | jq -e '.audit_ok == false' >/dev/null && break
-	sleep 0.1
-done
-is "$($CTL status --json | jq .audit_ok)" false "status: the audit log is stopped"
+run_until_stopped "the disk is full"
 $CTL run -- echo again >/dev/null 2>&1
 is $? 116 "the next run is refused at once (fail closed)"
 
