@@ -6,12 +6,26 @@
  * listeners and flows of egress (net.c).
  *
  * The port is non-blocking.  read() returning 0 (or POLLHUP) means no
- * host is connected: the agent resets the session (see session_reset)
- * and looks again every RETRY_MS.  Output is queued and written as the
- * port takes it; above OUTQ_HIGH queued bytes the children's pipes and
- * the flows' sockets are not read, above OUTQ_MAX (or STDIN_HIGH bytes
- * of queued stdin) the port is not read either, so memory stays
- * bounded.
+ * host is connected; the agent looks again every RETRY_MS.  A session is
+ * what a host asked since its connection began; when that host goes, the
+ * agent resets the session (see session_reset) and waits for a HELLO.
+ * Output is queued and written as the port takes it; above OUTQ_HIGH
+ * queued bytes the children's pipes and the flows' sockets are not read,
+ * above OUTQ_MAX (or STDIN_HIGH bytes of queued stdin) the port is not
+ * read either, so memory stays bounded.
+ *
+ * Which bytes came from which connection is not as plain as that.  QEMU
+ * tells the guest kernel of each connect and disconnect of the host side
+ * in a control message, which the kernel handles later, in a work queue;
+ * the bytes come on a queue of their own and are readable at once.  So a
+ * new host's first bytes (its HELLO) can be read while the kernel still
+ * says no host is connected, and writes wait until it has handled the
+ * connect.  Taking that "no host" for the new host going away would
+ * throw its HELLO and the answer away, and the host would wait for ever.
+ * "No host" ends a session only if the kernel has said a host is
+ * connected since the session began (a_hostseen), or if there has been
+ * no host for HOST_WAIT_MS (a host that came and went at once); see
+ * port_gone.
  */
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
@@ -31,6 +45,7 @@
 
 static void	 session_reset(void);
 static int	 port_wanted(void);
+static void	 port_host(void);
 static void	 port_gone(void);
 static void	 port_read(void);
 static void	 port_process(void);
@@ -165,6 +180,8 @@ session_reset(void)
 	ag.a_broken = 0;
 	ag.a_ready = 0;
 	ag.a_connected = 0;
+	ag.a_hostseen = 0;
+	ag.a_nohost = 0;
 }
 
 static int
@@ -173,13 +190,37 @@ port_wanted(void)
 	return (ag.a_outlen <= OUTQ_MAX && ag.a_inlen <= STDIN_HIGH);
 }
 
-/* No host on the other end: reset once, look again in RETRY_MS. */
+/*
+ * The kernel says a host is connected (poll without POLLHUP, a read
+ * that would block, a write that went through).
+ */
+static void
+port_host(void)
+{
+	ag.a_hostseen = 1;
+	ag.a_nohost = 0;
+}
+
+/*
+ * The kernel says no host is connected; look again in RETRY_MS.  If it
+ * has said a host is connected since the session began, that host is
+ * gone: end the session.  If not, this "no host" may be from before the
+ * session's host connected (loop.c, top) and the kernel is about to say
+ * so: end the session only once there has been no host for HOST_WAIT_MS.
+ * With no session yet, forget a host seen: it went without a word.
+ */
 static void
 port_gone(void)
 {
-	if (ag.a_connected)
+	uint64_t	 now = now_ms();
+
+	if (!ag.a_connected)
+		ag.a_hostseen = 0;
+	else if (!ag.a_hostseen && ag.a_nohost == 0)
+		ag.a_nohost = now;
+	else if (ag.a_hostseen || now - ag.a_nohost >= HOST_WAIT_MS)
 		session_reset();
-	ag.a_retry = now_ms() + RETRY_MS;
+	ag.a_retry = now + RETRY_MS;
 }
 
 static void
@@ -193,8 +234,11 @@ port_read(void)
 	if (avail == 0)
 		return;			/* frames wait in the buffer */
 	if ((n = read(ag.a_port, p, avail)) == -1 &&
-	    (errno == EAGAIN || errno == EINTR))
+	    (errno == EAGAIN || errno == EINTR)) {
+		if (errno == EAGAIN)
+			port_host();	/* nothing to read, and a host */
 		return;
+	}
 	if (n <= 0) {
 		port_gone();
 		return;
@@ -237,6 +281,7 @@ port_flush(void)
 			port_gone();
 			return;
 		}
+		port_host();
 		ob->o_off += n;
 		ag.a_outlen -= n;
 		if (ob->o_off < ob->o_len)
@@ -419,6 +464,7 @@ loop_once(void)
 	struct job	*jobs[POLL_MAX];
 	int		 which[POLL_MAX];
 	int		 i, n = 0, portslot = -1, netslot;
+	short		 re;
 	uint64_t	 now = now_ms();
 
 	pfd[n].fd = ag.a_sigfd;
@@ -443,11 +489,14 @@ loop_once(void)
 		if (pfd[i].revents && i != portslot)
 			exec_io(jobs[i], which[i], pfd[i].revents);
 	net_io(pfd + netslot, n - netslot);
-	if (portslot != -1 && pfd[portslot].revents) {
+	if (portslot != -1) {
+		re = pfd[portslot].revents;
+		if ((re & (POLLHUP | POLLERR)) == 0)
+			port_host();
 		if ((pfd[portslot].events & POLLIN) == 0 &&
-		    (pfd[portslot].revents & (POLLHUP | POLLERR)))
+		    (re & (POLLHUP | POLLERR)))
 			port_gone();
-		else if (pfd[portslot].revents & (POLLIN | POLLHUP | POLLERR))
+		else if (re & (POLLIN | POLLHUP | POLLERR))
 			port_read();
 	}
 	port_process();
