@@ -17,15 +17,27 @@
  * Which bytes came from which connection is not as plain as that.  QEMU
  * tells the guest kernel of each connect and disconnect of the host side
  * in a control message, which the kernel handles later, in a work queue;
- * the bytes come on a queue of their own and are readable at once.  So a
- * new host's first bytes (its HELLO) can be read while the kernel still
- * says no host is connected, and writes wait until it has handled the
- * connect.  Taking that "no host" for the new host going away would
- * throw its HELLO and the answer away, and the host would wait for ever.
- * "No host" ends a session only if the kernel has said a host is
- * connected since the session began (a_hostseen), or if there has been
- * no host for HOST_WAIT_MS (a host that came and went at once); see
- * port_gone.
+ * the bytes come on a queue of their own and are readable at once.  So:
+ *
+ * - A new host's first bytes (its HELLO) can be read while the kernel
+ *   still says no host is connected, and writes wait until it has
+ *   handled the connect.  Taking that "no host" for the new host going
+ *   away would throw its HELLO and the answer away, and the host would
+ *   wait for ever.  "No host" ends a session only if the kernel has said
+ *   a host is connected since the session began or its HELLO came
+ *   (a_hostseen), or if there has been no host for HOST_WAIT_MS (a host
+ *   that came and went at once); see port_gone.
+ * - A disconnect and the next connect can reach the kernel together, and
+ *   then the agent never sees "no host" in between: the new host's bytes
+ *   just follow the old one's.  Every connection starts with HELLO, so a
+ *   HELLO accepted while a session is open ends that session first, as
+ *   if its host had been seen to go (see hello).  What the guest cannot
+ *   know is where the old host's bytes stopped: if it went in the middle
+ *   of a frame, or after a framing error, the new host's HELLO is taken
+ *   for the rest of that frame (or discarded) and goes unanswered; only
+ *   a "no host" the agent sees clears that.  So a host that drops a
+ *   connection mid-frame must leave the port without a host for a while
+ *   (a few hundred ms) before the next connects (agentproto.h).
  */
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
@@ -43,6 +55,7 @@
 
 #define POLL_MAX	(2 + JOB_MAX * 3 + NET_POLL_MAX)
 
+static void	 session_end(void);
 static void	 session_reset(void);
 static int	 port_wanted(void);
 static void	 port_host(void);
@@ -157,12 +170,12 @@ out_high(void)
 }
 
 /*
- * The host went away (or never came): whatever it asked for has nobody
- * to answer to.  Kill its processes, drop transfers, flows, grants and
- * queued output, and wait for a new HELLO.
+ * The session's host is gone: whatever it asked for has nobody to answer
+ * to.  Kill its processes, drop transfers, flows, grants and queued
+ * output; a new HELLO starts the next session.
  */
 static void
-session_reset(void)
+session_end(void)
 {
 	struct obuf	*ob;
 
@@ -175,10 +188,17 @@ session_reset(void)
 		free(ob);
 	}
 	ag.a_outlen = 0;
+	ag.a_ready = 0;
+}
+
+/* The host went away (or never came): end the session, forget its bytes. */
+static void
+session_reset(void)
+{
+	session_end();
 	ag.a_rb.r_len = ag.a_rb.r_off = 0;
 	ag.a_rb.r_broken = 0;
 	ag.a_broken = 0;
-	ag.a_ready = 0;
 	ag.a_connected = 0;
 	ag.a_hostseen = 0;
 	ag.a_nohost = 0;
@@ -203,11 +223,12 @@ port_host(void)
 
 /*
  * The kernel says no host is connected; look again in RETRY_MS.  If it
- * has said a host is connected since the session began, that host is
- * gone: end the session.  If not, this "no host" may be from before the
- * session's host connected (loop.c, top) and the kernel is about to say
- * so: end the session only once there has been no host for HOST_WAIT_MS.
- * With no session yet, forget a host seen: it went without a word.
+ * has said a host is connected since the session began (or since its
+ * HELLO), that host is gone: end the session.  If not, this "no host"
+ * may be from before the session's host connected (loop.c, top) and the
+ * kernel is about to say so: end the session only once there has been
+ * no host for HOST_WAIT_MS.  With no session yet, forget a host seen: it
+ * went without a word.
  */
 static void
 port_gone(void)
@@ -392,6 +413,17 @@ hello(const struct ap_frame *f)
 		    AP_PROTO_VERSION);
 		return;
 	}
+	/*
+	 * Each connection starts with HELLO: a session still open here is an
+	 * earlier host's, gone without the agent seeing it (loop.c, top).
+	 * End it; the rest of the buffer is this host's.  And this host must
+	 * be seen connected after its HELLO before "no host" can mean it
+	 * went: the kernel may still say no host (port_gone).
+	 */
+	if (ag.a_ready)
+		session_end();
+	ag.a_hostseen = 0;
+	ag.a_nohost = 0;
 	ag.a_ready = 1;
 	out_json(AP_HELLO, f->f_id, json_pack("{s:i,s:s,s:[ssssssss],s:I,s:s}",
 	    "proto", AP_PROTO_VERSION, "agent", AGENT_NAME,
