@@ -41,6 +41,7 @@
 #define JOB_MAX		64		/* EXECs at once */
 #define XFER_MAX	16		/* file transfers at once, and sinks */
 #define RETRY_MS	20		/* host not connected: poll again */
+#define HOST_WAIT_MS	500		/* bytes came, no host yet: wait */
 #define GRACE_MS	200		/* pipes held open after exit */
 #define NET_POLL_MAX	(AP_NET_GRANTS_MAX + 1 + AP_NET_FLOWS_MAX)
 
@@ -102,6 +103,8 @@ struct agent {
 	int			 a_sigfd;	/* signalfd for SIGCHLD */
 	int			 a_ready;	/* HELLO done */
 	int			 a_connected;	/* bytes seen since reset */
+	int			 a_hostseen;	/* kernel said host connected */
+	uint64_t		 a_nohost;	/* ms: bytes, then no host */
 	int			 a_broken;	/* framing error: discard */
 	uint64_t		 a_retry;	/* ms: port not polled until */
 	struct ap_rbuf		 a_rb;

@@ -6,12 +6,38 @@
  * listeners and flows of egress (net.c).
  *
  * The port is non-blocking.  read() returning 0 (or POLLHUP) means no
- * host is connected: the agent resets the session (see session_reset)
- * and looks again every RETRY_MS.  Output is queued and written as the
- * port takes it; above OUTQ_HIGH queued bytes the children's pipes and
- * the flows' sockets are not read, above OUTQ_MAX (or STDIN_HIGH bytes
- * of queued stdin) the port is not read either, so memory stays
- * bounded.
+ * host is connected; the agent looks again every RETRY_MS.  A session is
+ * what a host asked since its connection began; when that host goes, the
+ * agent resets the session (see session_reset) and waits for a HELLO.
+ * Output is queued and written as the port takes it; above OUTQ_HIGH
+ * queued bytes the children's pipes and the flows' sockets are not read,
+ * above OUTQ_MAX (or STDIN_HIGH bytes of queued stdin) the port is not
+ * read either, so memory stays bounded.
+ *
+ * Which bytes came from which connection is not as plain as that.  QEMU
+ * tells the guest kernel of each connect and disconnect of the host side
+ * in a control message, which the kernel handles later, in a work queue;
+ * the bytes come on a queue of their own and are readable at once.  So:
+ *
+ * - A new host's first bytes (its HELLO) can be read while the kernel
+ *   still says no host is connected, and writes wait until it has
+ *   handled the connect.  Taking that "no host" for the new host going
+ *   away would throw its HELLO and the answer away, and the host would
+ *   wait for ever.  "No host" ends a session only if the kernel has said
+ *   a host is connected since the session began or its HELLO came
+ *   (a_hostseen), or if there has been no host for HOST_WAIT_MS (a host
+ *   that came and went at once); see port_gone.
+ * - A disconnect and the next connect can reach the kernel together, and
+ *   then the agent never sees "no host" in between: the new host's bytes
+ *   just follow the old one's.  Every connection starts with HELLO, so a
+ *   HELLO accepted while a session is open ends that session first, as
+ *   if its host had been seen to go (see hello).  What the guest cannot
+ *   know is where the old host's bytes stopped: if it went in the middle
+ *   of a frame, or after a framing error, the new host's HELLO is taken
+ *   for the rest of that frame (or discarded) and goes unanswered; only
+ *   a "no host" the agent sees clears that.  So a host that drops a
+ *   connection mid-frame must leave the port without a host for a while
+ *   (a few hundred ms) before the next connects (agentproto.h).
  */
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
@@ -29,8 +55,10 @@
 
 #define POLL_MAX	(2 + JOB_MAX * 3 + NET_POLL_MAX)
 
+static void	 session_end(void);
 static void	 session_reset(void);
 static int	 port_wanted(void);
+static void	 port_host(void);
 static void	 port_gone(void);
 static void	 port_read(void);
 static void	 port_process(void);
@@ -142,12 +170,12 @@ out_high(void)
 }
 
 /*
- * The host went away (or never came): whatever it asked for has nobody
- * to answer to.  Kill its processes, drop transfers, flows, grants and
- * queued output, and wait for a new HELLO.
+ * The session's host is gone: whatever it asked for has nobody to answer
+ * to.  Kill its processes, drop transfers, flows, grants and queued
+ * output; a new HELLO starts the next session.
  */
 static void
-session_reset(void)
+session_end(void)
 {
 	struct obuf	*ob;
 
@@ -160,11 +188,20 @@ session_reset(void)
 		free(ob);
 	}
 	ag.a_outlen = 0;
+	ag.a_ready = 0;
+}
+
+/* The host went away (or never came): end the session, forget its bytes. */
+static void
+session_reset(void)
+{
+	session_end();
 	ag.a_rb.r_len = ag.a_rb.r_off = 0;
 	ag.a_rb.r_broken = 0;
 	ag.a_broken = 0;
-	ag.a_ready = 0;
 	ag.a_connected = 0;
+	ag.a_hostseen = 0;
+	ag.a_nohost = 0;
 }
 
 static int
@@ -173,13 +210,38 @@ port_wanted(void)
 	return (ag.a_outlen <= OUTQ_MAX && ag.a_inlen <= STDIN_HIGH);
 }
 
-/* No host on the other end: reset once, look again in RETRY_MS. */
+/*
+ * The kernel says a host is connected (poll without POLLHUP, a read
+ * that would block, a write that went through).
+ */
+static void
+port_host(void)
+{
+	ag.a_hostseen = 1;
+	ag.a_nohost = 0;
+}
+
+/*
+ * The kernel says no host is connected; look again in RETRY_MS.  If it
+ * has said a host is connected since the session began (or since its
+ * HELLO), that host is gone: end the session.  If not, this "no host"
+ * may be from before the session's host connected (loop.c, top) and the
+ * kernel is about to say so: end the session only once there has been
+ * no host for HOST_WAIT_MS.  With no session yet, forget a host seen: it
+ * went without a word.
+ */
 static void
 port_gone(void)
 {
-	if (ag.a_connected)
+	uint64_t	 now = now_ms();
+
+	if (!ag.a_connected)
+		ag.a_hostseen = 0;
+	else if (!ag.a_hostseen && ag.a_nohost == 0)
+		ag.a_nohost = now;
+	else if (ag.a_hostseen || now - ag.a_nohost >= HOST_WAIT_MS)
 		session_reset();
-	ag.a_retry = now_ms() + RETRY_MS;
+	ag.a_retry = now + RETRY_MS;
 }
 
 static void
@@ -193,8 +255,11 @@ port_read(void)
 	if (avail == 0)
 		return;			/* frames wait in the buffer */
 	if ((n = read(ag.a_port, p, avail)) == -1 &&
-	    (errno == EAGAIN || errno == EINTR))
+	    (errno == EAGAIN || errno == EINTR)) {
+		if (errno == EAGAIN)
+			port_host();	/* nothing to read, and a host */
 		return;
+	}
 	if (n <= 0) {
 		port_gone();
 		return;
@@ -237,6 +302,7 @@ port_flush(void)
 			port_gone();
 			return;
 		}
+		port_host();
 		ob->o_off += n;
 		ag.a_outlen -= n;
 		if (ob->o_off < ob->o_len)
@@ -347,6 +413,17 @@ hello(const struct ap_frame *f)
 		    AP_PROTO_VERSION);
 		return;
 	}
+	/*
+	 * Each connection starts with HELLO: a session still open here is an
+	 * earlier host's, gone without the agent seeing it (loop.c, top).
+	 * End it; the rest of the buffer is this host's.  And this host must
+	 * be seen connected after its HELLO before "no host" can mean it
+	 * went: the kernel may still say no host (port_gone).
+	 */
+	if (ag.a_ready)
+		session_end();
+	ag.a_hostseen = 0;
+	ag.a_nohost = 0;
 	ag.a_ready = 1;
 	out_json(AP_HELLO, f->f_id, json_pack("{s:i,s:s,s:[ssssssss],s:I,s:s}",
 	    "proto", AP_PROTO_VERSION, "agent", AGENT_NAME,
@@ -419,6 +496,7 @@ loop_once(void)
 	struct job	*jobs[POLL_MAX];
 	int		 which[POLL_MAX];
 	int		 i, n = 0, portslot = -1, netslot;
+	short		 re;
 	uint64_t	 now = now_ms();
 
 	pfd[n].fd = ag.a_sigfd;
@@ -443,11 +521,14 @@ loop_once(void)
 		if (pfd[i].revents && i != portslot)
 			exec_io(jobs[i], which[i], pfd[i].revents);
 	net_io(pfd + netslot, n - netslot);
-	if (portslot != -1 && pfd[portslot].revents) {
+	if (portslot != -1) {
+		re = pfd[portslot].revents;
+		if ((re & (POLLHUP | POLLERR)) == 0)
+			port_host();
 		if ((pfd[portslot].events & POLLIN) == 0 &&
-		    (pfd[portslot].revents & (POLLHUP | POLLERR)))
+		    (re & (POLLHUP | POLLERR)))
 			port_gone();
-		else if (pfd[portslot].revents & (POLLIN | POLLHUP | POLLERR))
+		else if (re & (POLLIN | POLLHUP | POLLERR))
 			port_read();
 	}
 	port_process();

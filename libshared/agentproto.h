@@ -17,7 +17,14 @@
  *
  * Session: the host sends AP_HELLO first; the agent answers AP_HELLO
  * (or AP_ERROR "version" when no protocol version is shared).  Any
- * other request before HELLO gets AP_ERROR "not_ready".
+ * other request before HELLO gets AP_ERROR "not_ready".  A session ends
+ * when its host disconnects; each connection is a new session.  A HELLO
+ * the agent accepts also ends a session still open, as if its host had
+ * gone: the guest may not see a disconnect that the next connect follows
+ * at once.  Nor can it tell where the old host's bytes end, so a host
+ * that disconnects in the middle of a frame must leave the port without
+ * a host for a moment (say 300 ms) before anyone connects again, or the
+ * new HELLO is read as the rest of that frame.
  *
  * Control payloads (JSON objects; unknown members are refused):
  *   host HELLO	{"proto_min":1,"proto_max":1,"host":"mvm 0.1.0"}

@@ -25,6 +25,10 @@
  *   recv ID			the next frame with this id ("any": any id)
  *				that no EXEC claims: "TYPE ID payload"
  *   eof			wait until the other side closes
+ *   reconnect MS		send what is queued, close the connection, wait
+ *				MS milliseconds (0: none) and connect again:
+ *				a new session, so "hello" again; EXECs and
+ *				flows of the old one are forgotten
  *   sleep MS
  *   netgrants JSON		NET_GRANTS (id AP_ID_NETGRANTS): OK or ERROR
  *   netpeer [HOST=]MODE	play the host for flows from now on: each
@@ -121,6 +125,7 @@ struct reply {
 };
 
 static int		 sock = -1;
+static const char	*sock_path;
 static struct ap_rbuf	 rb;
 static uint8_t		*wbuf;
 static size_t		 wlen, wcap;
@@ -154,6 +159,7 @@ static int	 step_put(const char *, const char *, const char *);
 static int	 step_get(const char *, const char *, const char *);
 static int	 step_hex(const char *);
 static int	 step_netpeer(const char *);
+static int	 step_reconnect(const char *);
 static uint32_t	 type_of(const char *);
 static int	 peer_frame(const struct ap_frame *);
 static void	 peer_open(const struct ap_frame *);
@@ -857,6 +863,52 @@ step_netpeer(const char *spec)
 	return (0);
 }
 
+/*
+ * Drop the connection after sending what is queued (bytes of a frame cut
+ * short with "sendhex" too) and open a new one; what belonged to the old
+ * session is forgotten.  Request ids go on counting, so an answer meant
+ * for the old session cannot pass for one of the new.
+ */
+static int
+step_reconnect(const char *ms)
+{
+	struct reply	*r;
+	uint64_t	 until = msnow() + (uint64_t)step_timeout * 1000;
+	int		 i;
+
+	while (wlen > 0)
+		if (msnow() >= until || pump(until) == -1)
+			return (-1);
+	close(sock);
+	rb.r_len = rb.r_off = 0;
+	rb.r_broken = 0;
+	while ((r = replies) != NULL) {
+		replies = r->r_next;
+		free(r);
+	}
+	rtail = &replies;
+	for (i = 0; i < nexecs; i++) {
+		if (execs[i].ce_done) {
+			free(execs[i].ce_end);
+			continue;
+		}
+		fclose(execs[i].ce_out);
+		fclose(execs[i].ce_err);
+		if (execs[i].ce_in != -1)
+			close(execs[i].ce_in);
+	}
+	nexecs = 0;
+	for (i = 0; i < PEER_FLOWS; i++) {
+		free(pflows[i].pf_out);
+		free(pflows[i].pf_req);
+	}
+	memset(pflows, 0, sizeof(pflows));
+	nrules = 0;
+	usleep(strtoul(ms, NULL, 10) * 1000);
+	connect_sock(sock_path, 0);
+	return (0);
+}
+
 static uint32_t
 type_of(const char *s)
 {
@@ -877,7 +929,7 @@ run_step(char **av, int ac, int *used)
 		{ "signal", 2 }, { "stdin", 2 }, { "put", 3 }, { "get", 3 },
 		{ "ping", 1 }, { "shutdown", 0 }, { "send", 3 },
 		{ "sendhex", 1 }, { "recv", 1 }, { "eof", 0 }, { "sleep", 1 },
-		{ "netgrants", 1 }, { "netpeer", 1 },
+		{ "netgrants", 1 }, { "netpeer", 1 }, { "reconnect", 1 },
 	};
 	struct reply	*r = NULL;
 	const char	*s = av[0];
@@ -905,6 +957,8 @@ run_step(char **av, int ac, int *used)
 		return (step_hex(av[1]));
 	if (strcmp(s, "netpeer") == 0)
 		return (step_netpeer(av[1]));
+	if (strcmp(s, "reconnect") == 0)
+		return (step_reconnect(av[1]));
 	if (strcmp(s, "sleep") == 0) {
 		until = msnow() + strtoul(av[1], NULL, 10);
 		while (msnow() < until)
@@ -983,7 +1037,8 @@ main(int argc, char *argv[])
 		usage();
 	if (ap_rbuf_init(&rb) == -1)
 		err(1, "malloc");
-	connect_sock(argv[0], wait_s);
+	sock_path = argv[0];
+	connect_sock(sock_path, wait_s);
 	for (argc--, argv++; argc > 0; argc -= used, argv += used) {
 		if (run_step(argv, argc, &used) == -1) {
 			printf("%s %s\n", eof_seen ? "EOF" : "TIMEOUT",
