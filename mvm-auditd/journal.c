@@ -104,9 +104,9 @@ journal_init(void)
  * reboot, with every record appended since behind the hole (measured:
  * regress/audit/fsync.t).  Dropping the clean pages makes the read come
  * from the disk, so recovery sees what a crash would leave and treats it
- * the same way.  Dirty pages are not dropped, and there are none: every
- * write here is followed by an fdatasync that succeeded or stopped the
- * log.
+ * the same way.  Dirty pages are not dropped (at start, those of an
+ * auditd that died before its sync): they hold what was written last,
+ * and a read shows it, as it did before.
  */
 static uint8_t *
 read_all(int fd, size_t *lenp)

@@ -19,7 +19,7 @@ const struct sandbox_rule auditd_policy[] = {
 	SB_ALLOW(fstat),		/* log size */
 	SB_ALLOW(fdatasync),		/* group commit */
 	SB_ALLOW(fsync),		/* checkpoints */
-	SB_ALLOW(fadvise64),		/* read the log from disk (resume) */
+	SB_ALLOW(fadvise64),		/* read the log from disk */
 	SB_ALLOW(close),		/* peer teardown */
 	SB_ALLOW(epoll_wait),		/* libevent */
 	SB_ALLOW(epoll_pwait),		/* libevent */
