@@ -128,10 +128,13 @@ umount "$D" && mount -t ext4 -o errors=continue,noinit_itable "$LOOP" "$D"
 check "ext4 unmounted and mounted again" mountpoint -q "$D"
 cmp -n "$n" "$MVM_TMP/log.before" "$LOG"
 is $? 0 "on disk: the records committed before the failure are intact"
-$MVM_BUILD/mvmctl -S "$SV_DIR" audit verify >v 2>&1
-rc=$?
-is $rc 0 "on disk: the log verifies" || sed 's/^/#   /' v
-sv_start fsync || nok "a supervisor starts on the log as the disk has it"
+"$MVM_BUILD/mvmctl" -S "$SV_DIR" audit verify >v 2>&1
+is $? 0 "on disk: the log verifies" || sed 's/^/#   /' v
+if sv_start fsync; then
+	ok "a supervisor starts on the log as the disk has it"
+else
+	nok "a supervisor starts on the log as the disk has it"
+fi
 is "$($MVMCTL run -- echo later)" later "... and runs"
 $MVMCTL audit verify >v 2>&1
 is $? 0 "... and the log verifies" || sed 's/^/#   /' v
