@@ -681,7 +681,7 @@ seeds_vmmagent(const char *dir)
 {
 	struct out	*o;
 	char		 line[128];
-	int		 i;
+	int		 i, j;
 
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		err(1, NULL);
@@ -834,7 +834,7 @@ seeds_vmmagent(const char *dir)
 	F(NET_OPEN, G_FLOW, G_OPEN);
 	seg(o, VA_NET, 5);
 	seg(o, VA_REMOTE, 0x70);
-	F(NET_ACK, G_FLOW, "{\"bytes\":4096}");
+	F(NET_ACK, G_FLOW, "{\"bytes\":1024}");
 	save(dir, "seed-net-budget", o);
 
 	BEGIN(0x09 | 0x50);
@@ -853,9 +853,23 @@ seeds_vmmagent(const char *dir)
 		line[100] = '\0';
 		F(NET_DATA, G_FLOW, line);
 	}
-	F(NET_ACK, G_FLOW, "{\"bytes\":8192}");
-	F(NET_ACK, G_FLOW, "{\"bytes\":8192}");
+	F(NET_ACK, G_FLOW, "{\"bytes\":2048}");
+	F(NET_ACK, G_FLOW, "{\"bytes\":2048}");
 	save(dir, "seed-net-window", o);
+
+	/* the guest past its window (the remote reads nothing), its budget */
+	memset(line, 'o', 127);
+	line[127] = '\0';
+	for (i = 0; i < 2; i++) {
+		BEGIN(i == 0 ? 0x09 : 0x0d);
+		seg(o, VA_NOP, 0);
+		F(NET_OPEN, G_FLOW, G_OPEN);
+		seg(o, VA_NET, 5);
+		seg(o, VA_REMOTE, 0x03);
+		for (j = 0; j < 17; j++)
+			F(NET_DATA, G_FLOW, line);
+		save(dir, i == 0 ? "seed-net-overwindow" : "seed-net-spent", o);
+	}
 
 	/* the same, the harness writing each frame's length */
 	BEGIN(0x80 | 0x01);
@@ -869,6 +883,13 @@ seeds_vmmagent(const char *dir)
 	FF(VA_NOP, 0, EXIT, 1, G_EXIT("null", "15"));
 	FF(VA_EXEC, 0x00, ERROR, 2, "{\"code\":\"not_found\",\"message\":"
 	    "\"no such file\"}");
+	FF(VA_EXEC, 0x40, STARTED, 3, "{\"pid\":43}");
+	FF(VA_NOP, 0, EXIT, 3, "{\"code\":null,\"signal\":9,"
+	    "\"timed_out\":true,\"stdout_bytes\":65536,\"stderr_bytes\":0,"
+	    "\"stdout_truncated\":true,\"stderr_truncated\":true}");
+	FF(VA_EXEC, 0x00, ERROR, 4, "{\"code\":\"io\",\"message\":"
+	    "\"\\u001b[2J\"}");
+	FF(VA_EXEC, 0x00, ERROR, 5, "{\"code\":\"denied\",\"message\":42}");
 	save(dir, "seed-fix-exec", o);
 	BEGIN(0x80 | 0x08);
 	FF(VA_GET, 0x40, FILE_DATA, 1, "hello");

@@ -21,7 +21,7 @@
  * input: flags, then segments separated by FUZZ_SEP; a segment is op,
  * arg, then guest bytes: the op is done, then the bytes are written.
  *	flags & 0x03	grants (0..3): HELLO is then followed by NET_GRANTS
- *	flags & 0x04	an egress budget (1 MiB) with 4 KiB of it left
+ *	flags & 0x04	an egress budget (1 MiB) with 1 KiB of it left
  *	flags & 0x08	the guest's HELLO (and OK to NET_GRANTS) are written
  *			first: the segments start with the guest ready
  *	flags >> 4 & 7	bytes per write, from chunk_sizes[]
@@ -66,12 +66,12 @@
 /*
  * The same code with smaller limits, so that inputs of a few KiB reach
  * them: the agent is paused at 1 KiB queued for the supervisor (not
- * 4 MiB), and a flow's window is 8 KiB (not 256 KiB).
+ * 4 MiB), and a flow's window is 2 KiB (not 256 KiB).
  */
 #undef VMM_OUT_HIGH
 #define VMM_OUT_HIGH	1024
 #undef AP_NET_WINDOW
-#define AP_NET_WINDOW	8192
+#define AP_NET_WINDOW	2048
 
 /* their log lines are formatted, not written (the replay stays quiet) */
 static void	 h_log(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -938,7 +938,7 @@ h_start(int flags)
 	vm.ngrants = flags & 0x03;
 	if (flags & 0x04) {
 		vm.vc.vc_net_mib = 1;
-		bytes_total = 1024 * 1024 - 4096;
+		bytes_total = 1024 * 1024 - 1024;
 	}
 	/* the supervisor's socket: small, so that messages queue */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
