@@ -5,7 +5,9 @@
  */
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -329,4 +331,22 @@ done:
 		close(dfd);
 	free(bz);
 	return (rc);
+}
+
+/* Which of the first FUZZ_FD_SCAN fds are open (one poll: POLLNVAL). */
+void
+fuzz_fd_snapshot(uint8_t open_[FUZZ_FD_SCAN])
+{
+	struct pollfd	 pfd[FUZZ_FD_SCAN];
+	int		 fd;
+
+	for (fd = 0; fd < FUZZ_FD_SCAN; fd++) {
+		pfd[fd].fd = fd;
+		pfd[fd].events = 0;
+	}
+	while (poll(pfd, FUZZ_FD_SCAN, 0) == -1)
+		if (errno != EINTR)	/* libFuzzer's SIGALRM */
+			abort();
+	for (fd = 0; fd < FUZZ_FD_SCAN; fd++)
+		open_[fd] = (pfd[fd].revents & POLLNVAL) == 0;
 }

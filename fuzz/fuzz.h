@@ -8,7 +8,9 @@
  * Helpers in fuzz/common.c: inputs in several sections, the fixed test
  * key (RFC 8032 section 7.1, test 1, named "mvm-rfc8032"), and signing
  * again what a target has changed, so that a mutated record or note
- * still gets past its signature check to the code behind it.
+ * still gets past its signature check to the code behind it, and which
+ * fds are open (a target that must not leak one compares before and
+ * after).
  */
 #ifndef MVM_FUZZ_H
 #define MVM_FUZZ_H
@@ -25,6 +27,7 @@
 #define FUZZ_SEP_LEN		4
 #define FUZZ_SECT_MAX		8
 #define FUZZ_KEYNAME		"mvm-rfc8032"
+#define FUZZ_FD_SCAN		256	/* fds compared before and after */
 
 /* abort (the fuzzer reports a crash) when a stated property fails */
 #define FUZZ_ASSERT(c) do {						\
@@ -81,5 +84,6 @@ void	 fuzz_fix_log(char *, size_t);
 uint8_t	*fuzz_fix_ckpts(const uint8_t *, size_t, const uint8_t *, size_t,
 	    size_t *);
 int	 fuzz_image_files(const char *);
+void	 fuzz_fd_snapshot(uint8_t[FUZZ_FD_SCAN]);
 
 #endif /* MVM_FUZZ_H */

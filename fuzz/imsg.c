@@ -29,7 +29,6 @@
 #include "imsg.h"
 #include "mvm.h"
 
-#define FD_SCAN		256	/* fds compared before and after */
 
 static void	 touch(const void *, size_t);
 static void	 touch_blob(const char *, size_t, uint32_t);
@@ -47,7 +46,6 @@ static int	 rd_raw(struct imsg *);
 static void	 dispatch(struct imsg *);
 static ssize_t	 send_chunk(int, const uint8_t *, size_t, int, int);
 static int	 drain(struct imsgbuf *);
-static void	 fd_snapshot(uint8_t[FD_SCAN]);
 
 /* the readers that give out only a struct */
 #define RD(name, type)							\
@@ -406,22 +404,12 @@ drain(struct imsgbuf *ib)
 	return (n == -1 ? -1 : 0);
 }
 
-/* Which of the first FD_SCAN fds are open. */
-static void
-fd_snapshot(uint8_t open_[FD_SCAN])
-{
-	int	 fd;
-
-	for (fd = 0; fd < FD_SCAN; fd++)
-		open_[fd] = fcntl(fd, F_GETFD) != -1;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int	 devnull = -1;
 	struct imsgbuf	 ib;
-	uint8_t		 before[FD_SCAN], after[FD_SCAN];
+	uint8_t		 before[FUZZ_FD_SCAN], after[FUZZ_FD_SCAN];
 	size_t		 off = 0, chunk, n;
 	ssize_t		 r, w;
 	int		 sv[2], flags, nfd, eof = 0, shut = 0;
@@ -431,7 +419,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (size < 2)
 		return (0);
-	fd_snapshot(before);
+	fuzz_fd_snapshot(before);
 	flags = data[0];
 	chunk = chunk_sizes[data[1] % (sizeof(chunk_sizes) /
 	    sizeof(chunk_sizes[0]))];
@@ -471,7 +459,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(sv[0]);
 	close(sv[1]);
 	imsgbuf_clear(&ib);
-	fd_snapshot(after);
+	fuzz_fd_snapshot(after);
 	FUZZ_ASSERT(memcmp(before, after, sizeof(before)) == 0);
 	return (0);
 }

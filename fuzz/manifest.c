@@ -40,7 +40,6 @@ static void	 h_log(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* the code under test, unchanged */
 #include "../mvm-supervisor/image.c"	/* NOLINT(bugprone-suspicious-include) */
 
-#define FD_SCAN		256
 #define STR_OK(a)	(memchr((a), '\0', sizeof(a)) != NULL)
 
 struct supervisor	 sv;
@@ -54,7 +53,6 @@ static const char	*names[2] = { "default", "image-"
 static int	 rm_one(const char *, const struct stat *, int, struct FTW *);
 static void	 h_cleanup(void);
 static void	 h_init(void);
-static void	 fd_snapshot(uint8_t[FD_SCAN]);
 static void	 check_file(const struct image *, const char *,
 		    const char *);
 
@@ -187,24 +185,6 @@ h_init(void)
 	done = 1;
 }
 
-/* Which of the first FD_SCAN fds are open (one poll: POLLNVAL). */
-static void
-fd_snapshot(uint8_t open_[FD_SCAN])
-{
-	struct pollfd	 pfd[FD_SCAN];
-	int		 fd;
-
-	for (fd = 0; fd < FD_SCAN; fd++) {
-		pfd[fd].fd = fd;
-		pfd[fd].events = 0;
-	}
-	while (poll(pfd, FD_SCAN, 0) == -1)
-		if (errno != EINTR)	/* libFuzzer's SIGALRM */
-			abort();
-	for (fd = 0; fd < FD_SCAN; fd++)
-		open_[fd] = (pfd[fd].revents & POLLNVAL) == 0;
-}
-
 /* An accepted file: a regular one, in the image's directory, as hashed. */
 static void
 check_file(const struct image *im, const char *path, const char *sha)
@@ -236,7 +216,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct image	 im;
-	uint8_t		 before[FD_SCAN], after[FD_SCAN];
+	uint8_t		 before[FUZZ_FD_SCAN], after[FUZZ_FD_SCAN];
 	char		 path[MVM_ROOT_MAX * 2];
 	const char	*name;
 	uint32_t	 err;
@@ -259,7 +239,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memset(cache, 0, sizeof(cache));	/* every input hashes anew */
 	cache_next = 0;
-	fd_snapshot(before);
+	fuzz_fd_snapshot(before);
 	if (image_get(name, &im, &err) == -1)
 		FUZZ_ASSERT(err == MVM_ENOIMAGE || err == MVM_EIMAGE);
 	else {
@@ -273,7 +253,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_file(&im, im.im_kernel, im.im_kernel_sha256);
 		check_file(&im, im.im_initrd, im.im_initrd_sha256);
 	}
-	fd_snapshot(after);
+	fuzz_fd_snapshot(after);
 	FUZZ_ASSERT(memcmp(before, after, sizeof(before)) == 0);
 	return (0);
 }

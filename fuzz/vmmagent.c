@@ -85,7 +85,6 @@ static void	 h_log(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 #define H_GUEST		7	/* vc_guest, the supervisor's id */
 #define H_EXECS		96	/* EXECs per input (the vmm has REQ_MAX) */
-#define FD_SCAN		256
 #define SETTLE_MAX	64	/* event loop turns per step */
 
 #define HF_ASKED	1	/* NET_OPEN seen, not answered */
@@ -139,7 +138,6 @@ static int		 in_input;
 static void	 h_atexit(void);
 static void	 h_watchdog(int);
 static void	 h_init(void);
-static void	 fd_snapshot(uint8_t[FD_SCAN]);
 static int	 printable(const char *);
 static struct hexec *exec_live(uint32_t);
 static struct hflow *hflow_find(uint32_t);
@@ -221,24 +219,6 @@ h_init(void)
 	    ap_rbuf_init(&grb) == -1 || atexit(h_atexit) != 0)
 		abort();
 	done = 1;
-}
-
-/* Which of the first FD_SCAN fds are open (one poll: POLLNVAL). */
-static void
-fd_snapshot(uint8_t open_[FD_SCAN])
-{
-	struct pollfd	 pfd[FD_SCAN];
-	int		 fd;
-
-	for (fd = 0; fd < FD_SCAN; fd++) {
-		pfd[fd].fd = fd;
-		pfd[fd].events = 0;
-	}
-	while (poll(pfd, FD_SCAN, 0) == -1)
-		if (errno != EINTR)	/* libFuzzer's SIGALRM */
-			abort();
-	for (fd = 0; fd < FD_SCAN; fd++)
-		open_[fd] = (pfd[fd].revents & POLLNVAL) == 0;
 }
 
 /* what the vmm passes on from the guest is text a log can take */
@@ -1014,13 +994,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct itimerval watchdog = { { 0, 0 }, { 20, 0 } };
 	const uint8_t	*p, *end = data + size, *q;
-	uint8_t		 before[FD_SCAN], after[FD_SCAN];
+	uint8_t		 before[FUZZ_FD_SCAN], after[FUZZ_FD_SCAN];
 	size_t		 chunk;
 
 	if (size < 1)
 		return (0);
 	h_init();
-	fd_snapshot(before);
+	fuzz_fd_snapshot(before);
 	/* libFuzzer's -timeout is first; the watchdog is for the replay */
 	if (setitimer(ITIMER_PROF, &watchdog, NULL) == -1)
 		abort();
@@ -1038,7 +1018,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in_input = 0;
 	memset(&watchdog, 0, sizeof(watchdog));
 	(void)setitimer(ITIMER_PROF, &watchdog, NULL);
-	fd_snapshot(after);
+	fuzz_fd_snapshot(after);
 	FUZZ_ASSERT(memcmp(before, after, sizeof(before)) == 0);
 	return (0);
 }

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -33,36 +32,6 @@ static void	 console_read_cb(struct bufferevent *, void *);
 static void	 qmp_read_cb(struct bufferevent *, void *);
 static void	 qemu_err_cb(struct bufferevent *, void *);
 static void	 sock_event_cb(struct bufferevent *, short, void *);
-
-uint64_t
-mono_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
-}
-
-void
-phase_send(uint32_t phase, const char *agent, const char *kernel,
-    uint64_t uptime_ms, uint32_t proto)
-{
-	struct mvm_vmm_phase	 vp;
-
-	memset(&vp, 0, sizeof(vp));
-	vp.vp_phase = phase;
-	vp.vp_ns = phase == MVM_PHASE_VMM ? vm.t_start : mono_ns();
-	vp.vp_guest_uptime_ms = uptime_ms;
-	vp.vp_agent_proto = proto;
-	if (agent != NULL)
-		(void)strlcpy(vp.vp_agent, agent, sizeof(vp.vp_agent));
-	if (kernel != NULL)
-		(void)strlcpy(vp.vp_kernel, kernel, sizeof(vp.vp_kernel));
-	(void)strlcpy(vp.vp_qemu, vm.qemu_version, sizeof(vp.vp_qemu));
-	if (peer_compose(&vm.parent, IMSG_VMM_PHASE, vm.vc.vc_guest, -1, &vp,
-	    sizeof(vp)) == -1)
-		fatal("compose");
-}
 
 /* The kernel command line: quiet, fast and safe under TCG (QEMU-NOTES). */
 static void
