@@ -64,6 +64,8 @@ static int	 set_audit_batch_ms(struct conf_ctx *, const char *, json_t *,
 
 static int	 set_qemu(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
+static int	 set_accel(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
 static int	 set_images_dir(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
 static int	 set_boot_timeout(struct conf_ctx *, const char *, json_t *,
@@ -85,6 +87,7 @@ static int	 set_profiles(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
 
 static const struct conf_key conf_keys[] = {
+	{ "accel",		set_accel },
 	{ "audit_batch_max",	set_audit_batch_max },
 	{ "audit_batch_ms",	set_audit_batch_ms },
 	{ "boot_timeout_s",	set_boot_timeout },
@@ -303,6 +306,25 @@ set_log_level(struct conf_ctx *cx, const char *k, json_t *v,
 	else
 		return (conf_err(cx, k, "\"%s\": want warning, info or debug",
 		    k));
+	return (0);
+}
+
+/* auto: kvm where a jailed uid can use /dev/kvm, else tcg */
+static int
+set_accel(struct conf_ctx *cx, const char *k, json_t *v, struct mvm_config *c)
+{
+	char	 a[16];
+
+	if (get_string(cx, k, v, a, sizeof(a)) == -1)
+		return (-1);
+	if (strcmp(a, "auto") == 0)
+		c->c_accel = 0;
+	else if (strcmp(a, "tcg") == 0)
+		c->c_accel = MVM_ACCEL_TCG;
+	else if (strcmp(a, "kvm") == 0)
+		c->c_accel = MVM_ACCEL_KVM;
+	else
+		return (conf_err(cx, k, "\"%s\": want auto, kvm or tcg", k));
 	return (0);
 }
 

@@ -35,6 +35,7 @@ struct mvm_config {
 	uint32_t	 c_audit_batch_max;	/* records per commit */
 	uint32_t	 c_audit_batch_us;	/* commit delay bound */
 	char		 c_qemu[MVM_ROOT_MAX];	/* qemu-system-x86_64 */
+	uint32_t	 c_accel;		/* 0 auto, MVM_ACCEL_* */
 	char		 c_images_dir[MVM_ROOT_MAX];	/* "": statedir/images */
 	uint32_t	 c_boot_timeout_s;
 	uint32_t	 c_guest_cpus;		/* defaults for run/up */

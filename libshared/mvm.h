@@ -196,7 +196,8 @@ struct mvm_child_config {
 	uint32_t	 cc_keyid;		/* auditd: key id in use */
 	uint32_t	 cc_batch_max;		/* auditd: records per commit */
 	uint32_t	 cc_batch_us;		/* auditd: commit delay bound */
-	uint32_t	 cc_reserved;
+	uint32_t	 cc_group;		/* vmm: one supplementary group
+						   (/dev/kvm's), or 0 */
 };
 
 /* IMSG_CONFIG_FD */

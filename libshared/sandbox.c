@@ -77,17 +77,21 @@ sandbox_sethostname(const char *name)
 	return (sethostname(name, strlen(name)));
 }
 
-/* Drop to a numeric uid/gid with no supplementary groups. */
+/*
+ * Drop to a numeric uid/gid; no supplementary groups but extra, if not
+ * 0 (the vmm's: /dev/kvm's group where the node is not 0666).
+ */
 int
-sandbox_setids(uid_t uid, gid_t gid)
+sandbox_setids(uid_t uid, gid_t gid, gid_t extra)
 {
+	gid_t	 groups[2] = { gid, extra };
 	uid_t	 r, e, s;
 
 	if (uid == 0 || gid == 0) {
 		errno = EINVAL;
 		return (-1);
 	}
-	if (setgroups(1, &gid) == -1 ||
+	if (setgroups(extra != 0 ? 2 : 1, groups) == -1 ||
 	    setresgid(gid, gid, gid) == -1 ||
 	    setresuid(uid, uid, uid) == -1)
 		return (-1);

@@ -38,7 +38,7 @@ struct sandbox_rule {
 
 int	 sandbox_empty_root(const char *);
 int	 sandbox_pivot(const char *);
-int	 sandbox_setids(uid_t, gid_t);
+int	 sandbox_setids(uid_t, gid_t, gid_t);
 int	 sandbox_nodump(void);
 int	 sandbox_nnp(void);
 int	 sandbox_caps_drop(void);

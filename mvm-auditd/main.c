@@ -73,7 +73,7 @@ auditd_demote(void)
 		fatal("jail root %s", ad.conf.cc_root);
 	if (sandbox_caps_drop() == -1)
 		fatal("dropping capabilities");
-	if (sandbox_setids(ad.conf.cc_uid, ad.conf.cc_gid) == -1)
+	if (sandbox_setids(ad.conf.cc_uid, ad.conf.cc_gid, 0) == -1)
 		fatal("cannot drop privileges");
 	if (sandbox_nnp() == -1)
 		fatal("PR_SET_NO_NEW_PRIVS");

@@ -146,7 +146,7 @@ signer_demote(void)
 		fatal("jail root %s", sg.conf.cc_root);
 	if (sandbox_caps_drop() == -1)
 		fatal("dropping capabilities");
-	if (sandbox_setids(sg.conf.cc_uid, sg.conf.cc_gid) == -1)
+	if (sandbox_setids(sg.conf.cc_uid, sg.conf.cc_gid, 0) == -1)
 		fatal("cannot drop privileges");
 	if (sandbox_nodump() == -1)
 		fatal("PR_SET_DUMPABLE");

@@ -72,17 +72,45 @@ guest_state_name(int s)
 	return ("unknown");
 }
 
-/* kvm if /dev/kvm opens and speaks the stable API, else tcg */
+/*
+ * kvm if /dev/kvm speaks the stable API and a jailed uid may open it:
+ * read-write for everyone, or for a group the vmm is then given (*gid).
+ * A node only root may open (0600, as on some nested hosts) would fail
+ * every guest, so it counts as no KVM.  mvm.conf "accel" overrides:
+ * tcg never tries, kvm must work or the supervisor does not start.
+ */
 static int
-accel_detect(void)
+accel_detect(gid_t *gid)
 {
-	int	 fd, v;
+	struct stat	 st;
+	const char	*why = NULL;
+	int		 fd, v;
 
-	if ((fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) == -1)
+	*gid = 0;
+	if (sv.conf.c_accel == MVM_ACCEL_TCG)
 		return (MVM_ACCEL_TCG);
-	v = ioctl(fd, KVM_GET_API_VERSION, 0);
-	close(fd);
-	return (v == KVM_API_VERSION ? MVM_ACCEL_KVM : MVM_ACCEL_TCG);
+	if ((fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) == -1)
+		why = "cannot open /dev/kvm";
+	else {
+		v = ioctl(fd, KVM_GET_API_VERSION, 0);
+		if (fstat(fd, &st) == -1 || !S_ISCHR(st.st_mode))
+			why = "/dev/kvm is not a device";
+		else if (v != KVM_API_VERSION)
+			why = "/dev/kvm speaks another API";
+		else if ((st.st_mode & 0006) == 0006)
+			;
+		else if ((st.st_mode & 0060) == 0060 && st.st_gid != 0)
+			*gid = st.st_gid;
+		else
+			why = "/dev/kvm is for root only (mode 0600)";
+		close(fd);
+	}
+	if (why == NULL)
+		return (MVM_ACCEL_KVM);
+	if (sv.conf.c_accel == MVM_ACCEL_KVM)
+		fatalx("accel kvm: %s", why);
+	log_info("guests: no kvm: %s", why);
+	return (MVM_ACCEL_TCG);
 }
 
 /* the host TSC rate, for the guest's tsc_early_khz (QEMU-NOTES) */
@@ -118,7 +146,7 @@ guest_init(void)
 	else
 		xsnprintf(sv.images_dir, sizeof(sv.images_dir), "%s/images",
 		    sv.conf.c_state_dir);
-	sv.accel = accel_detect();
+	sv.accel = accel_detect(&sv.kvm_gid);
 	sv.tsc_khz = tsc_detect();
 	sv.nslots = sv.conf.c_uid_count - MVM_UID_GUEST0;
 	if ((sv.slots = calloc(sv.nslots, 1)) == NULL)
@@ -412,6 +440,8 @@ vmm_config(struct guest *g)
 	memset(&cc, 0, sizeof(cc));
 	cc.cc_proto = MVM_PROTO_VERSION;
 	cc.cc_uid = cc.cc_gid = g->g_uid;
+	if (g->g_accel == MVM_ACCEL_KVM)
+		cc.cc_group = sv.kvm_gid;	/* /dev/kvm's, if not 0666 */
 	cc.cc_verbose = sv.verbose;
 	xsnprintf(cc.cc_root, sizeof(cc.cc_root), "%s/root", g->g_dir);
 	(void)strlcpy(cc.cc_hostname, g->g_name, sizeof(cc.cc_hostname));

@@ -268,6 +268,7 @@ struct supervisor {
 	int			 nslots;
 	char			 images_dir[MVM_ROOT_MAX];
 	int			 accel;		/* MVM_ACCEL_* */
+	gid_t			 kvm_gid;	/* a vmm's group for it, or 0 */
 	uint32_t		 tsc_khz;
 	char			 cgroup_name[32];	/* mvm-<statedir hash> */
 	struct mvm_ctl_metrics	 metrics;	/* counters; gauges at read */

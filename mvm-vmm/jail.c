@@ -151,7 +151,8 @@ jail_demote(void)
 {
 	if (sandbox_caps_drop() == -1)
 		fatal("dropping capabilities");
-	if (sandbox_setids(vm.conf.cc_uid, vm.conf.cc_gid) == -1)
+	if (sandbox_setids(vm.conf.cc_uid, vm.conf.cc_gid,
+	    vm.conf.cc_group) == -1)
 		fatal("cannot drop privileges");
 	if (sandbox_nodump() == -1)
 		fatal("PR_SET_DUMPABLE");
