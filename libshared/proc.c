@@ -167,11 +167,23 @@ peer_init(struct peer *p, struct event_base *base, int fd, size_t maxsize,
 	return (0);
 }
 
+/*
+ * Is the peer being read?  Not while paused, nor while more than
+ * p_out_high bytes of answers wait for it: a peer that does not read
+ * what it asked for is not asked for more.
+ */
+int
+peer_reading(const struct peer *p)
+{
+	return (!p->p_paused && (p->p_out_high == 0 ||
+	    p->p_ibuf.w.bytes <= p->p_out_high));
+}
+
 /* Arm EV_WRITE exactly while something is queued. */
 void
 peer_update(struct peer *p)
 {
-	short	 want = p->p_paused ? 0 : EV_READ;
+	short	 want = peer_reading(p) ? EV_READ : 0;
 
 	if (!p->p_open)
 		return;
@@ -222,6 +234,13 @@ void
 peer_pause(struct peer *p, int on)
 {
 	p->p_paused = on;
+	peer_update(p);
+}
+
+void
+peer_out_high(struct peer *p, size_t high)
+{
+	p->p_out_high = high;
 	peer_update(p);
 }
 

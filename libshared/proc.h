@@ -60,6 +60,9 @@ struct peer {
 	char			 p_name[32];
 	int			 p_open;
 	int			 p_paused;	/* not reading: backpressure */
+	size_t			 p_out_high;	/* and not while more than this
+						   waits to be written (0: no
+						   such limit) */
 };
 
 int	 peer_init(struct peer *, struct event_base *, int, size_t,
@@ -72,6 +75,8 @@ void	 peer_update(struct peer *);
 void	 peer_shutdown(struct peer *);
 int	 peer_flush(struct peer *);
 void	 peer_pause(struct peer *, int);
+void	 peer_out_high(struct peer *, size_t);
+int	 peer_reading(const struct peer *);
 size_t	 peer_queued(const struct peer *);
 
 /* log relay: the supervisor reads each child's stderr pipe */

@@ -24,6 +24,9 @@ static void	 control_closed(struct peer *, int);
 static void	 control_free(struct ctl_client *);
 static int	 control_fail(struct ctl_client *, uint32_t, const char *);
 
+static struct ctl_clients	 dead_clients =
+    TAILQ_HEAD_INITIALIZER(dead_clients);
+
 /* Is a live supervisor answering on this path? */
 static int
 socket_in_use(const char *path)
@@ -147,7 +150,7 @@ control_stall_check(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (rlen == 0 || cl->cl_peer.p_paused) {
+	if (rlen == 0 || !peer_reading(&cl->cl_peer)) {
 		cl->cl_stall_since = 0;
 		return;
 	}
@@ -237,6 +240,8 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		free(cl);
 		return;
 	}
+	/* answers it does not read stop it being read (supervisor.h) */
+	peer_out_high(&cl->cl_peer, MVM_CTL_OUT_HIGH);
 	cl->cl_timer = evtimer_new(sv.base, control_hello_timeout, cl);
 	tv.tv_sec = MVM_CTL_HELLO_MS / 1000;
 	tv.tv_usec = 0;
@@ -249,31 +254,88 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 	    (unsigned int)cl->cl_uid);
 }
 
+/*
+ * Tear a client down: what it was doing is cancelled, its socket
+ * closed; its memory goes at the next gc (supervisor.h).
+ */
 static void
 control_free(struct ctl_client *cl)
 {
+	if (cl->cl_dead)
+		return;
+	cl->cl_dead = 1;
 	TAILQ_REMOVE(&sv.clients, cl, cl_entry);
+	TAILQ_INSERT_TAIL(&dead_clients, cl, cl_entry);
 	sv.nclients--;
+	peer_shutdown(&cl->cl_peer);
 	guest_client_gone(cl->cl_id);
 	control_follow_stop(cl);
 	image_build_abort(cl);
 	share_free(cl->cl_shares, cl->cl_nshares);
+	cl->cl_shares = NULL;
+	cl->cl_nshares = 0;
 	if (cl->cl_timer != NULL)
 		event_free(cl->cl_timer);
-	peer_shutdown(&cl->cl_peer);
-	free(cl);
+	cl->cl_timer = NULL;
+	if (cl->cl_pace_ev != NULL)
+		event_free(cl->cl_pace_ev);
+	cl->cl_pace_ev = NULL;
+	supervisor_gc();
 }
 
-/* Queue a message to a client by id; -1 if it is gone. */
+/* From the top of the loop: drop the clients marked so, free the dead. */
+void
+control_gc(void)
+{
+	struct ctl_client	*cl, *next;
+
+	TAILQ_FOREACH_SAFE(cl, &sv.clients, cl_entry, next)
+		if (cl->cl_drop)
+			control_free(cl);
+	while ((cl = TAILQ_FIRST(&dead_clients)) != NULL) {
+		TAILQ_REMOVE(&dead_clients, cl, cl_entry);
+		free(cl);
+	}
+}
+
+/*
+ * Queue a message to a client by id; -1 if it is gone.  A client that
+ * lets MVM_CTL_OUT_MAX pile up unread is dropped (at the next gc: the
+ * caller may be deep in a guest's callbacks) and gets nothing more.
+ */
 int
 control_send(uint32_t id, uint32_t type, const void *d1, size_t l1,
     const void *d2, size_t l2)
 {
 	struct ctl_client	*cl;
 
-	if (id == 0 || (cl = control_by_id(id)) == NULL)
+	if (id == 0 || (cl = control_by_id(id)) == NULL || cl->cl_drop)
 		return (-1);
+	if (peer_queued(&cl->cl_peer) + l1 + l2 > MVM_CTL_OUT_MAX) {
+		log_info("client %u (pid %d uid %u): %d MiB unread, dropped",
+		    cl->cl_id, (int)cl->cl_pid, (unsigned int)cl->cl_uid,
+		    MVM_CTL_OUT_MAX >> 20);
+		sv.metrics.cm_client_errors++;
+		cl->cl_drop = 1;
+		peer_pause(&cl->cl_peer, 1);
+		supervisor_gc();
+		return (-1);
+	}
 	return (peer_composev2(&cl->cl_peer, type, 0, -1, d1, l1, d2, l2));
+}
+
+/* A guest is gone: every client that asked to stop it hears OK, once. */
+void
+control_stop_done(uint32_t guest)
+{
+	struct ctl_client	*cl;
+
+	TAILQ_FOREACH(cl, &sv.clients, cl_entry)
+		if (cl->cl_stop == guest) {
+			cl->cl_stop = 0;
+			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
+			    NULL, 0);
+		}
 }
 
 /* A typed error for a client's request; the connection stays open. */
@@ -299,6 +361,48 @@ control_pause(uint32_t id, int on)
 
 	if (cl != NULL)
 		peer_pause(&cl->cl_peer, on);
+}
+
+static void
+control_pace_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	(void)fd;
+	(void)ev;
+	control_pace(cl->cl_id, cl->cl_pace);
+}
+
+/*
+ * A client's data for a guest (stdin, cp to it) is not queued to its
+ * vmm without end: past CTL_PACE_HIGH queued towards the vmm (whose
+ * guest is not taking it) the client is not read, until the queue is
+ * down to half, or the guest is gone.
+ */
+void
+control_pace(uint32_t id, uint32_t guest)
+{
+	struct ctl_client	*cl = control_by_id(id);
+	struct guest		*g = guest_by_id(guest);
+	struct timeval		 tv = { 0, 10000 };
+	size_t			 q;
+
+	if (cl == NULL)
+		return;
+	q = g != NULL ? peer_queued(&g->g_peer) : 0;
+	if (q <= CTL_PACE_HIGH / 2 || (cl->cl_pace == 0 &&
+	    q <= CTL_PACE_HIGH)) {
+		if (cl->cl_pace != 0)
+			peer_pause(&cl->cl_peer, 0);
+		cl->cl_pace = 0;
+		return;
+	}
+	cl->cl_pace = guest;
+	peer_pause(&cl->cl_peer, 1);
+	if (cl->cl_pace_ev == NULL && (cl->cl_pace_ev = evtimer_new(sv.base,
+	    control_pace_cb, cl)) == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(cl->cl_pace_ev, &tv);
 }
 
 size_t
@@ -365,8 +469,8 @@ status_proc(struct ctl_client *cl, const char *name, pid_t pid, int state)
 	cp.cp_state = state;
 	if (pid > 0)
 		(void)proc_status_read(pid, &cp);
-	(void)peer_compose(&cl->cl_peer, IMSG_CTL_STATUS_PROC, 0, -1, &cp,
-	    sizeof(cp));
+	(void)control_send(cl->cl_id, IMSG_CTL_STATUS_PROC, &cp, sizeof(cp),
+	    NULL, 0);
 }
 
 static int
@@ -398,8 +502,9 @@ control_status(struct ctl_client *cl)
 	(void)strlcpy(cs.cs_tenant, sv.conf.c_tenant, sizeof(cs.cs_tenant));
 	(void)strlcpy(cs.cs_state_dir, sv.conf.c_state_dir,
 	    sizeof(cs.cs_state_dir));
-	return (peer_compose(&cl->cl_peer, IMSG_CTL_STATUS_END, 0, -1, &cs,
-	    sizeof(cs)) == -1 ? PEER_BAD : PEER_OK);
+	(void)control_send(cl->cl_id, IMSG_CTL_STATUS_END, &cs, sizeof(cs),
+	    NULL, 0);
+	return (PEER_OK);
 }
 
 static int
@@ -411,8 +516,9 @@ control_key(struct ctl_client *cl)
 	memcpy(ck.ck_pubkey, sv.pubkey, sizeof(ck.ck_pubkey));
 	ck.ck_keyid = sv.keyid;
 	(void)strlcpy(ck.ck_name, sv.keyname, sizeof(ck.ck_name));
-	return (peer_compose(&cl->cl_peer, IMSG_CTL_KEY_RES, 0, -1, &ck,
-	    sizeof(ck)) == -1 ? PEER_BAD : PEER_OK);
+	(void)control_send(cl->cl_id, IMSG_CTL_KEY_RES, &ck, sizeof(ck), NULL,
+	    0);
+	return (PEER_OK);
 }
 
 /*
@@ -431,8 +537,9 @@ control_metrics(struct ctl_client *cl)
 	TAILQ_FOREACH(g, &sv.guests, g_entry)
 		if (g->g_state >= GUEST_CREATED && g->g_state <= GUEST_FAILED)
 			cm.cm_guests[g->g_state - GUEST_CREATED]++;
-	return (peer_compose(&cl->cl_peer, IMSG_CTL_METRICS_RES, 0, -1, &cm,
-	    sizeof(cm)) == -1 ? PEER_BAD : PEER_OK);
+	(void)control_send(cl->cl_id, IMSG_CTL_METRICS_RES, &cm, sizeof(cm),
+	    NULL, 0);
+	return (PEER_OK);
 }
 
 struct ctl_client *
@@ -463,8 +570,8 @@ control_ckpt_done(void *arg, uint32_t error, const void *reply)
 	}
 	out = *ac;
 	out.ac_id = 0;
-	(void)peer_compose(&cl->cl_peer, IMSG_CTL_AUDIT_CKPT_RES, 0, -1, &out,
-	    sizeof(out));
+	(void)control_send(cl->cl_id, IMSG_CTL_AUDIT_CKPT_RES, &out,
+	    sizeof(out), NULL, 0);
 }
 
 static int

@@ -41,6 +41,7 @@ copy_begin(struct guest *g, uint32_t client, const struct mvm_ctl_guest *cg,
 	g->g_file_put = put;
 	g->g_file_size = cg->cg_size;
 	g->g_file_bytes = 0;
+	g->g_file_ended = 0;
 	sha256(cg->cg_path, strlen(cg->cg_path), h);
 	hex_encode(h, 32, g->g_file_path_sha256);
 	return (0);
@@ -89,6 +90,7 @@ guest_file_end(struct guest *g)
 {
 	struct mvm_vmm_file	 vf;
 
+	g->g_file_ended = 1;
 	memset(&vf, 0, sizeof(vf));
 	vf.vf_id = g->g_file_id;
 	(void)peer_compose(&g->g_peer, IMSG_VMM_FILE_END, g->g_id, -1, &vf,
@@ -149,4 +151,34 @@ guest_file_error(struct guest *g, const struct mvm_vmm_error *ve)
 	(void)control_error(g->g_file_client, ve->ve_code ==
 	    MVM_AGENT_ENOTFOUND ? MVM_ENOTFOUND : MVM_EGUEST, ve->ve_msg);
 	copy_end(g);
+}
+
+/* The guest is gone with a copy under way: its client hears so. */
+void
+guest_file_abort(struct guest *g, const char *why)
+{
+	copy_audit(g, "error");
+	(void)control_error(g->g_file_client, MVM_EGUEST, why);
+	copy_end(g);
+}
+
+/*
+ * The client of the copy went away.  The copy stays in flight (its id)
+ * until the guest ends it, so that what the guest still sends for it is
+ * expected and dropped; a put is ended now (FILE_END short of its size:
+ * the agent refuses it and answers).
+ */
+void
+guest_file_client_gone(struct guest *g)
+{
+	struct mvm_vmm_file	 vf;
+
+	g->g_file_client = 0;
+	if (!g->g_file_put || g->g_file_ended)
+		return;
+	g->g_file_ended = 1;
+	memset(&vf, 0, sizeof(vf));
+	vf.vf_id = g->g_file_id;
+	(void)peer_compose(&g->g_peer, IMSG_VMM_FILE_END, g->g_id, -1, &vf,
+	    sizeof(vf));
 }

@@ -34,6 +34,8 @@ static void	 exec_stdin_flush(struct exec *);
 static void	 exec_vblob(struct exec *);
 static void	 deliver(void *, const uint8_t *, size_t);
 
+static struct execs	 dead_execs = TAILQ_HEAD_INITIALIZER(dead_execs);
+
 /* where deliver() sends a stream's bytes */
 struct deliver {
 	struct exec	*d_x;
@@ -303,6 +305,7 @@ exec_stdin_flush(struct exec *x)
 	x->x_stdin = NULL;
 	x->x_stdinlen = 0;
 	control_pause(x->x_client, 0);
+	control_pace(x->x_client, x->x_guest->g_id);
 }
 
 /* The guest is ready (or was): send the command. */
@@ -404,6 +407,12 @@ deliver(void *arg, const uint8_t *p, size_t len)
 	x->x_bytes[stream - 1] += len;
 	if (x->x_noout || x->x_client == 0)
 		return;
+	/* a guest being stopped is not throttled: see guest_stop */
+	if (x->x_guest->g_state != GUEST_RUNNING &&
+	    control_queued(x->x_client) > EXEC_OUT_HIGH) {
+		x->x_dropped += len;
+		return;
+	}
 	memset(&vd, 0, sizeof(vd));
 	vd.vd_stream = stream;
 	(void)control_send(x->x_client, IMSG_CTL_OUTPUT, &vd, sizeof(vd), p,
@@ -418,6 +427,8 @@ exec_throttle(struct exec *x)
 	struct guest	*g = x->x_guest;
 	struct timeval	 tv = { 0, 10000 };
 
+	if (g->g_state != GUEST_RUNNING)
+		return;			/* stopping: its DONE must be read */
 	if (control_queued(x->x_client) > EXEC_OUT_HIGH) {
 		peer_pause(&g->g_peer, 1);
 		if (g->g_resume == NULL &&
@@ -460,6 +471,7 @@ exec_stdin(struct exec *x, const uint8_t *p, size_t len)
 	vd.vd_id = x->x_id;
 	(void)peer_composev2(&x->x_guest->g_peer, IMSG_VMM_STDIN,
 	    x->x_guest->g_id, -1, &vd, sizeof(vd), p, len);
+	control_pace(x->x_client, x->x_guest->g_id);
 }
 
 static const char *const outcome_name[MVM_OUTCOME_MAX] = {
@@ -668,14 +680,23 @@ exec_drop(struct exec *x, uint32_t err, const char *msg)
 	exec_free(x);
 }
 
+/*
+ * Tear a command down; its memory goes at the next gc (supervisor.h).
+ * Callbacks name it by key, so none finds it any more.
+ */
 void
 exec_free(struct exec *x)
 {
 	int	 i;
 
+	if (x->x_dead)
+		return;
+	x->x_dead = 1;
 	TAILQ_REMOVE(&x->x_guest->g_execs, x, x_entry);
+	TAILQ_INSERT_TAIL(&dead_execs, x, x_entry);
 	if (x->x_timer != NULL)
 		event_free(x->x_timer);
+	x->x_timer = NULL;
 	sodium_memzero(x->x_blob, x->x_bloblen);
 	free(x->x_blob);
 	if (x->x_vblob != NULL)
@@ -688,11 +709,28 @@ exec_free(struct exec *x)
 	free(x->x_rec_line);
 	free(x->x_rec_stmt);
 	free(x->x_stdin);
+	x->x_blob = x->x_vblob = x->x_rec_line = x->x_rec_stmt = NULL;
+	x->x_stdin = NULL;
 	share_drop(x);
 	share_free(x->x_shares, x->x_nshares);
+	x->x_shares = NULL;
+	x->x_nshares = 0;
 	if (x->x_share_ev != NULL)
 		event_free(x->x_share_ev);
-	free(x);
+	x->x_share_ev = NULL;
+	supervisor_gc();
+}
+
+/* From the top of the loop: free torn-down commands. */
+void
+exec_gc(void)
+{
+	struct exec	*x;
+
+	while ((x = TAILQ_FIRST(&dead_execs)) != NULL) {
+		TAILQ_REMOVE(&dead_execs, x, x_entry);
+		free(x);
+	}
 }
 
 struct exec *
@@ -722,10 +760,8 @@ guest_client_gone(uint32_t client)
 	TAILQ_FOREACH(g, &sv.guests, g_entry) {
 		if (g->g_up_client == client)
 			g->g_up_client = 0;
-		if (g->g_stop_client == client)
-			g->g_stop_client = 0;
 		if (g->g_file_client == client)
-			g->g_file_client = 0;
+			guest_file_client_gone(g);
 		TAILQ_FOREACH_SAFE(x, &g->g_execs, x_entry, next) {
 			if (x->x_client != client)
 				continue;

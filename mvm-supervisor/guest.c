@@ -41,7 +41,11 @@ static int	 guest_dispatch(struct peer *, struct imsg *);
 static void	 guest_closed(struct peer *, int);
 static void	 guest_timer_cb(evutil_socket_t, short, void *);
 static void	 guest_failed(struct guest *, const char *);
+static void	 guest_mark_failed(struct guest *, const char *);
+static void	 guest_answer(struct guest *);
 static void	 cgroup_cleanup(struct guest *);
+
+static struct guests	 dead_guests = TAILQ_HEAD_INITIALIZER(dead_guests);
 
 /* what QEMU needs inside the jail, bound read-only where it exists */
 static const struct {
@@ -166,6 +170,17 @@ guest_find(const char *name)
 
 	TAILQ_FOREACH(g, &sv.guests, g_entry)
 		if (strcmp(g->g_name, name) == 0)
+			return (g);
+	return (NULL);
+}
+
+struct guest *
+guest_by_id(uint32_t id)
+{
+	struct guest	*g;
+
+	TAILQ_FOREACH(g, &sv.guests, g_entry)
+		if (g->g_id == id)
 			return (g);
 	return (NULL);
 }
@@ -564,6 +579,12 @@ guest_stop(struct guest *g)
 		return;
 	g->g_state = GUEST_STOPPING;
 	audit_guest(g, "guest.stopping", NULL, NULL);
+	/*
+	 * A slow client may have paused this vmm (exec_throttle): read it
+	 * again, or its DONE would sit unread; output of a stopping guest
+	 * is not throttled (deliver drops what a slow client cannot take).
+	 */
+	peer_pause(&g->g_peer, 0);
 	if (g->g_peer.p_open)
 		(void)peer_compose(&g->g_peer, IMSG_VMM_STOP, g->g_id, -1,
 		    NULL, 0);
@@ -575,18 +596,15 @@ guest_stop(struct guest *g)
 	}
 }
 
-/*
- * Fail: remember the first reason, stop the vmm hard.  Commands still
- * waiting get the failure.
- */
+/* The first reason, the state and its record; what waiters will get. */
 static void
-guest_failed(struct guest *g, const char *why)
+guest_mark_failed(struct guest *g, const char *why)
 {
-	struct exec	*x, *next;
-	uint32_t	 err = g->g_state == GUEST_BOOTING ? MVM_EBOOT : MVM_EGUEST;
-
 	if (g->g_reason[0] == '\0')
 		(void)strlcpy(g->g_reason, why, sizeof(g->g_reason));
+	if (g->g_fail_err == 0)
+		g->g_fail_err = g->g_state == GUEST_BOOTING ? MVM_EBOOT :
+		    MVM_EGUEST;
 	log_warnx("%s: failed: %s", g->g_name, g->g_reason);
 	if (g->g_state == GUEST_BOOTING)
 		sv.metrics.cm_boot_failures++;
@@ -594,27 +612,34 @@ guest_failed(struct guest *g, const char *why)
 		g->g_state = GUEST_FAILED;
 		audit_guest(g, "guest.failed", "reason", "see_log");
 	}
+}
+
+/*
+ * Fail: remember the first reason, stop the vmm hard.  Whoever waits on
+ * the guest hears it once the vmm is reaped (guest_reap), so that this
+ * never ends a command or destroys a guest under its caller.
+ */
+static void
+guest_failed(struct guest *g, const char *why)
+{
+	guest_mark_failed(g, why);
 	if (g->g_peer.p_open)
 		peer_shutdown(&g->g_peer);
 	if (g->g_pid > 0)
 		kill(g->g_pid, SIGKILL);
-	/* a command whose end is on record goes on to its receipt */
-	TAILQ_FOREACH_SAFE(x, &g->g_execs, x_entry, next)
-		if (!x->x_exit_ready)
-			exec_fail(x, err, g->g_reason);
-	if (g->g_up_client != 0) {
-		(void)control_error(g->g_up_client, err, g->g_reason);
-		g->g_up_client = 0;
-	}
 }
 
-/* The vmm process has exited: free what it held. */
+/*
+ * The vmm process has exited: free what it held, record the stop, and
+ * give every request still waiting on the guest its one answer.  The
+ * steps are in this order so that nothing here runs on a guest that an
+ * answer destroyed: only the last step may destroy it.
+ */
 void
 guest_reap(pid_t pid, int status)
 {
 	struct guest	*g = guest_by_pid(pid);
-	struct exec	*x, *next;
-	char		 how[64];
+	char		 how[64], why[96];
 
 	if (g == NULL)
 		return;
@@ -628,46 +653,72 @@ guest_reap(pid_t pid, int status)
 	if (g->g_peer.p_open)
 		peer_shutdown(&g->g_peer);
 	if (!g->g_done && g->g_state != GUEST_FAILED) {
-		char	 why[96];
-
 		(void)snprintf(why, sizeof(why), "vmm %s", how);
-		guest_failed(g, why);
+		guest_mark_failed(g, why);
 	}
 	cgroup_cleanup(g);
 	if (g->g_timer != NULL)
 		evtimer_del(g->g_timer);
+	if (g->g_resume != NULL)
+		evtimer_del(g->g_resume);
 	if (g->g_state != GUEST_FAILED)
 		g->g_state = GUEST_STOPPED;
-	audit_guest(g, "guest.stopped", "vmm", how[0] == 'e' &&
-	    strcmp(how, "exited 0") == 0 ? "exited" : "killed");
-	if (g->g_stop_client != 0) {
-		(void)control_send(g->g_stop_client, IMSG_CTL_OK, NULL, 0,
-		    NULL, 0);
-		g->g_stop_client = 0;
-	}
-	if (g->g_transient) {
-		/* a receipt still being made keeps the guest's record */
-		TAILQ_FOREACH_SAFE(x, &g->g_execs, x_entry, next)
-			if (!x->x_exit_ready)
-				exec_drop(x, MVM_EGUEST, "the guest stopped");
-		if (TAILQ_EMPTY(&g->g_execs))
-			guest_destroy(g);
-	}
+	audit_guest(g, "guest.stopped", "vmm", strcmp(how, "exited 0") == 0 ?
+	    "exited" : "killed");
+	guest_answer(g);
+	/* a receipt still being made keeps a throwaway guest's record */
+	if (g->g_transient && TAILQ_EMPTY(&g->g_execs))
+		guest_destroy(g);
 	if (sv.stopping && guest_all_gone())
 		supervisor_stop_children();
 }
 
-/* Remove a stopped guest: its directory, slot and record. */
+/*
+ * The guest is gone: every request that waits on it hears so, once.
+ * Commands whose end is on record go on to their receipt.
+ */
+static void
+guest_answer(struct guest *g)
+{
+	struct exec	*x, *next;
+	uint32_t	 err = g->g_fail_err != 0 ? g->g_fail_err : MVM_EGUEST;
+	const char	*why = g->g_reason[0] != '\0' ? g->g_reason :
+			    "the guest stopped";
+
+	control_stop_done(g->g_id);
+	if (g->g_up_client != 0) {
+		(void)control_error(g->g_up_client, err, why);
+		g->g_up_client = 0;
+	}
+	if (g->g_file_id != 0)
+		guest_file_abort(g, why);
+	TAILQ_FOREACH_SAFE(x, &g->g_execs, x_entry, next)
+		if (!x->x_exit_ready)
+			exec_drop(x, err, why);
+}
+
+/*
+ * Remove a stopped guest: its directory, slot and record.  Its memory
+ * goes at the next gc (supervisor.h); callers check that no command of
+ * it is still being recorded (control_guest, guest_reap, exec_finish).
+ */
 void
 guest_destroy(struct guest *g)
 {
 	char		 path[MVM_ROOT_MAX + 32];
 	struct exec	*x;
 
-	if (g->g_pid > 0)
+	if (g->g_dead || g->g_pid > 0)
 		return;
-	while ((x = TAILQ_FIRST(&g->g_execs)) != NULL)
+	g->g_dead = 1;
+	TAILQ_REMOVE(&sv.guests, g, g_entry);
+	TAILQ_INSERT_TAIL(&dead_guests, g, g_entry);
+	sv.nguests--;
+	while ((x = TAILQ_FIRST(&g->g_execs)) != NULL) {
+		log_warnx("%s: run %s still open as its guest goes", g->g_name,
+		    x->x_run);
 		exec_free(x);
+	}
 	(void)snprintf(path, sizeof(path), "%s/console.log", g->g_dir);
 	(void)unlink(path);
 	(void)snprintf(path, sizeof(path), "%s/root", g->g_dir);
@@ -678,14 +729,27 @@ guest_destroy(struct guest *g)
 	audit_guest(g, "guest.destroyed", NULL, NULL);
 	net_guest_gone(g);
 	free(g->g_net);
+	g->g_net = NULL;
 	if (g->g_timer != NULL)
 		event_free(g->g_timer);
+	g->g_timer = NULL;
 	if (g->g_resume != NULL)
 		event_free(g->g_resume);
+	g->g_resume = NULL;
 	sv.slots[g->g_slot] = 0;
-	TAILQ_REMOVE(&sv.guests, g, g_entry);
-	sv.nguests--;
-	free(g);
+	supervisor_gc();
+}
+
+/* From the top of the loop: free destroyed guests. */
+void
+guest_gc(void)
+{
+	struct guest	*g;
+
+	while ((g = TAILQ_FIRST(&dead_guests)) != NULL) {
+		TAILQ_REMOVE(&dead_guests, g, g_entry);
+		free(g);
+	}
 }
 
 void
@@ -972,6 +1036,9 @@ guest_done(struct guest *g, struct imsg *imsg)
 	}
 	(void)snprintf(g->g_reason, sizeof(g->g_reason), "%s", vd.vd_msg);
 	audit_guest(g, "guest.failed", "reason", reason_token(vd.vd_reason));
+	if (g->g_fail_err == 0)
+		g->g_fail_err = g->g_state == GUEST_BOOTING ? MVM_EBOOT :
+		    MVM_EGUEST;
 	g->g_state = GUEST_FAILED;
 	guest_failed(g, vd.vd_msg);
 	return (PEER_OK);
@@ -1048,7 +1115,7 @@ guest_dispatch_msg(struct guest *g, struct imsg *imsg)
 			    MVM_ENOTFOUND : MVM_EGUEST, ve.ve_msg);
 		else if (share_vmm_error(g, &ve))
 			;
-		else if (g->g_file_client != 0 && ve.ve_id == g->g_file_id)
+		else if (g->g_file_id != 0 && ve.ve_id == g->g_file_id)
 			guest_file_error(g, &ve);
 		else
 			return (PEER_BAD);
@@ -1056,13 +1123,13 @@ guest_dispatch_msg(struct guest *g, struct imsg *imsg)
 	case IMSG_VMM_FILE_DATA:
 		if (msg_get_vmm_data(imsg, &vd, &data, &len) == -1)
 			return (PEER_BAD);
-		if (g->g_file_client == 0 || vd.vd_id != g->g_file_id)
+		if (g->g_file_id == 0 || vd.vd_id != g->g_file_id)
 			return (share_vmm_data(g, vd.vd_id, data, len));
 		guest_file_got(g, data, len);
 		return (PEER_OK);
 	case IMSG_VMM_FILE_END:
 		if (msg_get_vmm_file(imsg, &vf) == -1 ||
-		    g->g_file_client == 0 || vf.vf_id != g->g_file_id)
+		    g->g_file_id == 0 || vf.vf_id != g->g_file_id)
 			return (PEER_BAD);
 		guest_file_got_end(g, &vf);
 		return (PEER_OK);
@@ -1071,7 +1138,7 @@ guest_dispatch_msg(struct guest *g, struct imsg *imsg)
 			return (PEER_BAD);
 		if (share_vmm_ok(g, vd.vd_id))
 			return (PEER_OK);
-		if (g->g_file_client == 0 || vd.vd_id != g->g_file_id)
+		if (g->g_file_id == 0 || vd.vd_id != g->g_file_id)
 			return (PEER_BAD);
 		guest_file_put_done(g);
 		return (PEER_OK);

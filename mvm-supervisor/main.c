@@ -31,6 +31,9 @@ struct supervisor sv;
 static void	 usage(void) __attribute__((noreturn));
 static void	 sig_cb(evutil_socket_t, short, void *);
 static void	 stop_timeout(evutil_socket_t, short, void *);
+static void	 gc_cb(evutil_socket_t, short, void *);
+
+static struct event	*gc_ev;
 static int	 host_stopped(int);
 
 static void
@@ -204,6 +207,8 @@ main(int argc, char *argv[])
 	    evsignal_add(ev_hup, NULL) == -1)
 		fatalx("evsignal");
 
+	if ((gc_ev = event_new(sv.base, -1, 0, gc_cb, NULL)) == NULL)
+		fatalx("event_new");
 	log_info("starting, mvm %s, state %s", MVM_VERSION,
 	    sv.conf.c_state_dir);
 	guest_init();
@@ -211,9 +216,32 @@ main(int argc, char *argv[])
 	event_base_dispatch(sv.base);
 
 	control_close();
+	gc_cb(-1, 0, NULL);
 	guest_cgroup_cleanup();
 	log_info("stopped");
 	return (sv.exit_code);
+}
+
+/*
+ * Objects torn down since the last run of the loop are freed here, at
+ * its top, never inside the callback chain that destroyed them
+ * (supervisor.h, "Objects and who owns them").
+ */
+void
+supervisor_gc(void)
+{
+	event_active(gc_ev, 0, 0);
+}
+
+static void
+gc_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	control_gc();		/* drops clients: may end execs, guests */
+	exec_gc();
+	guest_gc();
 }
 
 static void

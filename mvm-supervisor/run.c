@@ -503,17 +503,6 @@ logs_send(struct ctl_client *cl, struct guest *g)
 	return (0);
 }
 
-static struct guest *
-guest_by_id(uint32_t id)
-{
-	struct guest	*g;
-
-	TAILQ_FOREACH(g, &sv.guests, g_entry)
-		if (g->g_id == id)
-			return (g);
-	return (NULL);
-}
-
 static void
 follow_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -586,8 +575,8 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 	struct guest		*g = NULL;
 	int			 err = 0;
 
-	if (msg_get_ctl_guest(imsg, &cg) == -1 || cl->cl_put != NULL ||
-	    cl->cl_follow != 0 || cl->cl_build_fd != -1)
+	if (msg_get_ctl_guest(imsg, &cg) == -1 || cl->cl_put != 0 ||
+	    cl->cl_stop != 0 || cl->cl_follow != 0 || cl->cl_build_fd != -1)
 		return (PEER_BAD);
 	audit_ctl(op_verb(cg.cg_op), "ok");
 	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD) {
@@ -615,12 +604,15 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 			    NULL, 0);
 			break;
 		}
-		g->g_stop_client = cl->cl_id;
+		/* answered when its vmm is gone (control_stop_done) */
+		cl->cl_stop = g->g_id;
 		guest_stop(g);
 		break;
 	case MVM_GUEST_RM:
 		if (g->g_pid != 0)
 			err = MVM_ESTATE;
+		else if (!TAILQ_EMPTY(&g->g_execs))
+			err = MVM_EBUSY;	/* a receipt is being made */
 		else {
 			guest_destroy(g);
 			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
@@ -633,7 +625,7 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 	case MVM_GUEST_PUT:
 		/* accepted: the client sends the file after this answer */
 		if ((err = guest_file_put(g, cl->cl_id, &cg)) == 0) {
-			cl->cl_put = g;
+			cl->cl_put = g->g_id;
 			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
 			    NULL, 0);
 		}
@@ -647,11 +639,16 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 	return (PEER_OK);
 }
 
-/* cp to a guest: data, then an empty CTL_FILE to end */
+/*
+ * cp to a guest: data, then an empty CTL_FILE to end.  The guest is
+ * looked up by id each time: the copy may have ended under the client
+ * (its guest stopped or was removed, and the client was told), in
+ * which case what is still on its way is dropped until the end.
+ */
 int
 control_file(struct ctl_client *cl, struct imsg *imsg)
 {
-	struct guest	*g = cl->cl_put;
+	struct guest	*g;
 	int		 err;
 
 	if (cl->cl_build_fd != -1) {		/* image build layer */
@@ -674,18 +671,25 @@ control_file(struct ctl_client *cl, struct imsg *imsg)
 		return (PEER_OK);
 	}
 
-	if (g == NULL || g->g_file_client != cl->cl_id || imsg->fd != -1)
+	if (cl->cl_put == 0 || imsg->fd != -1 || imsg->datalen > MVM_DATA_MAX)
 		return (PEER_BAD);
+	if ((g = guest_by_id(cl->cl_put)) == NULL ||
+	    g->g_file_client != cl->cl_id) {
+		if (imsg_type(imsg) == IMSG_CTL_FILE)
+			cl->cl_put = 0;
+		return (PEER_OK);
+	}
 	if (imsg_type(imsg) == IMSG_CTL_FILE_DATA) {
 		if (imsg->datalen > MVM_DATA_MAX ||
 		    g->g_file_bytes + imsg->datalen > g->g_file_size)
 			return (PEER_BAD);
 		guest_file_data(g, imsg->data, imsg->datalen);
+		control_pace(cl->cl_id, g->g_id);
 		return (PEER_OK);
 	}
 	if (imsg->datalen != 0 || g->g_file_bytes != g->g_file_size)
 		return (PEER_BAD);
 	guest_file_end(g);
-	cl->cl_put = NULL;
+	cl->cl_put = 0;
 	return (PEER_OK);
 }

@@ -17,6 +17,47 @@
 #define MVM_CTL_ROOT_SLOTS	4	/* of those, kept for uid 0 */
 #define MVM_CTL_STALL_MS	5000	/* a message begun must go on */
 #define MVM_STOP_GRACE_MS	5000	/* children get this long to exit */
+#define MVM_CTL_OUT_HIGH	(8 * 1024 * 1024)	/* queued to a client:
+						   it is not read meanwhile */
+#define MVM_CTL_OUT_MAX		(64 * 1024 * 1024)	/* past this, it is
+						   dropped */
+
+/*
+ * Objects and who owns them.  Each has one owner, which alone frees it;
+ * everybody else refers to it by id and looks it up each time (the
+ * lookup fails once it is gone), or is its owner's child and dies first.
+ *
+ *	object		owned by		lives
+ *	ctl_client	sv.clients		accept .. control_free
+ *	guest		sv.guests		guest_create .. guest_destroy
+ *	exec		its guest (g_execs)	exec_new .. exec_free
+ *	share		its exec (x_shares); before the RUN, the client
+ *			that declared it (cl_shares)
+ *	copy (cp)	its guest (g_file_*), one at a time
+ *	flow		its guest (g_flows)	net_open .. flow_free (net.c)
+ *	image build	its client (cl_build*)	image.c
+ *
+ * The only pointers that cross objects point at the owner: x_guest and
+ * f_guest (an exec or flow never outlives its guest: guest_destroy
+ * frees them first).  Everything else is an id: a client by its cl_id
+ * (x_client, g_up_client, g_file_client), a guest by its g_id (cl_put,
+ * cl_stop, cl_pace, cl_follow), an exec or a flow by the (guest id, id)
+ * key that callbacks from auditd, the signer, timers and evdns carry
+ * (exec_key, flow_key).  Events whose argument is an object pointer
+ * (g_timer, g_resume, cl_timer, cl_pace_ev, cl_follow_ev) belong to
+ * that object and are freed when it is torn down.
+ *
+ * Destroying takes two steps.  guest_destroy, exec_free and
+ * control_free tear the object down at once (its events freed, fds
+ * closed, records written, unlinked from every list so that no lookup
+ * finds it), mark it dead and queue it; its memory is freed only by
+ * the gc event (main.c), which runs from the top of the event loop.
+ * A callback chain that still holds the pointer (a vmm's message that
+ * failed a guest, which ended its command, which destroyed the guest)
+ * finds a dead object, never freed memory, and must not act on it.
+ * Dropping a client from deep inside a chain (control_send past
+ * MVM_CTL_OUT_MAX) is itself deferred to the gc event.
+ */
 
 struct child {
 	const char		*c_name;	/* "signer", "auditd" */
@@ -50,6 +91,8 @@ struct image {
 
 #define EXEC_OUT_HIGH		(4 * 1024 * 1024)	/* pause the vmm */
 #define EXEC_STDIN_HOLD		(1024 * 1024)	/* then pause the client */
+#define CTL_PACE_HIGH		(1024 * 1024)	/* client data queued to a
+						   vmm: stop reading it */
 
 struct guest;
 
@@ -92,6 +135,7 @@ struct share {
 
 struct exec {
 	TAILQ_ENTRY(exec)	 x_entry;
+	int			 x_dead;	/* freed at the next gc */
 	struct guest		*x_guest;
 	uint32_t		 x_id;		/* id towards the vmm */
 	uint32_t		 x_client;	/* control client, 0: gone */
@@ -112,6 +156,7 @@ struct exec {
 	crypto_hash_sha256_state x_hstate[2];	/* stdout, stderr */
 	uint8_t			 x_digest[2][32];
 	uint64_t		 x_bytes[2];
+	uint64_t		 x_dropped;	/* stopping: not delivered */
 	uint64_t		 x_t0;		/* ns: EXEC sent */
 	uint64_t		 x_t1;		/* ns: EXIT seen */
 	int64_t			 x_wall0;	/* wall ms: EXEC sent */
@@ -159,6 +204,7 @@ TAILQ_HEAD(flows, flow);
 
 struct guest {
 	TAILQ_ENTRY(guest)	 g_entry;
+	int			 g_dead;	/* freed at the next gc */
 	uint32_t		 g_id;
 	char			 g_name[MVM_NAME_MAX];
 	int			 g_slot;
@@ -184,16 +230,17 @@ struct guest {
 	char			 g_qemu[64];
 	uint64_t		 g_guest_uptime_ms;
 	char			 g_reason[128];
+	uint32_t		 g_fail_err;	/* MVM_E* its waiters get */
 	char			 g_dir[MVM_ROOT_MAX];
 	char			 g_cgroup[3][MVM_ROOT_MAX];
 	int			 g_ncgroup;
 	struct execs		 g_execs;
 	uint32_t		 g_next_id;
 	uint32_t		 g_up_client;	/* mvmctl up waiting for ready */
-	uint32_t		 g_stop_client;	/* mvmctl stop waiting */
-	uint32_t		 g_file_client;	/* cp in flight */
-	uint32_t		 g_file_id;
+	uint32_t		 g_file_client;	/* cp: its client, 0 if gone */
+	uint32_t		 g_file_id;	/* cp in flight, or 0 */
 	int			 g_file_put;	/* 1 to the guest, 0 from it */
+	int			 g_file_ended;	/* put: FILE_END went out */
 	uint64_t		 g_file_size;
 	uint64_t		 g_file_bytes;
 	char			 g_file_path_sha256[65];
@@ -210,6 +257,8 @@ TAILQ_HEAD(guests, guest);
 
 struct ctl_client {
 	TAILQ_ENTRY(ctl_client)	 cl_entry;
+	int			 cl_dead;	/* freed at the next gc */
+	int			 cl_drop;	/* to be dropped at the next gc */
 	struct peer		 cl_peer;
 	struct event		*cl_timer;
 	uid_t			 cl_uid;
@@ -217,7 +266,11 @@ struct ctl_client {
 	int			 cl_hello;
 	int			 cl_closing;	/* flush, then close */
 	uint32_t		 cl_id;
-	struct guest		*cl_put;	/* cp to a guest: its data */
+	uint32_t		 cl_put;	/* cp to this guest id: data */
+	uint32_t		 cl_stop;	/* stop: waits for this guest */
+	uint32_t		 cl_pace;	/* not read: this guest's vmm
+						   is behind (control_pace) */
+	struct event		*cl_pace_ev;
 	int			 cl_build_fd;	/* image build: the layer */
 	char			 cl_build[MVM_NAME_MAX];
 	uint64_t		 cl_build_bytes;
@@ -277,6 +330,7 @@ struct supervisor {
 extern struct supervisor sv;
 
 /* main.c */
+void	 supervisor_gc(void);
 void	 supervisor_stop(int);
 void	 supervisor_stop_children(void);
 uint64_t now_ms(void);
@@ -328,6 +382,8 @@ struct guest *guest_create(const char *, const struct image *, uint32_t,
 int	 guest_start(struct guest *);
 void	 guest_stop(struct guest *);
 void	 guest_destroy(struct guest *);
+void	 guest_gc(void);
+struct guest *guest_by_id(uint32_t);
 void	 guest_recover(void);
 void	 guest_reap(pid_t, int);
 int	 guest_owns_pid(pid_t);
@@ -352,6 +408,7 @@ struct exec *exec_from_key(void *);
 int	 env_key_cmp(const void *, const void *);
 void	 exec_drop(struct exec *, uint32_t, const char *);
 void	 exec_free(struct exec *);
+void	 exec_gc(void);
 void	 guest_client_gone(uint32_t);
 struct exec *exec_by_client(uint32_t);
 int	 guest_file_put(struct guest *, uint32_t, const struct mvm_ctl_guest *);
@@ -362,6 +419,8 @@ void	 guest_file_error(struct guest *, const struct mvm_vmm_error *);
 void	 guest_file_got(struct guest *, const uint8_t *, size_t);
 void	 guest_file_got_end(struct guest *, const struct mvm_vmm_file *);
 void	 guest_file_put_done(struct guest *);
+void	 guest_file_abort(struct guest *, const char *);
+void	 guest_file_client_gone(struct guest *);
 
 /* run.c */
 int	 control_run(struct ctl_client *, struct imsg *);
@@ -403,11 +462,14 @@ void	 signer_fail_all(void);
 
 /* control.c */
 struct ctl_client *control_by_id(uint32_t);
+void	 control_gc(void);
+void	 control_stop_done(uint32_t);
 int	 control_send(uint32_t, uint32_t, const void *, size_t, const void *,
 	    size_t);
 int	 control_error(uint32_t, uint32_t, const char *);
 size_t	 control_queued(uint32_t);
 void	 control_pause(uint32_t, int);
+void	 control_pace(uint32_t, uint32_t);
 void	 control_listen(void);
 void	 control_close(void);
 

@@ -189,6 +189,39 @@ vmm_testhook(struct imsg *imsg)
 }
 #endif
 
+#define VMM_LINGER_MS	10
+
+static void
+vmm_linger_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval	 tv = { 0, VMM_LINGER_MS * 1000 };
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (!vm.parent.p_open || peer_queued(&vm.parent) == 0)
+		exit(0);
+	evtimer_add(vm.linger_timer, &tv);
+}
+
+/*
+ * QEMU is gone and DONE is queued: exit once the supervisor has it.
+ * Not a blocking flush (the filter has no poll, and a supervisor that
+ * is not reading this guest would hold us in it): the loop writes it
+ * out, reading the supervisor again so that its EOF is seen; what it
+ * still sends is not answered.  A vmm that lingers is killed by the
+ * supervisor's stop timer.
+ */
+void
+vmm_linger(void)
+{
+	peer_pause(&vm.parent, 0);
+	if ((vm.linger_timer = evtimer_new(vm.base, vmm_linger_cb,
+	    NULL)) == NULL)
+		fatalx("evtimer_new");
+	vmm_linger_cb(-1, 0, NULL);
+}
+
 /*
  * Only what the supervisor may send, and only about our guest (peerid);
  * anything else means it is confused: exit without answering.
@@ -204,6 +237,8 @@ vmm_dispatch(struct peer *p, struct imsg *imsg)
 	if (imsg->hdr.peerid != vm.vc.vc_guest)
 		fatalx("message about guest %u, we run %u", imsg->hdr.peerid,
 		    vm.vc.vc_guest);
+	if (vm.done)
+		return (PEER_OK);	/* crossed our DONE: nothing to do */
 	switch (imsg_type(imsg)) {
 	case IMSG_VMM_EXEC:
 		agent_exec(imsg);

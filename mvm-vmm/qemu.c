@@ -386,6 +386,9 @@ qemu_reaped(int status)
 	struct mvm_vmm_done	 vd;
 	char			 how[64];
 
+	if (vm.done)
+		return;			/* DONE went out already */
+	vm.done = 1;
 	memset(&vd, 0, sizeof(vd));
 	vd.vd_status = status;
 	proc_wait_status(status, how, sizeof(how));
@@ -416,7 +419,6 @@ qemu_reaped(int status)
 	net_closeall();
 	(void)peer_compose(&vm.parent, IMSG_VMM_DONE, vm.vc.vc_guest, -1, &vd,
 	    sizeof(vd));
-	(void)peer_flush(&vm.parent);
 	log_debug("%s: done: %s (QEMU %s)", vm.vc.vc_name, vd.vd_msg, how);
-	exit(0);
+	vmm_linger();
 }

@@ -71,9 +71,14 @@ struct vmm {
 	struct mvm_vmm_net	 grants[MVM_NET_GRANTS_MAX];	/* egress */
 	int			 ngrants;
 	int			 grants_pending;	/* NET_GRANTS sent */
+	int			 done;		/* QEMU gone, DONE queued */
+	struct event		*linger_timer;	/* DONE on its way out */
 };
 
 extern struct vmm vm;
+
+/* main.c */
+void	 vmm_linger(void);
 
 /* jail.c */
 void	 jail_build(void);

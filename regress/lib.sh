@@ -52,6 +52,8 @@ unlike() {
 	fi
 }
 
+. "$MVM_TOP/regress/accel.sh"
+
 need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		skip "$1: needs root"

@@ -22,8 +22,8 @@ trap 'kill -TERM $sv 2>/dev/null; wait $sv 2>/dev/null;
 for f in "$images/default/manifest.json" "$images/marker/initramfs.cpio"; do
 	[ -e "$f" ] || { echo "missing $f: make image image-marker" >&2; exit 1; }
 done
-accel=tcg
-[ -w /dev/kvm ] && accel=kvm
+. "$(dirname "$0")/../../regress/accel.sh"
+accel=$(host_accel)
 tsc=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 
 cat > "$work/mvm.conf" <<EOF

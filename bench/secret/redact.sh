@@ -17,8 +17,8 @@ state=$work/state
 ctl="$build/mvmctl -S $state"
 trap 'kill -TERM $sv 2>/dev/null; wait $sv 2>/dev/null;
     chattr -R -a "$work" 2>/dev/null; rm -rf "$work"' EXIT
-accel=tcg
-[ -w /dev/kvm ] && accel=kvm
+. "$(dirname "$0")/../../regress/accel.sh"
+accel=$(host_accel)
 cat > "$work/mvm.conf" <<EOF2
 { "images_dir": "$images", "uid_base": 3700000, "uid_count": 64 }
 EOF2

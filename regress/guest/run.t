@@ -88,7 +88,7 @@ is $? 127 "cp of a missing guest file: 127"
 check "no partial file left on the host" not test -e "$MVM_TMP/nothing"
 rep=$($CTL boot-report g1 --json)
 is "$(jq -r .backend.accel <<<"$rep")" \
-    "$( [ -w /dev/kvm ] && echo kvm || echo tcg)" "boot report names the accel"
+    "$(host_accel)" "boot report names the accel"
 like "$(jq -r .backend.qemu <<<"$rep")" '^[0-9]+\.[0-9]+\.[0-9]+$' \
     "boot report has QEMU's version"
 is "$(jq -r .backend.kernel_sha256 <<<"$rep")" \
