@@ -67,6 +67,17 @@ const struct sandbox_rule vmm_policy[] = {
 };
 const size_t vmm_policy_len = SB_NELEM(vmm_policy);
 
+#ifdef MVM_SANITIZE
+/* no leak check at exit: it needs ptrace (see mvm-signer/policy.c) */
+const char	*__asan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return ("detect_leaks=0");
+}
+#endif
+
 /* calls QEMU never needs to run a guest; each kills it */
 static const int qemu_denied[] = {
 	SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv),
