@@ -23,6 +23,36 @@ static void	 imsgbuf_shrink(struct imsgbuf *);
 static int	 rfd_push(struct imsgbuf *, int);
 static int	 rfd_pop(struct imsgbuf *);
 static void	 msgbuf_drop(struct msgbuf *, struct ibuf *);
+static void	*wipe_realloc(void *, size_t, size_t);
+
+/*
+ * Every buffer that held message bytes is wiped before it is freed or
+ * moved: messages carry secret values (a secret's PUT, a command's
+ * environment with the secrets granted to it), and freed heap is where
+ * they would otherwise stay until it is reused.
+ */
+static void
+wipe_free(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	free(p);
+}
+
+/* realloc, but the old block is wiped, not left behind */
+static void *
+wipe_realloc(void *p, size_t oldlen, size_t len)
+{
+	void	*n;
+
+	if ((n = malloc(len)) == NULL)
+		return (NULL);
+	if (p != NULL)
+		memcpy(n, p, oldlen < len ? oldlen : len);
+	wipe_free(p, oldlen);
+	return (n);
+}
 
 int
 imsgbuf_init(struct imsgbuf *ib, int fd, size_t maxsize)
@@ -67,7 +97,7 @@ imsgbuf_clear(struct imsgbuf *ib)
 	/* NOLINTEND(clang-analyzer-unix.Malloc) */
 	while (ib->nrfds > 0)
 		close(rfd_pop(ib));
-	free(ib->rbuf);
+	wipe_free(ib->rbuf, ib->rsize);
 	ib->rbuf = NULL;
 	ib->rsize = ib->rlen = 0;
 }
@@ -120,7 +150,7 @@ imsgbuf_reserve(struct imsgbuf *ib)
 		return (0);
 	if (need <= ib->rlen)
 		need = ib->rlen + ib->rmin;
-	if ((p = realloc(ib->rbuf, need)) == NULL)
+	if ((p = wipe_realloc(ib->rbuf, ib->rsize, need)) == NULL)
 		return (-1);
 	ib->rbuf = p;
 	ib->rsize = need;
@@ -135,7 +165,7 @@ imsgbuf_shrink(struct imsgbuf *ib)
 
 	if (ib->rsize <= ib->rmin || ib->rlen > ib->rmin / 2)
 		return;
-	if ((p = realloc(ib->rbuf, ib->rmin)) == NULL)
+	if ((p = wipe_realloc(ib->rbuf, ib->rsize, ib->rmin)) == NULL)
 		return;
 	ib->rbuf = p;
 	ib->rsize = ib->rmin;
@@ -238,6 +268,7 @@ imsg_get(struct imsgbuf *ib, struct imsg *imsg)
 		imsg->fd = rfd_pop(ib);
 	ib->rlen -= hdr.len;
 	memmove(ib->rbuf, ib->rbuf + hdr.len, ib->rlen);
+	explicit_bzero(ib->rbuf + ib->rlen, hdr.len);
 	imsgbuf_shrink(ib);
 	return (hdr.len);
 }
@@ -299,7 +330,7 @@ msgbuf_drop(struct msgbuf *w, struct ibuf *b)
 	w->bytes -= b->size - b->sent;
 	if (b->fd != -1)
 		close(b->fd);
-	free(b->buf);
+	wipe_free(b->buf, b->size);
 	free(b);
 }
 
@@ -418,7 +449,7 @@ imsgbuf_queued(const struct imsgbuf *ib)
 void
 imsg_free(struct imsg *imsg)
 {
-	free(imsg->data);
+	wipe_free(imsg->data, imsg->datalen);
 	imsg->data = NULL;
 	if (imsg->fd != -1)
 		close(imsg->fd);

@@ -4,6 +4,8 @@
  * and auditd, waits for both to be READY, then serves the control
  * socket.  If either child dies, it shuts down (fail closed).
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -29,12 +31,31 @@
 struct supervisor sv;
 
 static void	 usage(void) __attribute__((noreturn));
+static void	 nodump(void);
 static void	 sig_cb(evutil_socket_t, short, void *);
 static void	 stop_timeout(evutil_socket_t, short, void *);
 static void	 gc_cb(evutil_socket_t, short, void *);
 
 static struct event	*gc_ev;
 static int	 host_stopped(int);
+
+/*
+ * It holds the secret store's key and, in flight, secret values and
+ * every client's requests: no core file, and not dumpable, so that no
+ * process of ours without CAP_SYS_PTRACE reads its memory through
+ * /proc.  RLIMIT_CORE is inherited by the children (vmm, QEMU); each
+ * jailed child makes itself non-dumpable again after its execve.
+ */
+static void
+nodump(void)
+{
+	struct rlimit	 rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		err(1, "setrlimit RLIMIT_CORE");
+	if (prctl(PR_SET_DUMPABLE, 0) == -1)
+		err(1, "PR_SET_DUMPABLE");
+}
 
 static void
 usage(void)
@@ -179,6 +200,7 @@ main(int argc, char *argv[])
 		sv.verbose = sv.conf.c_log_level;
 	if (geteuid() != 0)
 		errx(1, "must run as root");
+	nodump();
 
 	log_init(sv.foreground ? LOG_MODE_STDERR : LOG_MODE_SYSLOG,
 	    sv.verbose, "mvm-supervisor");
