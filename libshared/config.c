@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -114,6 +115,8 @@ static const struct conf_key conf_keys[] = {
 void
 config_defaults(struct mvm_config *c)
 {
+	int	 i;
+
 	memset(c, 0, sizeof(*c));
 	(void)strlcpy(c->c_state_dir, MVM_STATEDIR, sizeof(c->c_state_dir));
 	(void)strlcpy(c->c_socket, MVM_SOCKET, sizeof(c->c_socket));
@@ -132,6 +135,11 @@ config_defaults(struct mvm_config *c)
 	c->c_net_flows_max = MVM_NET_FLOWS_DEFAULT;
 	c->c_net_mib = MVM_NET_MIB_DEFAULT;
 	policy_defaults(c->c_profiles);
+	/* dev and permissive are root's until mvm.conf names others */
+	for (i = 0; i < MVM_PROFILES; i++)
+		c->c_acl[i].a_any =
+		    strcmp(c->c_profiles[i].pr_name, "dev") != 0 &&
+		    strcmp(c->c_profiles[i].pr_name, "permissive") != 0;
 }
 
 /* Format "file:line:col: message" for the key's position. */
@@ -519,6 +527,86 @@ prof_member(struct conf_ctx *cx, const char *name, const char *m, json_t *v,
 	return (prof_err(cx, name, m, "unknown member"));
 }
 
+/* One user or group of a profile's "users" or "groups": a name or an id. */
+static int
+acl_id(struct conf_ctx *cx, const char *name, const char *m, json_t *v,
+    uint32_t *id)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	const char	*s;
+	json_int_t	 n;
+
+	if (json_is_integer(v)) {
+		if ((n = json_integer_value(v)) < 0 || n > 0xfffffffe)
+			return (prof_err(cx, name, m, "bad id %lld",
+			    (long long)n));
+		*id = (uint32_t)n;
+		return (0);
+	}
+	if (!json_is_string(v))
+		return (prof_err(cx, name, m, "expected names or ids"));
+	s = json_string_value(v);
+	if (m[0] == 'u') {
+		if ((pw = getpwnam(s)) == NULL)
+			return (prof_err(cx, name, m, "no such user: %.64s",
+			    s));
+		*id = pw->pw_uid;
+	} else {
+		if ((gr = getgrnam(s)) == NULL)
+			return (prof_err(cx, name, m, "no such group: %.64s",
+			    s));
+		*id = gr->gr_gid;
+	}
+	return (0);
+}
+
+/* "users": [...] or "groups": [...] of a profile: who may use it. */
+static int
+acl_member(struct conf_ctx *cx, const char *name, const char *m, json_t *v,
+    struct mvm_acl *a)
+{
+	uint32_t	*ids = m[0] == 'u' ? a->a_uids : a->a_gids;
+	int		*n = m[0] == 'u' ? &a->a_nuids : &a->a_ngids;
+	json_t		*e;
+	size_t		 i;
+
+	if (!json_is_array(v) || json_array_size(v) > MVM_ACL_MAX)
+		return (prof_err(cx, name, m, "expected an array of at most "
+		    "%d names or ids", MVM_ACL_MAX));
+	a->a_any = 0;
+	*n = 0;
+	json_array_foreach(v, i, e)
+		if (acl_id(cx, name, m, e, &ids[(*n)++]) == -1)
+			return (-1);
+	return (0);
+}
+
+/*
+ * May uid (primary gid, supplementary groups) use a profile of acl a?
+ * Root always may.
+ */
+int
+config_acl_allows(const struct mvm_acl *a, uint32_t uid, uint32_t gid,
+    const uint32_t *groups, int ngroups)
+{
+	int	 i, j;
+
+	if (uid == 0 || a->a_any)
+		return (1);
+	for (i = 0; i < a->a_nuids; i++)
+		if (a->a_uids[i] == uid)
+			return (1);
+	for (i = 0; i < a->a_ngids; i++) {
+		if (a->a_gids[i] == gid)
+			return (1);
+		for (j = 0; j < ngroups; j++)
+			if (a->a_gids[i] == groups[j])
+				return (1);
+	}
+	return (0);
+}
+
 /*
  * "profiles": {"standard": {"env": false, ...}, ...}: each named
  * profile tightened; a value looser than the built-in one is an error,
@@ -542,7 +630,11 @@ set_profiles(struct conf_ctx *cx, const char *k, json_t *v,
 		if (!json_is_object(o))
 			return (prof_err(cx, name, NULL, "expected an object"));
 		json_object_foreach(o, m, mv) {
-			if (prof_member(cx, name, m, mv, p) == -1)
+			if (strcmp(m, "users") == 0 || strcmp(m, "groups") == 0) {
+				if (acl_member(cx, name, m, mv,
+				    &c->c_acl[p - c->c_profiles]) == -1)
+					return (-1);
+			} else if (prof_member(cx, name, m, mv, p) == -1)
 				return (-1);
 		}
 		if (policy_tighter(policy_find(builtin, name), p, &field) == -1)

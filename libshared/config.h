@@ -19,6 +19,20 @@
 #define MVM_UID_COUNT_MIN	64
 #define MVM_SOCKPATH_MAX	108	/* sun_path */
 
+/*
+ * Who may use a profile (mvm.conf "users" and "groups"; root always
+ * may).  Without either member: everyone for restrictive and standard,
+ * nobody but root for dev and permissive.
+ */
+#define MVM_ACL_MAX		32
+struct mvm_acl {
+	int		 a_any;		/* every client may */
+	uint32_t	 a_uids[MVM_ACL_MAX];
+	int		 a_nuids;
+	uint32_t	 a_gids[MVM_ACL_MAX];
+	int		 a_ngids;
+};
+
 struct mvm_config {
 	char		 c_state_dir[MVM_ROOT_MAX];
 	char		 c_socket[MVM_SOCKPATH_MAX];
@@ -45,6 +59,7 @@ struct mvm_config {
 	uint32_t	 c_net_flows_max;	/* egress flows at once, per guest */
 	uint32_t	 c_net_mib;		/* egress MiB per guest, both ways */
 	struct mvm_profile c_profiles[MVM_PROFILES];	/* as tightened */
+	struct mvm_acl	 c_acl[MVM_PROFILES];	/* who may use each */
 };
 
 #define MVM_QEMU_DEFAULT		"/usr/bin/qemu-system-x86_64"
@@ -60,6 +75,8 @@ struct mvm_config {
 #define MVM_AUDIT_BATCH_MS_DEFAULT	10
 
 void	 config_defaults(struct mvm_config *);
+int	 config_acl_allows(const struct mvm_acl *, uint32_t, uint32_t,
+	    const uint32_t *, int);
 int	 config_load(const char *, struct mvm_config *, char *, size_t);
 int	 config_parse(const char *, const char *, size_t, struct mvm_config *,
 	    char *, size_t);

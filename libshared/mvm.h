@@ -19,7 +19,7 @@
 #endif
 
 #define MVM_PROTO_VERSION	1	/* supervisor <-> children */
-#define MVM_CTL_VERSION		5	/* mvmctl <-> supervisor */
+#define MVM_CTL_VERSION		6	/* mvmctl <-> supervisor */
 
 /* limits */
 #define MVM_IMSG_MAX		(256 * 1024 + 4096)	/* internal peers */
@@ -597,6 +597,8 @@ struct mvm_ctl_secret {
 	uint32_t	 sc_size;		/* INFO: value bytes */
 	int64_t		 sc_mtime;		/* INFO: wall seconds */
 	char		 sc_name[MVM_NAME_MAX];
+	int64_t		 sc_owner;		/* INFO: its owner's uid; RM by
+						   root: whose (-1: root's) */
 };
 #define MVM_SECRET_MAX		(64 * 1024)	/* a value, bytes */
 #define MVM_RUN_SECRETS_MAX	8		/* secrets per run */
@@ -699,6 +701,8 @@ struct mvm_ctl_guest_info {
 	uint64_t	 gi_phase_ms[MVM_PHASE_MAX + 1];	/* since spawn */
 	uint64_t	 gi_guest_uptime_ms;
 	uint64_t	 gi_age_ms;
+	uint32_t	 gi_owner;		/* uid of the client that made it */
+	uint32_t	 gi_reserved;
 };
 
 /* IMSG_CTL_HELLO */

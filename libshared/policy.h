@@ -37,6 +37,7 @@
 #define POLICY_RULE_SECRET	"secret"
 #define POLICY_RULE_NETWORK	"network"
 #define POLICY_RULE_ADD_DIR	"add-dir"
+#define POLICY_RULE_USER	"user"		/* mvm.conf: not for this uid */
 
 void	 policy_defaults(struct mvm_profile[MVM_PROFILES]);
 struct mvm_profile *policy_find(struct mvm_profile *, const char *);

@@ -233,7 +233,17 @@ peer_compose(struct peer *p, uint32_t type, uint32_t peerid, int fd,
 void
 peer_pause(struct peer *p, int on)
 {
-	p->p_paused = on;
+	peer_hold(p, PEER_HOLD_FLOW, on);
+}
+
+/* The same for one reason (PEER_HOLD_*): read again once none is left. */
+void
+peer_hold(struct peer *p, int why, int on)
+{
+	if (on)
+		p->p_paused |= why;
+	else
+		p->p_paused &= ~why;
 	peer_update(p);
 }
 

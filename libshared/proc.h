@@ -40,6 +40,13 @@ void	 proc_wait_status(int, char *, size_t);
 #define PEER_BAD	(-1)	/* malformed: drop the peer */
 #define PEER_GONE	1	/* dispatch freed the peer: stop touching it */
 
+/* why a peer is not being read (p_paused); each is lifted on its own */
+#define PEER_HOLD_FLOW	0x01	/* peer_pause: its data has nowhere to go */
+#define PEER_HOLD_PACE	0x02	/* what it sends piles up elsewhere */
+#define PEER_HOLD_RATE	0x04	/* over its request rate */
+#define PEER_HOLD_AUDIT	0x08	/* the audit log is behind */
+#define PEER_HOLD_DROP	0x10	/* being dropped */
+
 /* reasons passed to a peer's closed callback */
 #define PEER_EOF	0	/* orderly close */
 #define PEER_IOERR	1	/* read or write failed */
@@ -59,7 +66,7 @@ struct peer {
 	void			*p_arg;
 	char			 p_name[32];
 	int			 p_open;
-	int			 p_paused;	/* not reading: backpressure */
+	int			 p_paused;	/* not reading: PEER_HOLD_* bits */
 	size_t			 p_out_high;	/* and not while more than this
 						   waits to be written (0: no
 						   such limit) */
@@ -75,6 +82,7 @@ void	 peer_update(struct peer *);
 void	 peer_shutdown(struct peer *);
 int	 peer_flush(struct peer *);
 void	 peer_pause(struct peer *, int);
+void	 peer_hold(struct peer *, int, int);
 void	 peer_out_high(struct peer *, size_t);
 int	 peer_reading(const struct peer *);
 size_t	 peer_queued(const struct peer *);

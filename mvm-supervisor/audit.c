@@ -4,6 +4,16 @@
  * record before going on (a run must be in the log before it runs)
  * passes a callback; others fire and forget.  If auditd reports its
  * log stopped, the supervisor refuses new work (fail closed).
+ *
+ * No event is ever dropped for want of room.  auditd takes 65,536
+ * events at most (AUDITD_QUEUE_MAX) and would refuse more; the
+ * supervisor never has more than AUDIT_INFLIGHT_MAX unacknowledged
+ * there and holds the rest here, in order.  What it holds is bounded by
+ * backpressure on whoever makes events: at AUDIT_BUSY unacknowledged
+ * events new work is refused (MVM_EBUSY, audit_busy), and at AUDIT_HOLD
+ * no client and no vmm is read until the backlog is down to half, so
+ * that only the consequences of work already admitted (a guest that
+ * stops, a command that ends) still add to it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +24,22 @@
 #include "supervisor.h"
 
 static void	 audit_resumed(uint32_t);
+static void	 audit_backlog_check(void);
+
+#define AUDIT_INFLIGHT_MAX	16384	/* sent, not acknowledged */
+#define AUDIT_BUSY		4096	/* backlog: new work is refused */
+#define AUDIT_HOLD		8192	/* backlog: no client, no vmm read */
+
+/* an event not sent yet: auditd has AUDIT_INFLIGHT_MAX already */
+struct audit_later {
+	TAILQ_ENTRY(audit_later) al_entry;
+	struct mvm_audit_event	 al_ev;
+};
+static TAILQ_HEAD(, audit_later) audit_later =
+    TAILQ_HEAD_INITIALIZER(audit_later);
+static int		 audit_inflight;	/* events at auditd */
+static int		 audit_nlater;
+static int		 audit_held;		/* peers not read */
 
 struct audit_wait {
 	TAILQ_ENTRY(audit_wait)	 aw_entry;
@@ -47,24 +73,35 @@ aev_kv(struct mvm_audit_kv *arr, uint32_t *n, uint32_t max, const char *k)
 	return (kv);
 }
 
-/* Values must be tokens (record.h); callers pass ids, states, hashes. */
+/*
+ * Values must be tokens (record.h): ids, states, hashes.  One that is
+ * not (a string a client chose, that no check before caught) becomes
+ * "invalid": auditd would refuse the whole record, and the event would
+ * be lost.  Client strings never reach a record unchecked.
+ */
+static void
+aev_value(struct mvm_audit_kv *kv, const char *v, const char *type)
+{
+	if (!record_token_ok(v) || strlen(v) >= sizeof(kv->kv_val)) {
+		log_warnx("%s: %s: not a token, recorded as invalid", type,
+		    kv->kv_key);
+		v = "invalid";
+	}
+	(void)strlcpy(kv->kv_val, v, sizeof(kv->kv_val));
+}
+
 void
 aev_subject(struct mvm_audit_event *ev, const char *k, const char *v)
 {
-	struct mvm_audit_kv	*kv;
-
-	kv = aev_kv(ev->ae_subject, &ev->ae_nsubject, MVM_AUDIT_SUBJECT_MAX,
-	    k);
-	(void)strlcpy(kv->kv_val, v, sizeof(kv->kv_val));
+	aev_value(aev_kv(ev->ae_subject, &ev->ae_nsubject,
+	    MVM_AUDIT_SUBJECT_MAX, k), v, ev->ae_type);
 }
 
 void
 aev_label(struct mvm_audit_event *ev, const char *k, const char *v)
 {
-	struct mvm_audit_kv	*kv;
-
-	kv = aev_kv(ev->ae_labels, &ev->ae_nlabels, MVM_AUDIT_LABELS_MAX, k);
-	(void)strlcpy(kv->kv_val, v, sizeof(kv->kv_val));
+	aev_value(aev_kv(ev->ae_labels, &ev->ae_nlabels, MVM_AUDIT_LABELS_MAX,
+	    k), v, ev->ae_type);
 }
 
 void
@@ -76,6 +113,8 @@ aev_label_int(struct mvm_audit_event *ev, const char *k, int64_t v)
 	kv->kv_isint = 1;
 	kv->kv_int = v;
 }
+
+static void	 audit_out(const struct mvm_audit_event *);
 
 static uint32_t
 audit_wait_add(uint32_t type, audit_cb cb, void *arg)
@@ -100,6 +139,8 @@ audit_wait_add(uint32_t type, audit_cb cb, void *arg)
 int
 audit_send(struct mvm_audit_event *ev, audit_cb cb, void *arg)
 {
+	struct audit_later	*al;
+
 	if (!sv.audit_ok || !sv.auditd.c_peer.p_open ||
 	    sv.auditd.c_state != MVM_PROC_READY) {
 		sv.metrics.cm_audit_errors++;
@@ -107,10 +148,87 @@ audit_send(struct mvm_audit_event *ev, audit_cb cb, void *arg)
 		return (-1);
 	}
 	ev->ae_id = audit_wait_add(IMSG_AUDIT_ACK, cb, arg);
+	if (audit_nlater == 0 && audit_inflight < AUDIT_INFLIGHT_MAX)
+		audit_out(ev);
+	else {
+		if ((al = calloc(1, sizeof(*al))) == NULL)
+			fatal("calloc");
+		al->al_ev = *ev;
+		TAILQ_INSERT_TAIL(&audit_later, al, al_entry);
+		audit_nlater++;
+	}
+	audit_backlog_check();
+	return (0);
+}
+
+static void
+audit_out(const struct mvm_audit_event *ev)
+{
 	if (peer_compose(&sv.auditd.c_peer, IMSG_AUDIT_EVENT, 0, -1, ev,
 	    sizeof(*ev)) == -1)
 		fatal("compose");
-	return (0);
+	audit_inflight++;
+}
+
+/* An event was acknowledged: send what waits, in order. */
+static void
+audit_acked(void)
+{
+	struct audit_later	*al;
+
+	audit_inflight--;
+	while (audit_inflight < AUDIT_INFLIGHT_MAX &&
+	    (al = TAILQ_FIRST(&audit_later)) != NULL) {
+		TAILQ_REMOVE(&audit_later, al, al_entry);
+		audit_nlater--;
+		audit_out(&al->al_ev);
+		free(al);
+	}
+	audit_backlog_check();
+}
+
+/* Events the log has not acknowledged yet, sent or not. */
+static int
+audit_backlog(void)
+{
+	return (audit_inflight + audit_nlater);
+}
+
+/* Is the log too far behind to take new work?  (MVM_EBUSY) */
+int
+audit_busy(void)
+{
+	return (audit_backlog() >= AUDIT_BUSY);
+}
+
+int
+audit_holding(void)
+{
+	return (audit_held);
+}
+
+/* Stop or resume reading every client and vmm (AUDIT_HOLD). */
+static void
+audit_backlog_check(void)
+{
+	struct ctl_client	*cl;
+	struct guest		*g;
+	int			 hold;
+
+	if (audit_held)
+		hold = audit_backlog() >= AUDIT_HOLD / 2;
+	else
+		hold = audit_backlog() >= AUDIT_HOLD;
+	if (hold == audit_held)
+		return;
+	audit_held = hold;
+	log_warnx("audit log %s: %d events not yet on disk", hold ?
+	    "behind; clients and guests are not read" : "caught up",
+	    audit_backlog());
+	TAILQ_FOREACH(cl, &sv.clients, cl_entry)
+		peer_hold(&cl->cl_peer, PEER_HOLD_AUDIT, hold);
+	TAILQ_FOREACH(g, &sv.guests, g_entry)
+		peer_hold(&g->g_peer, PEER_HOLD_AUDIT, hold);
 }
 
 /* A checkpoint (IMSG_AUDIT_CKPT_REQ) or inclusion proof request. */
@@ -134,16 +252,38 @@ audit_request(uint32_t type, uint64_t index, audit_cb cb, void *arg)
 	return (0);
 }
 
-/* Fire and forget: ctl.<verb> with its outcome. */
+/*
+ * Fire and forget: ctl.<verb> with its outcome, the uid that asked
+ * (from SO_PEERCRED; -1: not known), the owner of what it acted on
+ * where that is another uid (root acting on a user's guest; -1: none)
+ * and, for a refusal, its MVM_E* code (0: none).
+ */
 void
-audit_ctl(const char *verb, const char *outcome)
+audit_ctl(const char *verb, const char *outcome, int64_t uid, int64_t owner,
+    uint32_t err)
+{
+	audit_ctl_guest(verb, NULL, outcome, uid, owner, err);
+}
+
+/* The same about a guest, by name (the subject, if it is a valid name). */
+void
+audit_ctl_guest(const char *verb, const char *guest, const char *outcome,
+    int64_t uid, int64_t owner, uint32_t err)
 {
 	struct mvm_audit_event	 ev;
 	char			 type[MVM_TYPE_MAX];
 
 	(void)snprintf(type, sizeof(type), "ctl.%s", verb);
 	aev_init(&ev, type);
+	if (guest != NULL && name_valid(guest))
+		aev_subject(&ev, "guest", guest);
 	aev_label(&ev, "outcome", outcome);
+	if (uid >= 0)
+		aev_label_int(&ev, "uid", uid);
+	if (owner >= 0 && owner != uid)
+		aev_label_int(&ev, "owner", owner);
+	if (err != 0)
+		aev_label_int(&ev, "error", err);
 	(void)audit_send(&ev, NULL, NULL);
 }
 
@@ -158,6 +298,8 @@ audit_complete(uint32_t id, uint32_t type, uint32_t error, const void *reply)
 	if (aw == NULL || aw->aw_type != type)
 		return (PEER_BAD);
 	TAILQ_REMOVE(&audit_waits, aw, aw_entry);
+	if (type == IMSG_AUDIT_ACK)
+		audit_acked();
 	if (aw->aw_cb != NULL)
 		aw->aw_cb(aw->aw_arg, error, reply);
 	free(aw);
@@ -280,9 +422,16 @@ audit_resumed(uint32_t err)
 void
 audit_fail_all(void)
 {
+	struct audit_later	*al;
 	struct audit_wait	*aw;
 
 	sv.audit_ok = 0;
+	while ((al = TAILQ_FIRST(&audit_later)) != NULL) {
+		TAILQ_REMOVE(&audit_later, al, al_entry);
+		free(al);
+	}
+	audit_nlater = audit_inflight = 0;
+	audit_backlog_check();
 	while ((aw = TAILQ_FIRST(&audit_waits)) != NULL) {
 		TAILQ_REMOVE(&audit_waits, aw, aw_entry);
 		if (aw->aw_cb != NULL)

@@ -23,6 +23,8 @@ static int	 control_dispatch(struct peer *, struct imsg *);
 static void	 control_closed(struct peer *, int);
 static void	 control_free(struct ctl_client *);
 static int	 control_fail(struct ctl_client *, uint32_t, const char *);
+static void	 control_rate(struct ctl_client *, uint32_t);
+static uint64_t	 rate_take(struct ctl_bucket *, uint64_t, int64_t, int64_t);
 
 static struct ctl_clients	 dead_clients =
     TAILQ_HEAD_INITIALIZER(dead_clients);
@@ -101,13 +103,30 @@ control_close(void)
 	(void)unlink(sv.conf.c_socket);
 }
 
+/*
+ * The client's supplementary groups (SO_PEERGROUPS), at most max; -1
+ * if they cannot be read or are more than that.
+ */
+static int
+control_groups(int fd, uint32_t *groups, int max)
+{
+	gid_t		 g[256];
+	socklen_t	 len = sizeof(g);
+	size_t		 i, n;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == -1 ||
+	    (n = len / sizeof(gid_t)) > (size_t)max)
+		return (-1);
+	for (i = 0; i < n; i++)
+		groups[i] = g[i];
+	return ((int)n);
+}
+
 /* root, or a member (primary or supplementary) of socket_group */
 static int
-control_authorized(int fd, uid_t uid, gid_t gid)
+control_authorized(uid_t uid, gid_t gid, const uint32_t *groups, int n)
 {
-	gid_t		 groups[256];
-	socklen_t	 len = sizeof(groups);
-	size_t		 i;
+	int	 i;
 
 	if (uid == 0)
 		return (1);
@@ -115,9 +134,7 @@ control_authorized(int fd, uid_t uid, gid_t gid)
 		return (0);
 	if (gid == sv.conf.c_socket_gid)
 		return (1);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
-		return (0);
-	for (i = 0; i < len / sizeof(gid_t); i++)
+	for (i = 0; i < n; i++)
 		if (groups[i] == sv.conf.c_socket_gid)
 			return (1);
 	return (0);
@@ -166,7 +183,7 @@ control_stall_check(evutil_socket_t fd, short ev, void *arg)
 	log_info("client %u (pid %d uid %u): stalled in the middle of a "
 	    "message, closed", cl->cl_id, (int)cl->cl_pid,
 	    (unsigned int)cl->cl_uid);
-	audit_ctl("stalled", "closed");
+	audit_ctl("stalled", "closed", cl->cl_uid, -1, 0);
 	sv.metrics.cm_client_errors++;
 	control_free(cl);
 }
@@ -199,7 +216,8 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 				    .gid = (gid_t)-1 };	/* logged as unknown */
 	struct timeval		 tv;
 	socklen_t		 len = sizeof(cred);
-	int			 fd;
+	uint32_t		 groups[256];
+	int			 fd, ngroups = 0;
 
 	(void)ev;
 	(void)arg;
@@ -211,10 +229,12 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    !control_authorized(fd, cred.uid, cred.gid)) {
+	    (ngroups = control_groups(fd, groups, 256)) == -1 ||
+	    !control_authorized(cred.uid, cred.gid, groups, ngroups)) {
 		log_info("refused control connection from uid %u",
 		    (unsigned int)cred.uid);
-		audit_ctl("connect", "refused");
+		audit_ctl("connect", "refused", cred.uid == (uid_t)-1 ? -1 :
+		    (int64_t)cred.uid, -1, EPERM);
 		close(fd);
 		return;
 	}
@@ -231,6 +251,9 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		return;
 	}
 	cl->cl_uid = cred.uid;
+	cl->cl_gid = cred.gid;
+	memcpy(cl->cl_groups, groups, ngroups * sizeof(groups[0]));
+	cl->cl_ngroups = ngroups;
 	cl->cl_pid = cred.pid;
 	cl->cl_build_fd = -1;
 	cl->cl_id = ++sv.next_client;
@@ -242,6 +265,8 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 	}
 	/* answers it does not read stop it being read (supervisor.h) */
 	peer_out_high(&cl->cl_peer, MVM_CTL_OUT_HIGH);
+	if (audit_holding())
+		peer_hold(&cl->cl_peer, PEER_HOLD_AUDIT, 1);
 	cl->cl_timer = evtimer_new(sv.base, control_hello_timeout, cl);
 	tv.tv_sec = MVM_CTL_HELLO_MS / 1000;
 	tv.tv_usec = 0;
@@ -280,6 +305,9 @@ control_free(struct ctl_client *cl)
 	if (cl->cl_pace_ev != NULL)
 		event_free(cl->cl_pace_ev);
 	cl->cl_pace_ev = NULL;
+	if (cl->cl_rate_ev != NULL)
+		event_free(cl->cl_rate_ev);
+	cl->cl_rate_ev = NULL;
 	supervisor_gc();
 }
 
@@ -317,7 +345,7 @@ control_send(uint32_t id, uint32_t type, const void *d1, size_t l1,
 		    MVM_CTL_OUT_MAX >> 20);
 		sv.metrics.cm_client_errors++;
 		cl->cl_drop = 1;
-		peer_pause(&cl->cl_peer, 1);
+		peer_hold(&cl->cl_peer, PEER_HOLD_DROP, 1);
 		supervisor_gc();
 		return (-1);
 	}
@@ -393,12 +421,12 @@ control_pace(uint32_t id, uint32_t guest)
 	if (q <= CTL_PACE_HIGH / 2 || (cl->cl_pace == 0 &&
 	    q <= CTL_PACE_HIGH)) {
 		if (cl->cl_pace != 0)
-			peer_pause(&cl->cl_peer, 0);
+			peer_hold(&cl->cl_peer, PEER_HOLD_PACE, 0);
 		cl->cl_pace = 0;
 		return;
 	}
 	cl->cl_pace = guest;
-	peer_pause(&cl->cl_peer, 1);
+	peer_hold(&cl->cl_peer, PEER_HOLD_PACE, 1);
 	if (cl->cl_pace_ev == NULL && (cl->cl_pace_ev = evtimer_new(sv.base,
 	    control_pace_cb, cl)) == NULL)
 		fatalx("evtimer_new");
@@ -561,8 +589,10 @@ control_ckpt_done(void *arg, uint32_t error, const void *reply)
 	const struct mvm_audit_ckpt	*ac = reply;
 	struct mvm_audit_ckpt		 out;
 
-	audit_ctl("audit_checkpoint", error == 0 ? "ok" : "error");
-	if ((cl = control_by_id((uint32_t)(uintptr_t)arg)) == NULL)
+	cl = control_by_id((uint32_t)(uintptr_t)arg);
+	audit_ctl("audit_checkpoint", error == 0 ? "ok" : "error", cl != NULL ?
+	    (int64_t)cl->cl_uid : -1, -1, error);
+	if (cl == NULL)
 		return;
 	if (error != 0 || ac == NULL) {
 		(void)control_fail(cl, error != 0 ? error : MVM_EAUDIT, NULL);
@@ -604,7 +634,7 @@ control_audit_resume(struct ctl_client *cl, struct imsg *imsg)
 	if (ar.ar_tenant[0] != '\0' &&
 	    strcmp(ar.ar_tenant, sv.conf.c_tenant) != 0)
 		return (control_fail(cl, MVM_EINVAL, "unknown tenant"));
-	audit_ctl("audit_resume", sv.audit_ok ? "noop" : "ok");
+	audit_ctl("audit_resume", sv.audit_ok ? "noop" : "ok", cl->cl_uid, -1, 0);
 	if ((r = audit_resume(cl->cl_id)) == -1)
 		return (control_fail(cl, MVM_EBUSY, "a resume is under way"));
 	if (r == 0)
@@ -668,31 +698,99 @@ control_test(struct ctl_client *cl, struct imsg *imsg)
 }
 #endif
 
+static void
+control_rate_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct ctl_client	*cl = arg;
+
+	(void)fd;
+	(void)ev;
+	peer_hold(&cl->cl_peer, PEER_HOLD_RATE, 0);
+}
+
+/*
+ * Take one request from a bucket: tokens in thousandths of a request,
+ * refilled at rate per second up to burst.  Returns the milliseconds
+ * until the bucket has a whole request again (0: it has one now).
+ */
+static uint64_t
+rate_take(struct ctl_bucket *b, uint64_t now, int64_t rate, int64_t burst)
+{
+	b->b_tokens += (int64_t)(now - b->b_ms) * rate;
+	if (b->b_ms == 0 || b->b_tokens > burst * 1000)
+		b->b_tokens = burst * 1000;
+	b->b_ms = now;
+	b->b_tokens -= 1000;
+	return (b->b_tokens >= 0 ? 0 : (uint64_t)(-b->b_tokens / rate + 1));
+}
+
+/*
+ * Each client is rate-limited, so that one cannot crowd out the others
+ * or the audit log: a request over its rate is served, and the client
+ * is then not read until its bucket has refilled.  Requests that change
+ * something (and so make records) have a bucket of their own, much
+ * smaller than that of all requests; data (stdin, files, shares) is
+ * paced by where it goes instead.
+ */
+static void
+control_rate(struct ctl_client *cl, uint32_t type)
+{
+	struct timeval	 tv;
+	uint64_t	 now = now_ms(), wait, w;
+
+	switch (type) {
+	case IMSG_CTL_STDIN:
+	case IMSG_CTL_FILE:
+	case IMSG_CTL_FILE_DATA:
+	case IMSG_CTL_SHARE_DATA:
+	case IMSG_CTL_SHARE_END:
+		return;
+	}
+	wait = rate_take(&cl->cl_rate[0], now, MVM_CTL_RATE, MVM_CTL_BURST);
+	switch (type) {
+	case IMSG_CTL_RUN:
+	case IMSG_CTL_GUEST_REQ:
+	case IMSG_CTL_SECRET_REQ:
+	case IMSG_CTL_SHARE:
+	case IMSG_CTL_AUDIT_CKPT_REQ:
+	case IMSG_CTL_AUDIT_RESUME:
+		w = rate_take(&cl->cl_rate[1], now, MVM_CTL_ACT_RATE,
+		    MVM_CTL_ACT_BURST);
+		wait = w > wait ? w : wait;
+		break;
+	}
+	if (wait == 0)
+		return;
+	if (cl->cl_rate_ev == NULL && (cl->cl_rate_ev = evtimer_new(sv.base,
+	    control_rate_cb, cl)) == NULL)
+		fatalx("evtimer_new");
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	peer_hold(&cl->cl_peer, PEER_HOLD_RATE, 1);
+	evtimer_add(cl->cl_rate_ev, &tv);
+}
+
 static int
 control_dispatch(struct peer *p, struct imsg *imsg)
 {
 	struct ctl_client	*cl = p->p_arg;
 	uint32_t		 type = imsg_type(imsg);
-	int			 rc;
 
 	cl->cl_msgs++;
 	if (type == IMSG_CTL_HELLO)
 		return (control_hello(cl, imsg));
 	if (!cl->cl_hello)
 		return (PEER_BAD);
+	control_rate(cl, type);
 	switch (type) {
 	case IMSG_CTL_STATUS_REQ:
 		if (msg_get_empty(imsg) == -1)
 			return (PEER_BAD);
-		rc = control_status(cl);
-		audit_ctl("status", rc == PEER_OK ? "ok" : "error");
-		return (rc);
+		return (control_status(cl));
 	case IMSG_CTL_KEY_REQ:
 		if (msg_get_empty(imsg) == -1)
 			return (PEER_BAD);
-		rc = control_key(cl);
-		audit_ctl("key", rc == PEER_OK ? "ok" : "error");
-		return (rc);
+		return (control_key(cl));
 	case IMSG_CTL_AUDIT_CKPT_REQ:
 		return (control_audit_ckpt(cl, imsg));
 	case IMSG_CTL_AUDIT_RESUME:
@@ -736,7 +834,7 @@ control_closed(struct peer *p, int why)
 		log_info("client %u (pid %d uid %u): malformed request, "
 		    "connection closed", cl->cl_id, (int)cl->cl_pid,
 		    (unsigned int)cl->cl_uid);
-		audit_ctl("malformed", "closed");
+		audit_ctl("malformed", "closed", cl->cl_uid, -1, 0);
 		sv.metrics.cm_client_errors++;
 	}
 	control_free(cl);

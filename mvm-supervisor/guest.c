@@ -174,6 +174,18 @@ guest_find(const char *name)
 	return (NULL);
 }
 
+/*
+ * A guest as a client sees it: its own guests, or every guest for root.
+ * Another user's guest is not there (NULL, as for no guest at all).
+ */
+struct guest *
+guest_find_for(const char *name, uid_t uid)
+{
+	struct guest	*g = guest_find(name);
+
+	return (g != NULL && (uid == 0 || g->g_owner == uid) ? g : NULL);
+}
+
 struct guest *
 guest_by_id(uint32_t id)
 {
@@ -225,6 +237,7 @@ audit_guest(struct guest *g, const char *type, const char *k, const char *v)
 		aev_label_int(&ev, "cpus", g->g_cpus);
 		aev_label_int(&ev, "memory_mib", g->g_memory_mib);
 		aev_label_int(&ev, "uid", g->g_uid);
+		aev_label_int(&ev, "owner", g->g_owner);
 	}
 	(void)audit_send(&ev, NULL, NULL);
 }
@@ -392,7 +405,7 @@ slot_take(void)
  */
 struct guest *
 guest_create(const char *name, const struct image *im, uint32_t cpus,
-    uint32_t mem, int transient, uint32_t *err)
+    uint32_t mem, int transient, uid_t owner, uint32_t *err)
 {
 	struct guest	*g;
 	char		 root[MVM_ROOT_MAX + 8];
@@ -419,6 +432,7 @@ guest_create(const char *name, const struct image *im, uint32_t cpus,
 	g->g_cpus = cpus;
 	g->g_memory_mib = mem;
 	g->g_transient = transient;
+	g->g_owner = owner;
 	g->g_accel = sv.accel;
 	g->g_state = GUEST_CREATED;
 	g->g_created_ms = now_ms();
@@ -538,6 +552,8 @@ guest_start(struct guest *g)
 	if (peer_init(&g->g_peer, sv.base, ps.ps_sock, MVM_IMSG_MAX,
 	    guest_dispatch, guest_closed, g, g->g_name) == -1)
 		fatal("peer_init");
+	if (audit_holding())
+		peer_hold(&g->g_peer, PEER_HOLD_AUDIT, 1);
 	if ((g->g_relay = logrelay_start(sv.base, ps.ps_log, "vmm",
 	    ps.ps_pid)) == NULL)
 		fatal("logrelay");
@@ -926,6 +942,7 @@ guest_info(const struct guest *g, struct mvm_ctl_guest_info *gi)
 	gi->gi_memory_mib = g->g_memory_mib;
 	gi->gi_accel = g->g_accel;
 	gi->gi_uid = g->g_uid;
+	gi->gi_owner = g->g_owner;
 	gi->gi_pid = g->g_pid;
 	gi->gi_transient = g->g_transient;
 	gi->gi_seccomp = g->g_tier;

@@ -60,6 +60,8 @@ run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
 
 	if (!sv.audit_ok)
 		return (MVM_EAUDIT);
+	if (audit_busy())
+		return (MVM_EBUSY);
 	if (cr->cr_mode == MVM_RUN_UP ? cr->cr_argc != 0 : cr->cr_argc == 0)
 		return (MVM_EINVAL);
 	if (blob_split(blob, len, cr->cr_argc + cr->cr_envc + cr->cr_secretc,
@@ -216,6 +218,35 @@ run_grants(const struct mvm_ctl_run *cr, const char *blob, size_t len,
 	return (0);
 }
 
+static const char *
+run_verb(uint32_t mode)
+{
+	return (mode == MVM_RUN_UP ? "up" : mode == MVM_RUN_EXEC ? "exec" :
+	    "run");
+}
+
+/*
+ * A refusal: on record (ctl.<verb> "refused", its code and who asked),
+ * then the typed error.  Every refusal of a request goes through here,
+ * or through policy_deny.
+ */
+static int
+refuse_guest(struct ctl_client *cl, const char *verb, const char *guest,
+    uint32_t err, const char *msg)
+{
+	audit_ctl_guest(verb, guest, "refused", cl->cl_uid, -1, err);
+	(void)control_error(cl->cl_id, err, msg != NULL && msg[0] != '\0' ?
+	    msg : NULL);
+	return (PEER_OK);
+}
+
+static int
+refuse(struct ctl_client *cl, const char *verb, uint32_t err,
+    const char *msg)
+{
+	return (refuse_guest(cl, verb, NULL, err, msg));
+}
+
 /* A denial: audited (policy.denied, its rule), then the typed error. */
 static int
 policy_deny(struct ctl_client *cl, const struct mvm_ctl_run *cr,
@@ -227,13 +258,13 @@ policy_deny(struct ctl_client *cl, const struct mvm_ctl_run *cr,
 	aev_init(&ev, "policy.denied");
 	if (cr->cr_mode != MVM_RUN_RUN && name_valid(cr->cr_name))
 		aev_subject(&ev, "guest", cr->cr_name);
-	aev_label(&ev, "mode", cr->cr_mode == MVM_RUN_UP ? "up" :
-	    cr->cr_mode == MVM_RUN_EXEC ? "exec" : "run");
+	aev_label(&ev, "mode", run_verb(cr->cr_mode));
 	aev_label(&ev, "profile", profile);
 	aev_label(&ev, "rule", rule);
+	aev_label_int(&ev, "uid", cl->cl_uid);
 	(void)audit_send(&ev, NULL, NULL);
-	return (control_error(cl->cl_id, MVM_EPOLICY, msg) == -1 ?
-	    PEER_GONE : PEER_OK);
+	(void)control_error(cl->cl_id, MVM_EPOLICY, msg);
+	return (PEER_OK);
 }
 
 static void
@@ -284,97 +315,80 @@ run_net(struct mvm_ctl_run *cr, const char *blob, size_t *lenp,
 	return (0);
 }
 
-/* control_run, once the grants are taken apart; takes *net if it can */
+/* exec in a named guest: its own, under the profile fixed at up */
 static int
-run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
-    const char *blob,
-    size_t len, struct netgrant **net, int nnet)
+run_exec(struct ctl_client *cl, struct mvm_ctl_run *cr, const char *blob,
+    size_t len)
 {
-	struct mvm_ctl_run	 cr = *crp;
-	struct image		 im;
-	struct guest		*g = NULL;
-	struct grants		 gr;
-	struct mvm_profile	*p;
-	const char		*rule;
-	char			 name[MVM_NAME_MAX], msg[MVM_ERRMSG_MAX];
-	uint32_t		 err;
+	struct guest	*g;
+	struct grants	 gr;
+	const char	*rule;
+	char		 msg[MVM_ERRMSG_MAX];
+	uint32_t	 err;
 
-	if ((err = run_check(&cr, blob, len)) != 0) {
-		audit_ctl(cr.cr_mode == MVM_RUN_UP ? "up" : cr.cr_mode ==
-		    MVM_RUN_EXEC ? "exec" : "run", "refused");
-		return (control_error(cl->cl_id, err, NULL) == -1 ? PEER_GONE :
-		    PEER_OK);
-	}
-	if (cr.cr_mode == MVM_RUN_EXEC) {
-		/* the guest's profile, fixed at up */
-		if (cr.cr_profile[0] != '\0' || cr.cr_pflags != 0)
-			err = MVM_EINVAL;
-		else if ((g = guest_find(cr.cr_name)) == NULL)
-			err = MVM_ENOGUEST;
-		else if (g->g_state != GUEST_RUNNING || g->g_transient)
-			err = MVM_ESTATE;
-		else if ((rule = policy_check(&cr, &g->g_profile, g->g_tier,
-		    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
-		    sizeof(msg))) != NULL)
-			return (policy_deny(cl, &cr, g->g_profile.pr_name,
-			    rule, msg));
-		msg[0] = '\0';
-		if (err == 0)
-			err = run_grants(&cr, blob, len, &gr, msg,
-			    sizeof(msg));
-		if (err == 0 && exec_new(g, cl->cl_id, &cr, blob, len,
-		    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr, &cl->cl_shares,
-		    cl->cl_nshares) == NULL) {
-			cl->cl_nshares = 0;	/* the command had them */
-			return (PEER_OK);	/* exec_new answered */
-		}
-		if (err == 0)
-			cl->cl_nshares = 0;
-		if (err != 0)
-			(void)control_error(cl->cl_id, err, msg);
-		return (PEER_OK);
-	}
-	if ((p = policy_find(sv.conf.c_profiles, cr.cr_profile[0] != '\0' ?
-	    cr.cr_profile : MVM_PROFILE_DEFAULT)) == NULL)
-		return (control_error(cl->cl_id, MVM_EINVAL, "no such profile "
-		    "(mvmctl policy ls)") == -1 ? PEER_GONE : PEER_OK);
-	if ((rule = policy_check(&cr, p, p->pr_seccomp,
+	if (cr->cr_profile[0] != '\0' || cr->cr_pflags != 0)
+		return (refuse(cl, "exec", MVM_EINVAL, "a guest's profile is "
+		    "fixed when it starts (up)"));
+	if ((g = guest_find_for(cr->cr_name, cl->cl_uid)) == NULL)
+		return (refuse_guest(cl, "exec", cr->cr_name, MVM_ENOGUEST,
+		    NULL));
+	if (g->g_state != GUEST_RUNNING || g->g_transient)
+		return (refuse_guest(cl, "exec", g->g_name, MVM_ESTATE, NULL));
+	if ((rule = policy_check(cr, &g->g_profile, g->g_tier,
 	    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
 	    sizeof(msg))) != NULL)
-		return (policy_deny(cl, &cr, p->pr_name, rule, msg));
-	if (nnet > 0 && !p->pr_network) {
-		(void)snprintf(msg, sizeof(msg), "profile %s allows no "
-		    "--allow (egress)", p->pr_name);
-		return (policy_deny(cl, &cr, p->pr_name, POLICY_RULE_NETWORK,
-		    msg));
-	}
-	/* a missing secret fails here, before any guest exists */
+		return (policy_deny(cl, cr, g->g_profile.pr_name, rule, msg));
 	msg[0] = '\0';
-	if ((err = run_grants(&cr, blob, len, &gr, msg, sizeof(msg))) != 0)
-		return (control_error(cl->cl_id, err, msg) == -1 ? PEER_GONE :
-		    PEER_OK);
-	if (cr.cr_name[0] != '\0')
-		(void)strlcpy(name, cr.cr_name, sizeof(name));
-	else if (cr.cr_mode == MVM_RUN_RUN)
+	if ((err = run_grants(cr, blob, len, &gr, msg, sizeof(msg))) != 0)
+		return (refuse(cl, "exec", err, msg));
+	/* the command has the shares now; exec_new answers a failure */
+	(void)exec_new(g, cl->cl_id, cr, blob, len,
+	    (cr->cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr, &cl->cl_shares,
+	    cl->cl_nshares);
+	cl->cl_nshares = 0;
+	return (PEER_OK);
+}
+
+/*
+ * run or up: a new guest of the client's under profile p; takes *net
+ * once a guest has it.
+ */
+static int
+run_new(struct ctl_client *cl, struct mvm_ctl_run *cr, const char *blob,
+    size_t len, const struct mvm_profile *p, struct netgrant **net,
+    int nnet)
+{
+	const char	*verb = run_verb(cr->cr_mode);
+	struct image	 im;
+	struct guest	*g;
+	struct grants	 gr;
+	char		 name[MVM_NAME_MAX], msg[MVM_ERRMSG_MAX];
+	uint32_t	 err;
+
+	if (cr->cr_name[0] != '\0')
+		(void)strlcpy(name, cr->cr_name, sizeof(name));
+	else if (cr->cr_mode == MVM_RUN_RUN)
 		run_name(name, sizeof(name));
 	else
-		return (control_error(cl->cl_id, MVM_EINVAL, "a name is "
-		    "needed"), PEER_OK);	/* up: no secrets */
-	if (image_get(cr.cr_image[0] != '\0' ? cr.cr_image : "default", &im,
-	    &err) == -1 ||
-	    (g = guest_create(name, &im, cr.cr_cpus, cr.cr_memory_mib,
-	    cr.cr_mode == MVM_RUN_RUN, &err)) == NULL) {
+		return (refuse(cl, verb, MVM_EINVAL, "a name is needed"));
+	/* a missing secret fails here, before any guest exists */
+	msg[0] = '\0';
+	if ((err = run_grants(cr, blob, len, &gr, msg, sizeof(msg))) != 0)
+		return (refuse(cl, verb, err, msg));
+	if (image_get(cr->cr_image[0] != '\0' ? cr->cr_image : "default", &im,
+	    &err) == -1 || (g = guest_create(name, &im, cr->cr_cpus,
+	    cr->cr_memory_mib, cr->cr_mode == MVM_RUN_RUN, cl->cl_uid,
+	    &err)) == NULL) {
 		grants_free(&gr);
-		(void)control_error(cl->cl_id, err, NULL);
-		return (PEER_OK);
+		return (refuse(cl, verb, err, NULL));
 	}
 	g->g_profile = *p;
-	g->g_tier = cr.cr_seccomp;
+	g->g_tier = cr->cr_seccomp;
 	g->g_net = *net;
 	g->g_nnet = nnet;
 	*net = NULL;
-	if (cr.cr_mode == MVM_RUN_UP) {
-		audit_ctl("up", "ok");
+	if (cr->cr_mode == MVM_RUN_UP) {
+		audit_ctl("up", "ok", cl->cl_uid, -1, 0);
 		g->g_up_client = cl->cl_id;
 		if (guest_start(g) == -1) {
 			g->g_up_client = 0;
@@ -383,23 +397,47 @@ run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
 		}
 		return (PEER_OK);
 	}
-	(void)exec_new(g, cl->cl_id, &cr, blob, len,
-	    (cr.cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr, &cl->cl_shares,
+	(void)exec_new(g, cl->cl_id, cr, blob, len,
+	    (cr->cr_flags & MVM_RUN_NOOUTPUT) != 0, &gr, &cl->cl_shares,
 	    cl->cl_nshares);
 	cl->cl_nshares = 0;		/* the command has them */
 	return (PEER_OK);
 }
 
+/* run and up: the profile, and whether this client may use it */
+static const struct mvm_profile *
+run_profile(struct ctl_client *cl, const struct mvm_ctl_run *cr,
+    const char **rule, char *msg, size_t len)
+{
+	const struct mvm_profile	*p;
+
+	*rule = NULL;
+	if ((p = policy_find(sv.conf.c_profiles, cr->cr_profile[0] != '\0' ?
+	    cr->cr_profile : MVM_PROFILE_DEFAULT)) == NULL) {
+		(void)snprintf(msg, len, "no such profile (mvmctl policy ls)");
+		return (NULL);
+	}
+	if (!config_acl_allows(&sv.conf.c_acl[p - sv.conf.c_profiles],
+	    cl->cl_uid, cl->cl_gid, cl->cl_groups, cl->cl_ngroups)) {
+		(void)snprintf(msg, len, "profile %s is not for uid %u "
+		    "(mvm.conf: users, groups)", p->pr_name,
+		    (unsigned int)cl->cl_uid);
+		*rule = POLICY_RULE_USER;
+	}
+	return (p);
+}
+
 int
 control_run(struct ctl_client *cl, struct imsg *imsg)
 {
-	struct mvm_ctl_run	 cr;
-	struct netgrant		*net = NULL;
-	const char		*blob, *rule;
-	char			 msg[MVM_ERRMSG_MAX];
-	size_t			 len;
-	uint32_t		 err;
-	int			 nnet = 0, rc;
+	struct mvm_ctl_run		 cr;
+	const struct mvm_profile	*p = NULL;
+	struct netgrant			*net = NULL;
+	const char			*blob, *rule, *verb;
+	char				 msg[MVM_ERRMSG_MAX];
+	size_t				 len;
+	uint32_t			 err;
+	int				 nnet = 0, rc;
 
 	if (msg_get_ctl_run(imsg, &cr, &blob, &len) == -1 ||
 	    cr.cr_sharec != (uint32_t)cl->cl_nshares)
@@ -407,16 +445,36 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 	if (exec_by_client(cl->cl_id) != NULL)
 		return (PEER_BAD);		/* one command per connection */
 	cl->cl_ran = 1;
+	verb = run_verb(cr.cr_mode);
 	msg[0] = '\0';
+	if (cr.cr_mode != MVM_RUN_EXEC) {
+		if ((p = run_profile(cl, &cr, &rule, msg, sizeof(msg))) ==
+		    NULL)
+			return (refuse(cl, verb, MVM_EINVAL, msg));
+		if (rule != NULL)
+			return (policy_deny(cl, &cr, p->pr_name, rule, msg));
+	}
 	if ((err = run_net(&cr, blob, &len, &net, &nnet, &rule, msg,
 	    sizeof(msg))) != 0) {
-		if (rule != NULL)
-			return (policy_deny(cl, &cr, cr.cr_profile[0] != '\0' ?
-			    cr.cr_profile : MVM_PROFILE_DEFAULT, rule, msg));
-		return (control_error(cl->cl_id, err, msg[0] != '\0' ? msg :
-		    NULL) == -1 ? PEER_GONE : PEER_OK);
+		if (rule != NULL && p != NULL)
+			return (policy_deny(cl, &cr, p->pr_name, rule, msg));
+		return (refuse(cl, verb, err, msg));
 	}
-	rc = run_admit(cl, &cr, blob, len, &net, nnet);
+	if ((err = run_check(&cr, blob, len)) != 0)
+		rc = refuse(cl, verb, err, NULL);
+	else if (cr.cr_mode == MVM_RUN_EXEC)
+		rc = run_exec(cl, &cr, blob, len);
+	else if ((rule = policy_check(&cr, p, p->pr_seccomp,
+	    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
+	    sizeof(msg))) != NULL)
+		rc = policy_deny(cl, &cr, p->pr_name, rule, msg);
+	else if (nnet > 0 && !p->pr_network) {
+		(void)snprintf(msg, sizeof(msg), "profile %s allows no "
+		    "--allow (egress)", p->pr_name);
+		rc = policy_deny(cl, &cr, p->pr_name, POLICY_RULE_NETWORK,
+		    msg);
+	} else
+		rc = run_new(cl, &cr, blob, len, p, &net, nnet);
 	free(net);		/* NULL once a guest has them */
 	return (rc);
 }
@@ -441,7 +499,8 @@ guest_ls(struct ctl_client *cl, const char *name)
 	struct guest			*g;
 
 	TAILQ_FOREACH(g, &sv.guests, g_entry) {
-		if (name != NULL && strcmp(g->g_name, name) != 0)
+		if ((name != NULL && strcmp(g->g_name, name) != 0) ||
+		    (cl->cl_uid != 0 && g->g_owner != cl->cl_uid))
 			continue;
 		guest_info(g, &gi);
 		(void)control_send(cl->cl_id, IMSG_CTL_GUEST_INFO, &gi,
@@ -568,74 +627,89 @@ op_verb(uint32_t op)
 	return ("unknown");
 }
 
-int
-control_guest(struct ctl_client *cl, struct imsg *imsg)
+/* stop, rm, logs, cp of a guest the client may see; 0 or MVM_E* */
+static uint32_t
+guest_op(struct ctl_client *cl, struct guest *g,
+    const struct mvm_ctl_guest *cg)
 {
-	struct mvm_ctl_guest	 cg;
-	struct guest		*g = NULL;
-	int			 err = 0;
+	uint32_t	 err;
 
-	if (msg_get_ctl_guest(imsg, &cg) == -1 || cl->cl_put != 0 ||
-	    cl->cl_stop != 0 || cl->cl_follow != 0 || cl->cl_build_fd != -1)
-		return (PEER_BAD);
-	audit_ctl(op_verb(cg.cg_op), "ok");
-	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD) {
-		/* the client sends the layer only after this answer */
-		if ((err = image_build_begin(cl, cg.cg_name)) != 0)
-			(void)control_error(cl->cl_id, err, NULL);
-		else
-			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
-			    NULL, 0);
-		return (PEER_OK);
-	}
-	if (cg.cg_op == MVM_GUEST_LS)
-		return (guest_ls(cl, NULL), PEER_OK);
-	if (cg.cg_op == MVM_GUEST_IMAGES)
-		return (image_ls(cl), PEER_OK);
-	if ((g = guest_find(cg.cg_name)) == NULL)
-		return (control_error(cl->cl_id, MVM_ENOGUEST, NULL), PEER_OK);
-	switch (cg.cg_op) {
-	case MVM_GUEST_REPORT:
-		(void)guest_ls(cl, g->g_name);
-		break;
+	switch (cg->cg_op) {
 	case MVM_GUEST_STOP:
 		if (g->g_pid == 0) {
 			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
 			    NULL, 0);
-			break;
+			return (0);
 		}
 		/* answered when its vmm is gone (control_stop_done) */
 		cl->cl_stop = g->g_id;
 		guest_stop(g);
-		break;
+		return (0);
 	case MVM_GUEST_RM:
 		if (g->g_pid != 0)
-			err = MVM_ESTATE;
-		else if (!TAILQ_EMPTY(&g->g_execs))
-			err = MVM_EBUSY;	/* a receipt is being made */
-		else {
-			guest_destroy(g);
-			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
-			    NULL, 0);
-		}
-		break;
+			return (MVM_ESTATE);
+		if (!TAILQ_EMPTY(&g->g_execs))
+			return (MVM_EBUSY);	/* a receipt is being made */
+		guest_destroy(g);
+		(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0, NULL, 0);
+		return (0);
 	case MVM_GUEST_LOGS:
-		guest_logs(cl, g, (cg.cg_flags & MVM_GUEST_FOLLOW) != 0);
-		break;
+		guest_logs(cl, g, (cg->cg_flags & MVM_GUEST_FOLLOW) != 0);
+		return (0);
 	case MVM_GUEST_PUT:
 		/* accepted: the client sends the file after this answer */
-		if ((err = guest_file_put(g, cl->cl_id, &cg)) == 0) {
-			cl->cl_put = g->g_id;
-			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
-			    NULL, 0);
-		}
-		break;
+		if ((err = guest_file_put(g, cl->cl_id, cg)) != 0)
+			return (err);
+		cl->cl_put = g->g_id;
+		(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0, NULL, 0);
+		return (0);
 	case MVM_GUEST_GET:
-		err = guest_file_get(g, cl->cl_id, &cg);
-		break;
+		return (guest_file_get(g, cl->cl_id, cg));
 	}
-	if (err != 0)
-		(void)control_error(cl->cl_id, err, NULL);
+	return (MVM_EINVAL);
+}
+
+/*
+ * Requests about guests and images.  Those that only read (ls, boot
+ * report, image ls) make no record; the others are recorded with who
+ * asked and their outcome, refusals included.  A client sees only its
+ * own guests (root sees all): another user's is "no such guest".
+ */
+int
+control_guest(struct ctl_client *cl, struct imsg *imsg)
+{
+	struct mvm_ctl_guest	 cg;
+	struct guest		*g;
+	const char		*verb;
+	uint32_t		 err;
+	uid_t			 owner;
+
+	if (msg_get_ctl_guest(imsg, &cg) == -1 || cl->cl_put != 0 ||
+	    cl->cl_stop != 0 || cl->cl_follow != 0 || cl->cl_build_fd != -1)
+		return (PEER_BAD);
+	verb = op_verb(cg.cg_op);
+	if (cg.cg_op == MVM_GUEST_LS)
+		return (guest_ls(cl, NULL), PEER_OK);
+	if (cg.cg_op == MVM_GUEST_IMAGES)
+		return (image_ls(cl), PEER_OK);
+	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD) {
+		/* the client sends the layer only after this answer */
+		if ((err = audit_busy() ? MVM_EBUSY :
+		    image_build_begin(cl, cg.cg_name)) != 0)
+			return (refuse(cl, verb, err, NULL));
+		audit_ctl(verb, "ok", cl->cl_uid, -1, 0);
+		(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0, NULL, 0);
+		return (PEER_OK);
+	}
+	if ((g = guest_find_for(cg.cg_name, cl->cl_uid)) == NULL)
+		return (refuse_guest(cl, verb, cg.cg_name, MVM_ENOGUEST, NULL));
+	if (cg.cg_op == MVM_GUEST_REPORT)
+		return (guest_ls(cl, g->g_name), PEER_OK);
+	owner = g->g_owner;
+	if ((err = audit_busy() ? MVM_EBUSY : guest_op(cl, g, &cg)) != 0)
+		return (refuse_guest(cl, verb, cg.cg_name, err, NULL));
+	/* g may be gone now (rm) */
+	audit_ctl_guest(verb, cg.cg_name, "ok", cl->cl_uid, owner, 0);
 	return (PEER_OK);
 }
 

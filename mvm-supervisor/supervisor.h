@@ -44,8 +44,8 @@
  * cl_stop, cl_pace, cl_follow), an exec or a flow by the (guest id, id)
  * key that callbacks from auditd, the signer, timers and evdns carry
  * (exec_key, flow_key).  Events whose argument is an object pointer
- * (g_timer, g_resume, cl_timer, cl_pace_ev, cl_follow_ev) belong to
- * that object and are freed when it is torn down.
+ * (g_timer, g_resume, cl_timer, cl_pace_ev, cl_rate_ev, cl_follow_ev)
+ * belong to that object and are freed when it is torn down.
  *
  * Destroying takes two steps.  guest_destroy, exec_free and
  * control_free tear the object down at once (its events freed, fds
@@ -208,7 +208,8 @@ struct guest {
 	uint32_t		 g_id;
 	char			 g_name[MVM_NAME_MAX];
 	int			 g_slot;
-	uid_t			 g_uid;
+	uid_t			 g_uid;		/* its jail's (vmm, QEMU) */
+	uid_t			 g_owner;	/* the client's that made it */
 	int			 g_state;
 	int			 g_transient;
 	int			 g_accel;
@@ -255,13 +256,26 @@ struct guest {
 };
 TAILQ_HEAD(guests, guest);
 
+/* a client's token bucket (control.c, control_rate) */
+struct ctl_bucket {
+	int64_t			 b_tokens;	/* thousandths of a request */
+	uint64_t		 b_ms;		/* last refill */
+};
+#define MVM_CTL_RATE		5000	/* requests a second, per client */
+#define MVM_CTL_BURST		5000
+#define MVM_CTL_ACT_RATE	50	/* of them, requests that change */
+#define MVM_CTL_ACT_BURST	100	/* something (and are recorded) */
+
 struct ctl_client {
 	TAILQ_ENTRY(ctl_client)	 cl_entry;
 	int			 cl_dead;	/* freed at the next gc */
 	int			 cl_drop;	/* to be dropped at the next gc */
 	struct peer		 cl_peer;
 	struct event		*cl_timer;
-	uid_t			 cl_uid;
+	uid_t			 cl_uid;		/* SO_PEERCRED */
+	gid_t			 cl_gid;
+	uint32_t		 cl_groups[256];	/* SO_PEERGROUPS */
+	int			 cl_ngroups;
 	pid_t			 cl_pid;
 	int			 cl_hello;
 	int			 cl_closing;	/* flush, then close */
@@ -271,6 +285,8 @@ struct ctl_client {
 	uint32_t		 cl_pace;	/* not read: this guest's vmm
 						   is behind (control_pace) */
 	struct event		*cl_pace_ev;
+	struct ctl_bucket	 cl_rate[2];	/* all requests, changes */
+	struct event		*cl_rate_ev;	/* held over its rate */
 	int			 cl_build_fd;	/* image build: the layer */
 	char			 cl_build[MVM_NAME_MAX];
 	uint64_t		 cl_build_bytes;
@@ -359,10 +375,15 @@ void	 aev_label(struct mvm_audit_event *, const char *, const char *);
 void	 aev_label_int(struct mvm_audit_event *, const char *, int64_t);
 int	 audit_send(struct mvm_audit_event *, audit_cb, void *);
 int	 audit_request(uint32_t, uint64_t, audit_cb, void *);
-void	 audit_ctl(const char *, const char *);
+void	 audit_ctl(const char *, const char *, int64_t, int64_t,
+	    uint32_t);
+void	 audit_ctl_guest(const char *, const char *, const char *, int64_t,
+	    int64_t, uint32_t);
 int	 audit_dispatch(struct imsg *);
 void	 audit_fail_all(void);
 int	 audit_pending(void);
+int	 audit_busy(void);
+int	 audit_holding(void);
 int	 audit_resume(uint32_t);
 
 /* image.c */
@@ -378,7 +399,8 @@ void	 image_build_abort(struct ctl_client *);
 void	 guest_init(void);
 struct guest *guest_find(const char *);
 struct guest *guest_create(const char *, const struct image *, uint32_t,
-	    uint32_t, int, uint32_t *);
+	    uint32_t, int, uid_t, uint32_t *);
+struct guest *guest_find_for(const char *, uid_t);
 int	 guest_start(struct guest *);
 void	 guest_stop(struct guest *);
 void	 guest_destroy(struct guest *);

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,19 @@ json_flag(int argc, char **argv, const struct cmd *self)
 	return (json);
 }
 
+/* a uid as its user's name, or as the number (static buffer) */
+const char *
+user_name(uint32_t uid)
+{
+	static char	 buf[16];
+	struct passwd	*pw;
+
+	if ((pw = getpwuid(uid)) != NULL && strlen(pw->pw_name) < 11)
+		return (pw->pw_name);
+	(void)snprintf(buf, sizeof(buf), "%u", uid);
+	return (buf);
+}
+
 static json_t *
 info_json(const struct mvm_ctl_guest_info *gi)
 {
@@ -77,7 +91,7 @@ info_json(const struct mvm_ctl_guest_info *gi)
 		json_object_set_new(ph, phases[i], gi->gi_phase_ms[i] != 0 ||
 		    i == 1 ? json_integer(gi->gi_phase_ms[i]) : json_null());
 	return (json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:I, s:I, "
-	    "s:b, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:I, s:s, s:s?}",
+	    "s:b, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:I, s:s, s:s?, s:I}",
 	    "name", gi->gi_name, "image", gi->gi_image, "state", gi->gi_state,
 	    "reason", gi->gi_reason, "cpus", (int)gi->gi_cpus,
 	    "memory_mib", (int)gi->gi_memory_mib,
@@ -92,7 +106,8 @@ info_json(const struct mvm_ctl_guest_info *gi)
 	    "agent", gi->gi_agent,
 	    "guest_uptime_ms", (json_int_t)gi->gi_guest_uptime_ms,
 	    "profile", gi->gi_profile,
-	    "seccomp", ap_tier_name(gi->gi_seccomp)));
+	    "seccomp", ap_tier_name(gi->gi_seccomp),
+	    "owner", (json_int_t)gi->gi_owner));
 }
 
 void
@@ -122,12 +137,12 @@ cmd_ls(int argc, char **argv)
 		json_print(arr);
 		return (EXIT_OK);
 	}
-	printf("%-20s %-9s %-10s %4s %6s %-5s %8s\n", "NAME", "STATE",
-	    "IMAGE", "CPUS", "MEMORY", "ACCEL", "AGE");
+	printf("%-20s %-9s %-10s %-10s %4s %6s %-5s %8s\n", "NAME", "STATE",
+	    "OWNER", "IMAGE", "CPUS", "MEMORY", "ACCEL", "AGE");
 	for (i = 0; i < n; i++)
-		printf("%-20s %-9s %-10s %4u %5uM %-5s %7llus\n",
-		    gi[i].gi_name, gi[i].gi_state, gi[i].gi_image,
-		    gi[i].gi_cpus, gi[i].gi_memory_mib,
+		printf("%-20s %-9s %-10s %-10s %4u %5uM %-5s %7llus\n",
+		    gi[i].gi_name, gi[i].gi_state, user_name(gi[i].gi_owner),
+		    gi[i].gi_image, gi[i].gi_cpus, gi[i].gi_memory_mib,
 		    accel_name(gi[i].gi_accel),
 		    (unsigned long long)gi[i].gi_age_ms / 1000);
 	return (EXIT_OK);

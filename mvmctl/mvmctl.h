@@ -137,6 +137,7 @@ struct json_t *share_json(void);
 /* guest.c: "--json" as the only option; a JSON value, pretty, freed */
 int	 json_flag(int, char **, const struct cmd *);
 void	 json_print(struct json_t *);
+const char *user_name(uint32_t);
 
 /* per-command entry points */
 int	 cmd_status(int, char **);
