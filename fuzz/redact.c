@@ -141,8 +141,10 @@ static void
 check_marks(const struct vals *vs, const uint8_t *s, size_t n,
     const uint8_t *cov, const struct obuf *ob)
 {
-	const uint8_t	*p = ob->o_b, *end = ob->o_b + ob->o_len, *q;
+	const uint8_t	*p = ob->o_b, *end, *q;
 	size_t		 i = 0, runs = 0, marks = 0;
+
+	end = p == NULL ? p : p + ob->o_len;	/* no output: no buffer */
 
 	while (p < end) {
 		if ((q = memchr(p, '[', end - p)) == NULL)
