@@ -373,6 +373,8 @@ has_value(const struct vals *vs, const uint8_t *p, size_t len)
 {
 	int	 j;
 
+	if (len == 0)
+		return (0);	/* p may be NULL: no output */
 	for (j = 0; j < vs->n; j++)
 		if (vs->len[j] > 0 && memmem(p, len, vs->v[j],
 		    vs->len[j]) != NULL)
