@@ -92,6 +92,8 @@ static void		 redact_insert(struct redact *, const uint8_t *,
 static int		 redact_links(struct redact *);
 static uint32_t		 redact_step(const struct redact *, uint32_t,
 			    uint8_t);
+static void		 redact_call(struct redact *, const uint8_t *,
+			    void (*)(void *, const uint8_t *, size_t), void *);
 static void		 redact_cover(struct redact *, uint64_t, uint64_t,
 			    uint64_t);
 static void		 redact_take(struct redact *, uint64_t, int);
@@ -242,6 +244,17 @@ redact_step(const struct redact *rd, uint32_t s, uint8_t c)
 	}
 }
 
+/* What the helpers of one redact_feed() or redact_end() work with. */
+static void
+redact_call(struct redact *rd, const uint8_t *chunk,
+    void (*out)(void *, const uint8_t *, size_t), void *arg)
+{
+	rd->rd_out = out;
+	rd->rd_arg = arg;
+	rd->rd_chunk = chunk;
+	rd->rd_cpos = rd->rd_pos;
+}
+
 /*
  * Feed len bytes of the stream.  What is final goes to out; a mark for
  * each covered run.  Returns the occurrences that ended in these bytes.
@@ -254,10 +267,7 @@ redact_feed(struct redact *rd, const uint8_t *p, size_t len,
 	uint64_t			 hits = 0, end;
 	size_t				 i;
 
-	rd->rd_out = out;
-	rd->rd_arg = arg;
-	rd->rd_chunk = p;
-	rd->rd_cpos = rd->rd_pos;
+	redact_call(rd, p, out, arg);
 	for (i = 0; i < len; i++) {
 		rd->rd_cur = redact_step(rd, rd->rd_cur, p[i]);
 		nd = &rd->rd_node[rd->rd_cur];
@@ -279,10 +289,7 @@ void
 redact_end(struct redact *rd, void (*out)(void *, const uint8_t *, size_t),
     void *arg)
 {
-	rd->rd_out = out;
-	rd->rd_arg = arg;
-	rd->rd_chunk = NULL;
-	rd->rd_cpos = rd->rd_pos;
+	redact_call(rd, NULL, out, arg);
 	redact_flush(rd, rd->rd_pos);
 	rd->rd_cur = 0;
 	rd->rd_inmark = 0;
