@@ -4,7 +4,8 @@
 # 8032 test 1 key, so the receipt is the golden one of
 # regress/unit/receipt.c), mvm-fuzzseed (fuzz/mkseed.c: real IPC
 # messages, agent frames and agent sessions), regress/conf/cases, the
-# manifest template of guest/mkimage.sh.  Other
+# manifest template of guest/mkimage.sh, the redaction cases of
+# regress/unit/redact.c.  Other
 # files in those directories (inputs the fuzzer found, kept as
 # regression tests) are left alone.  The output depends only on the tools.
 #
@@ -25,7 +26,7 @@ line() { sed -n "$1p" "$2" | tr -d '\n'; }
 unsigned() { sed 's/,"sig":"[^"]*"//'; }
 
 for t in imsg agentproto vmmagent record note merkle receipt auditverify \
-    codec conf share manifest
+    codec conf share manifest redact
 do
 	mkdir -p "$C/$t"
 	rm -f "$C/$t"/seed-* "$C/$t"/session-*
@@ -196,8 +197,40 @@ set_file() {	# KEY FILE [SHA]: one file of the manifest, another way
     "$T/m.json"; } >"$c/seed-duplicate"
 { flag 0; head -c 100 "$T/m.json"; } >"$c/seed-torn"
 
+# redact: flags (values - 1), the values, the output, chunk sizes
+# (fuzz/redact.c); the cases of regress/unit/redact.c and some that
+# mix many overlapping values
+c=$C/redact
+red() {		# NAME CHUNKS OUTPUT VALUE...
+	local name=$1 chunks=$2 out=$3 v
+	shift 3
+	{ flag $(($# - 1)); for v; do printf '%s' "$v"; sep; done
+	    printf '%s' "$out"; sep; printf '%b' "$chunks"; } >"$c/seed-$name"
+}
+dsn='postgres://app:Hunter2-pw@db.internal:5432/prod'
+pw=Hunter2-pw
+red dsn '\x05\x01\x0b' "url=$dsn
+pw=$pw
+" "$dsn" "$pw"
+red dsn-end '\x07' "url=postgres://app:$pw@db" "$dsn" "$pw"
+red overlap '\x01' 'x abcdefghi y' abcdef defghi
+red prefix '\x02\x00\x03' 'xabcdefy xabcdey' abc abcdef
+red adjacent '' '-abcdef-' abc def
+red self '\x01\x02' 'baaaaab' aa
+red end '\x04' 'out: s3cr3t-T0ken' s3cr3t-T0ken
+red prefix-end '\x04' 'out: s3cr3t-T0k' s3cr3t-T0ken
+red none '' 'nothing to see here
+' s3cr3t-T0ken
+red mark '\x03' '[mvm:redacted] redacted' redacted
+red many '\x01\x02\x03\x05\x08\x0d' \
+    'ABABCABCBACABxABAB CABABC BAC ABCABBA xCABAxBABCx ABABABA' \
+    AB BA ABA CAB BABC C
+red long '\xff\x01\x40' "$(printf 'line %s\n' {1..40})$(printf 'k%.0s' \
+    {1..300})$(printf 'line %s\n' {41..80})" "$(printf 'k%.0s' {1..300})"
+: >"$c/seed-empty"
+
 for t in imsg agentproto vmmagent record note merkle receipt auditverify \
-    codec conf share manifest
+    codec conf share manifest redact
 do
 	printf '%-12s %3d files %7d bytes\n' "$t" \
 	    "$(find "$C/$t" -type f | wc -l)" \

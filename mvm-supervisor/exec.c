@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "record.h"
+#include "redact.h"
 #include "supervisor.h"
 
 #define EXEC_GRACE_S	10	/* host waits this long past the timeout */
@@ -130,6 +131,11 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	x->x_bloblen = len;
 	x->x_grants = *gr;
 	memset(gr, 0, sizeof(*gr));
+	for (j = 0; j < 2 && x->x_grants.gr_n > 0; j++)
+		if ((x->x_red[j] = redact_new((const uint8_t *const *)
+		    x->x_grants.gr_val, x->x_grants.gr_len,
+		    x->x_grants.gr_n)) == NULL)
+			fatal("redact_new");
 	x->x_shares = *shp;		/* the command's now */
 	x->x_nshares = nsh;
 	*shp = NULL;
@@ -390,8 +396,8 @@ exec_output(struct exec *x, uint32_t stream, const uint8_t *p, size_t len)
 	if (x->x_grants.gr_n == 0)
 		deliver(&d, p, len);
 	else
-		x->x_redactions += redact(&x->x_grants, &x->x_red[stream - 1],
-		    p, len, deliver, &d);
+		x->x_redactions += redact_feed(x->x_red[stream - 1], p, len,
+		    deliver, &d);
 }
 
 /* Output as the host passes it on: hashed, counted, sent. */
@@ -510,7 +516,7 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 	for (i = 0; i < 2 && x->x_grants.gr_n > 0; i++) {
 		struct deliver	 d = { x, i + 1 };
 
-		(void)redact(&x->x_grants, &x->x_red[i], NULL, 0, deliver, &d);
+		redact_end(x->x_red[i], deliver, &d);
 	}
 	for (i = 0; i < 2; i++)
 		crypto_hash_sha256_final(hstate(x, i + 1), x->x_digest[i]);
@@ -702,10 +708,8 @@ exec_free(struct exec *x)
 	if (x->x_vblob != NULL)
 		sodium_free(x->x_vblob);
 	grants_free(&x->x_grants);
-	for (i = 0; i < 2; i++) {
-		sodium_memzero(x->x_red[i].rb_buf, x->x_red[i].rb_len);
-		free(x->x_red[i].rb_buf);
-	}
+	for (i = 0; i < 2; i++)
+		redact_free(x->x_red[i]);
 	free(x->x_rec_line);
 	free(x->x_rec_stmt);
 	free(x->x_stdin);

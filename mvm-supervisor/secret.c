@@ -1,5 +1,5 @@
 /*
- * secret.c: the secret store, the grants of a run, and redaction.
+ * secret.c: the secret store and the grants of a run.
  *
  * Values live under <statedir>/secrets/<tenant>/, one file per secret,
  * encrypted with crypto_secretbox under a store key (store.key, 32
@@ -12,9 +12,7 @@
  *
  * Redaction: whatever the command writes is scanned for the values it
  * was granted before the host hashes, counts, sends or stores a byte of
- * it; each occurrence becomes REDACT_MARK, also when it is split across
- * chunks (the tail that could be the start of a value is held back
- * until the next chunk or the end of the stream).
+ * it (exec.c, with libshared/redact.c, which says what it guarantees).
  *
  * Audit records name a secret only by a keyed hash of its name
  * (secret_name_tag), never by the name or the value.
@@ -39,7 +37,6 @@
 
 #define SECRET_MAGIC	"MVMSEC01"
 #define SECRET_SUFFIX	".secret"
-#define REDACT_MARK	"[mvm:redacted]"
 
 static int	 store_dir(char *, size_t);
 static int	 store_key(uint8_t[crypto_secretbox_KEYBYTES], int);
@@ -240,7 +237,7 @@ secret_get(const char *name, size_t *lenp)
 		fatal("secret_get");
 	v = NULL;
 	/* an empty value is never stored (secret_put): one is damage, and
-	 * redact() could not look for it */
+	 * redaction could not look for it */
 	if (crypto_secretbox_open_easy(plain, file + hdr, st.st_size - hdr,
 	    file + 8, key) == 0 && plen > nlen &&
 	    memcmp(plain, name, nlen) == 0 &&
@@ -416,81 +413,4 @@ grants_load(struct grants *gr, const char *const *s, uint32_t n, char *msg,
 		}
 	}
 	return (0);
-}
-
-/* ------------------------------------------------------------------ */
-/* redaction */
-
-/*
- * Feed len bytes of a stream through the values in gr; what may be
- * delivered goes to out (with REDACT_MARK for each value), the rest is
- * held in *carry.  With p == NULL, the stream ended: flush the carry.
- * Returns the number of values replaced.
- */
-uint64_t
-redact(const struct grants *gr, struct redactbuf *rb, const uint8_t *p,
-    size_t len, void (*out)(void *, const uint8_t *, size_t), void *arg)
-{
-	uint8_t		*b;
-	size_t		 n, i, start, k, vl;
-	uint64_t	 hits = 0;
-	int		 j, partial;
-
-	if (p == NULL) {
-		if (rb->rb_len > 0)
-			out(arg, rb->rb_buf, rb->rb_len);
-		sodium_memzero(rb->rb_buf, rb->rb_len);
-		free(rb->rb_buf);
-		rb->rb_buf = NULL;
-		rb->rb_len = 0;
-		return (0);
-	}
-	n = rb->rb_len + len;
-	if ((b = malloc(n == 0 ? 1 : n)) == NULL)
-		fatal("redact");
-	if (rb->rb_len > 0)
-		memcpy(b, rb->rb_buf, rb->rb_len);
-	memcpy(b + rb->rb_len, p, len);
-	sodium_memzero(rb->rb_buf, rb->rb_len);
-	free(rb->rb_buf);
-	rb->rb_buf = NULL;
-	rb->rb_len = 0;
-	for (i = start = 0; i < n; ) {
-		partial = 0;
-		for (j = 0; j < gr->gr_n; j++) {
-			vl = gr->gr_len[j];
-			if (b[i] != gr->gr_val[j][0])
-				continue;
-			k = n - i < vl ? n - i : vl;
-			if (memcmp(b + i, gr->gr_val[j], k) != 0)
-				continue;
-			if (k == vl)
-				break;
-			partial = 1;	/* could be completed by more */
-		}
-		if (j < gr->gr_n) {
-			if (i > start)
-				out(arg, b + start, i - start);
-			out(arg, (const uint8_t *)REDACT_MARK,
-			    sizeof(REDACT_MARK) - 1);
-			hits++;
-			i += gr->gr_len[j];
-			start = i;
-			continue;
-		}
-		if (partial)
-			break;
-		i++;
-	}
-	if (i > start)
-		out(arg, b + start, i - start);
-	if (i < n) {
-		if ((rb->rb_buf = malloc(n - i)) == NULL)
-			fatal("redact");
-		memcpy(rb->rb_buf, b + i, n - i);
-		rb->rb_len = n - i;
-	}
-	sodium_memzero(b, n);
-	free(b);
-	return (hits);
 }

@@ -107,11 +107,7 @@ struct grants {
 	size_t			 gr_len[MVM_RUN_SECRETS_MAX];
 };
 
-/* output held back: it may be the start of a secret's value */
-struct redactbuf {
-	uint8_t			*rb_buf;
-	size_t			 rb_len;
-};
+struct redact;			/* libshared/redact.h */
 
 /* a host share of one command (share.c) */
 struct share {
@@ -172,7 +168,7 @@ struct exec {
 	size_t			 x_rec_stmtlen;
 	uint8_t			 x_rec_leaf[32];
 	struct grants		 x_grants;	/* secrets, for redaction */
-	struct redactbuf	 x_red[2];	/* stdout, stderr */
+	struct redact		*x_red[2];	/* stdout, stderr */
 	uint64_t		 x_redactions;
 	char			*x_vblob;	/* to the vmm: with secrets */
 	size_t			 x_vbloblen;
@@ -511,8 +507,6 @@ uint8_t	*secret_get(const char *, size_t *);
 uint32_t grants_load(struct grants *, const char *const *, uint32_t, char *,
 	    size_t);
 void	 grants_free(struct grants *);
-uint64_t redact(const struct grants *, struct redactbuf *, const uint8_t *,
-	    size_t, void (*)(void *, const uint8_t *, size_t), void *);
 void	 mkdir_parents(const char *);
 
 #endif /* MVM_SUPERVISOR_H */

@@ -1,10 +1,10 @@
 # Secrets: stored encrypted, never printed back, granted to one command
 # as an environment variable, and redacted from everything the host
 # passes on or keeps: the delivered stdout and stderr (also when a value
-# is split across chunks), receipts, --json, the audit log (which names
-# a secret by a keyed hash only), checkpoints, metrics, the boot report
-# and the supervisor's log.  A missing or ungranted secret fails before
-# any guest boots.
+# is split across chunks or lies inside another), receipts, --json, the
+# audit log (which names a secret by a keyed hash only), checkpoints,
+# metrics, the boot report and the supervisor's log.  A missing or
+# ungranted secret fails before any guest boots.
 . "$MVM_TOP/regress/lib.sh"
 need_root policy-secrets
 need_image policy-secrets
@@ -69,6 +69,21 @@ like "$tags" "^[0-9a-f]{12}:[0-9a-f]{12}$" \
 check "no secret name in the audit log" \
     not grep -qE "api-token|db\.pass|API_TOKEN" "$LOG"
 
+# ---- a value inside another (a URL and its password): the URL whole,
+# then a prefix of it that holds the password, in two pieces, at the
+# very end of the stream.  Nothing of either gets out; 3 occurrences.
+printf 'postgres://app:%s@db/prod' "$V2" | $CTL secret put db.url >/dev/null
+$CTL run --secret db.pass:DB --secret db.url:URL --receipt R2 --json \
+    --capture-output 4096 -- sh -c 'printf "%s|" "$URL"; u=${URL%/prod}
+	printf "%s" "$u" | head -c 20; sleep 0.3; printf "%s" "$u" |
+	tail -c +21' > J2
+is "$(jq -r .stdout.data J2 | base64 -d)" \
+    "[mvm:redacted]|postgres://app:[mvm:redacted]@db" \
+    "a password inside a URL, and at the end of the stream: cut"
+is "$(jq -r .payload R2 | base64 -d | jq .predicate.outcome.redactions)" 3 \
+    "... counted per occurrence: the URL, the password in it, the password"
+$CTL secret rm db.url >/dev/null
+
 # ---- exec in a named guest, with stdout streamed (no --json)
 $CTL up g1 >/dev/null; is $? 0 "up g1"
 got=$($CTL exec g1 --secret db.pass -- sh -c 'echo "[$DB_PASS]"' </dev/null)
@@ -105,7 +120,7 @@ $CTL stop g1 >/dev/null; $CTL rm g1 >/dev/null
 # ---- nowhere on the host but the encrypted store
 $CTL metrics > M; $CTL metrics --json >> M
 $CTL audit checkpoint > C
-for f in R J E OUT BR M C "$LOG" "$SV_DIR/audit/local/checkpoints"; do
+for f in R J E OUT R2 J2 BR M C "$LOG" "$SV_DIR/audit/local/checkpoints"; do
 	check "no value in ${f##*/}" not grep -qF -e "$V1" -e "$V2" "$f"
 done
 check "no value anywhere in the state dir" \
