@@ -165,8 +165,8 @@ policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
  * 0, or an MVM_E* code with msg.
  */
 static uint32_t
-run_grants(const struct mvm_ctl_run *cr, const char *blob, size_t len,
-    struct grants *gr, char *msg, size_t msglen)
+run_grants(const struct mvm_ctl_run *cr, uid_t owner, const char *blob,
+    size_t len, struct grants *gr, char *msg, size_t msglen)
 {
 	const char	*s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX];
 	size_t		 total = len, kl;
@@ -178,7 +178,7 @@ run_grants(const struct mvm_ctl_run *cr, const char *blob, size_t len,
 		return (0);
 	(void)blob_split(blob, len, cr->cr_argc + cr->cr_envc +
 	    cr->cr_secretc, s);
-	if ((err = grants_load(gr, s + cr->cr_argc + cr->cr_envc,
+	if ((err = grants_load(gr, owner, s + cr->cr_argc + cr->cr_envc,
 	    cr->cr_secretc, msg, msglen)) != 0)
 		return (err);
 	for (j = 0; j < gr->gr_n; j++) {
@@ -339,7 +339,8 @@ run_exec(struct ctl_client *cl, struct mvm_ctl_run *cr, const char *blob,
 	    sizeof(msg))) != NULL)
 		return (policy_deny(cl, cr, g->g_profile.pr_name, rule, msg));
 	msg[0] = '\0';
-	if ((err = run_grants(cr, blob, len, &gr, msg, sizeof(msg))) != 0)
+	if ((err = run_grants(cr, cl->cl_uid, blob, len, &gr, msg,
+	    sizeof(msg))) != 0)
 		return (refuse(cl, "exec", err, msg));
 	/* the command has the shares now; exec_new answers a failure */
 	(void)exec_new(g, cl->cl_id, cr, blob, len,
@@ -373,7 +374,8 @@ run_new(struct ctl_client *cl, struct mvm_ctl_run *cr, const char *blob,
 		return (refuse(cl, verb, MVM_EINVAL, "a name is needed"));
 	/* a missing secret fails here, before any guest exists */
 	msg[0] = '\0';
-	if ((err = run_grants(cr, blob, len, &gr, msg, sizeof(msg))) != 0)
+	if ((err = run_grants(cr, cl->cl_uid, blob, len, &gr, msg,
+	    sizeof(msg))) != 0)
 		return (refuse(cl, verb, err, msg));
 	if (image_get(cr->cr_image[0] != '\0' ? cr->cr_image : "default", &im,
 	    &err) == -1 || (g = guest_create(name, &im, cr->cr_cpus,

@@ -39,8 +39,9 @@
 #define SECRET_SUFFIX	".secret"
 
 static int	 store_dir(char *, size_t);
+static int	 owner_dir(uid_t, char *, size_t);
 static int	 store_key(uint8_t[crypto_secretbox_KEYBYTES], int);
-static int	 secret_path(const char *, char *, size_t);
+static int	 secret_path(uid_t, const char *, char *, size_t);
 
 /* <statedir>/secrets/<tenant>, made 0700 if missing */
 static int
@@ -53,6 +54,30 @@ store_dir(char *buf, size_t len)
 		return (-1);
 	if ((mkdir(top, 0700) == -1 && errno != EEXIST) ||
 	    (mkdir(buf, 0700) == -1 && errno != EEXIST)) {
+		log_warn("%s", buf);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Where an owner's secrets are: root's in the tenant's store itself (as
+ * before secrets had owners), another uid's in u<uid> under it, 0700.
+ * The store key is the tenant's, for every owner.
+ */
+static int
+owner_dir(uid_t owner, char *buf, size_t len)
+{
+	char	 dir[MVM_ROOT_MAX + 96];
+
+	if (store_dir(dir, sizeof(dir)) == -1)
+		return (-1);
+	if (owner == 0)
+		return (strlcpy(buf, dir, len) >= len ? -1 : 0);
+	if ((size_t)snprintf(buf, len, "%s/u%u", dir, (unsigned int)owner) >=
+	    len)
+		return (-1);
+	if (mkdir(buf, 0700) == -1 && errno != EEXIST) {
 		log_warn("%s", buf);
 		return (-1);
 	}
@@ -105,11 +130,11 @@ store_key(uint8_t key[crypto_secretbox_KEYBYTES], int create)
 }
 
 static int
-secret_path(const char *name, char *buf, size_t len)
+secret_path(uid_t owner, const char *name, char *buf, size_t len)
 {
-	char	 dir[MVM_ROOT_MAX + 96];
+	char	 dir[MVM_ROOT_MAX + 128];
 
-	if (!name_valid(name) || store_dir(dir, sizeof(dir)) == -1)
+	if (!name_valid(name) || owner_dir(owner, dir, sizeof(dir)) == -1)
 		return (-1);
 	if ((size_t)snprintf(buf, len, "%s/%s" SECRET_SUFFIX, dir, name) >=
 	    len)
@@ -149,9 +174,9 @@ value_ok(const uint8_t *v, size_t len)
 	return (1);
 }
 
-/* Store a value under name (replacing one); 0 or an MVM_E* code. */
+/* Store owner's value under name (replacing one); 0 or an MVM_E* code. */
 uint32_t
-secret_put(const char *name, const uint8_t *val, size_t len)
+secret_put(uid_t owner, const char *name, const uint8_t *val, size_t len)
 {
 	uint8_t		 key[crypto_secretbox_KEYBYTES];
 	uint8_t		 nonce[crypto_secretbox_NONCEBYTES];
@@ -161,7 +186,7 @@ secret_put(const char *name, const uint8_t *val, size_t len)
 	int		 fd, rc = MVM_EINVAL;
 
 	if (!name_valid(name) || !value_ok(val, len) ||
-	    secret_path(name, path, sizeof(path)) == -1)
+	    secret_path(owner, name, path, sizeof(path)) == -1)
 		return (MVM_EINVAL);
 	if (store_key(key, 1) == -1)
 		return (MVM_EINVAL);
@@ -203,7 +228,7 @@ secret_put(const char *name, const uint8_t *val, size_t len)
  * sodium_free), or NULL: no such secret, or it does not open.
  */
 uint8_t *
-secret_get(const char *name, size_t *lenp)
+secret_get(uid_t owner, const char *name, size_t *lenp)
 {
 	uint8_t		 key[crypto_secretbox_KEYBYTES], *file, *plain, *v;
 	char		 path[MVM_ROOT_MAX + 160];
@@ -212,7 +237,7 @@ secret_get(const char *name, size_t *lenp)
 	int		 fd;
 
 	hdr = 8 + crypto_secretbox_NONCEBYTES;
-	if (secret_path(name, path, sizeof(path)) == -1 ||
+	if (secret_path(owner, name, path, sizeof(path)) == -1 ||
 	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return (NULL);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
@@ -256,8 +281,9 @@ secret_get(const char *name, size_t *lenp)
 /* ------------------------------------------------------------------ */
 /* control: secret put, ls, rm */
 
+/* secret.put, secret.removed: by a keyed hash, who did it, whose */
 static void
-secret_audit(const char *type, const char *name)
+secret_audit(const char *type, const char *name, uid_t uid, uid_t owner)
 {
 	struct mvm_audit_event	 ev;
 	char			 tag[17];
@@ -265,82 +291,133 @@ secret_audit(const char *type, const char *name)
 	secret_name_tag(name, tag);
 	aev_init(&ev, type);
 	aev_label(&ev, "secret", tag);
+	aev_label_int(&ev, "uid", uid);
+	if (owner != uid)
+		aev_label_int(&ev, "owner", owner);
 	(void)audit_send(&ev, NULL, NULL);
 }
 
+/* The secrets of one owner, as INFO messages: names, never values. */
 static void
-secret_ls(struct ctl_client *cl)
+secret_ls_dir(struct ctl_client *cl, uid_t owner)
 {
 	struct mvm_ctl_secret	 sc;
 	struct dirent		*de;
 	struct stat		 st;
-	char			 dir[MVM_ROOT_MAX + 96];
+	char			 dir[MVM_ROOT_MAX + 128];
 	size_t			 n, sl = strlen(SECRET_SUFFIX);
 	DIR			*d;
 
-	if (store_dir(dir, sizeof(dir)) == 0 && (d = opendir(dir)) != NULL) {
+	if (owner_dir(owner, dir, sizeof(dir)) == -1 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n <= sl || strcmp(de->d_name + n - sl, SECRET_SUFFIX) !=
+		    0 || n - sl >= sizeof(sc.sc_name))
+			continue;
+		memset(&sc, 0, sizeof(sc));
+		sc.sc_op = MVM_SECRET_LS;
+		memcpy(sc.sc_name, de->d_name, n - sl);
+		if (!name_valid(sc.sc_name) || fstatat(dirfd(d), de->d_name,
+		    &st, AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+			continue;
+		sc.sc_size = st.st_size - 8 - crypto_secretbox_NONCEBYTES -
+		    crypto_secretbox_MACBYTES - (n - sl) - 1;
+		sc.sc_mtime = st.st_mtime;
+		sc.sc_owner = owner;
+		(void)control_send(cl->cl_id, IMSG_CTL_SECRET_INFO, &sc,
+		    sizeof(sc), NULL, 0);
+	}
+	closedir(d);
+}
+
+/* A client's own secrets; root's, and every other owner's, for root. */
+static void
+secret_ls(struct ctl_client *cl)
+{
+	struct dirent	*de;
+	char		 dir[MVM_ROOT_MAX + 96], *end;
+	unsigned long	 u;
+	DIR		*d;
+
+	secret_ls_dir(cl, cl->cl_uid);
+	if (cl->cl_uid == 0 && store_dir(dir, sizeof(dir)) == 0 &&
+	    (d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			n = strlen(de->d_name);
-			if (n <= sl || strcmp(de->d_name + n - sl,
-			    SECRET_SUFFIX) != 0 || n - sl >= sizeof(sc.sc_name))
+			if (de->d_name[0] != 'u' || de->d_type != DT_DIR)
 				continue;
-			memset(&sc, 0, sizeof(sc));
-			sc.sc_op = MVM_SECRET_LS;
-			memcpy(sc.sc_name, de->d_name, n - sl);
-			if (!name_valid(sc.sc_name) ||
-			    fstatat(dirfd(d), de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
-				continue;
-			sc.sc_size = st.st_size - 8 -
-			    crypto_secretbox_NONCEBYTES -
-			    crypto_secretbox_MACBYTES - (n - sl) - 1;
-			sc.sc_mtime = st.st_mtime;
-			(void)control_send(cl->cl_id, IMSG_CTL_SECRET_INFO,
-			    &sc, sizeof(sc), NULL, 0);
+			errno = 0;
+			u = strtoul(de->d_name + 1, &end, 10);
+			if (*end == '\0' && errno == 0 && u > 0 &&
+			    u < UINT32_MAX)
+				secret_ls_dir(cl, (uid_t)u);
 		}
 		closedir(d);
 	}
 	(void)control_send(cl->cl_id, IMSG_CTL_END, NULL, 0, NULL, 0);
 }
 
+/* rm: the owner's secret (root may name another owner) */
+static uint32_t
+secret_rm(struct ctl_client *cl, const struct mvm_ctl_secret *sc,
+    uid_t *owner)
+{
+	char	 path[MVM_ROOT_MAX + 160];
+
+	*owner = cl->cl_uid;
+	if (sc->sc_owner >= 0 && sc->sc_owner < UINT32_MAX) {
+		if (cl->cl_uid != 0 && sc->sc_owner != cl->cl_uid)
+			return (MVM_ENOSECRET);	/* another's: not there */
+		*owner = (uid_t)sc->sc_owner;
+	}
+	if (secret_path(*owner, sc->sc_name, path, sizeof(path)) == -1)
+		return (MVM_EINVAL);
+	if (unlink(path) == -1)
+		return (errno == ENOENT ? MVM_ENOSECRET : MVM_EINVAL);
+	return (0);
+}
+
+/*
+ * secret put, ls, rm.  A secret belongs to the uid that put it; a
+ * client sees and grants only its own (another's is "no such secret"),
+ * root may list and remove all.  Changes and refusals are recorded.
+ */
 int
 control_secret(struct ctl_client *cl, struct imsg *imsg)
 {
 	struct mvm_ctl_secret	 sc;
 	const uint8_t		*val;
-	char			 path[MVM_ROOT_MAX + 160];
 	size_t			 len;
 	uint32_t		 err = 0;
+	uid_t			 owner = cl->cl_uid;
 
 	if (msg_get_ctl_secret(imsg, &sc, &val, &len) == -1)
 		return (PEER_BAD);
-	switch (sc.sc_op) {
-	case MVM_SECRET_LS:
+	if (sc.sc_op == MVM_SECRET_LS) {
 		secret_ls(cl);
 		return (PEER_OK);
-	case MVM_SECRET_PUT:
-		if (!sv.audit_ok)
-			err = MVM_EAUDIT;
-		else if ((err = secret_put(sc.sc_name, val, len)) == 0)
-			secret_audit("secret.put", sc.sc_name);
-		sodium_memzero(imsg->data, imsg->datalen);
-		break;
-	case MVM_SECRET_RM:
-		if (!sv.audit_ok)
-			err = MVM_EAUDIT;
-		else if (secret_path(sc.sc_name, path, sizeof(path)) == -1)
-			err = MVM_EINVAL;
-		else if (unlink(path) == -1)
-			err = errno == ENOENT ? MVM_ENOSECRET : MVM_EINVAL;
-		else
-			secret_audit("secret.removed", sc.sc_name);
-		break;
 	}
-	if (err != 0)
-		return (control_error(cl->cl_id, err, NULL) == -1 ?
-		    PEER_GONE : PEER_OK);
-	return (control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0, NULL, 0) ==
-	    -1 ? PEER_GONE : PEER_OK);
+	if (!sv.audit_ok)
+		err = MVM_EAUDIT;
+	else if (audit_busy())
+		err = MVM_EBUSY;
+	else if (sc.sc_op == MVM_SECRET_PUT)
+		err = secret_put(owner, sc.sc_name, val, len);
+	else
+		err = secret_rm(cl, &sc, &owner);
+	if (sc.sc_op == MVM_SECRET_PUT)
+		sodium_memzero(imsg->data, imsg->datalen);
+	if (err != 0) {
+		audit_ctl(sc.sc_op == MVM_SECRET_PUT ? "secret_put" :
+		    "secret_rm", "refused", cl->cl_uid, -1, err);
+		(void)control_error(cl->cl_id, err, NULL);
+		return (PEER_OK);
+	}
+	secret_audit(sc.sc_op == MVM_SECRET_PUT ? "secret.put" :
+	    "secret.removed", sc.sc_name, cl->cl_uid, owner);
+	(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0, NULL, 0);
+	return (PEER_OK);
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,8 +454,8 @@ grants_free(struct grants *gr)
  * code with what went wrong in msg (naming the secret, never its value).
  */
 uint32_t
-grants_load(struct grants *gr, const char *const *s, uint32_t n, char *msg,
-    size_t len)
+grants_load(struct grants *gr, uid_t owner, const char *const *s, uint32_t n,
+    char *msg, size_t len)
 {
 	const char	*eq;
 	uint32_t	 i;
@@ -404,7 +481,7 @@ grants_load(struct grants *gr, const char *const *s, uint32_t n, char *msg,
 			grants_free(gr);
 			return (MVM_EINVAL);
 		}
-		if ((gr->gr_val[i] = secret_get(gr->gr_name[i],
+		if ((gr->gr_val[i] = secret_get(owner, gr->gr_name[i],
 		    &gr->gr_len[i])) == NULL) {
 			(void)snprintf(msg, len, "secret %s: no such secret "
 			    "(mvmctl secret ls)", gr->gr_name[i]);

@@ -502,10 +502,10 @@ int	 fsync_dir(const char *);
 /* secret.c */
 int	 control_secret(struct ctl_client *, struct imsg *);
 void	 secret_name_tag(const char *, char[17]);
-uint32_t secret_put(const char *, const uint8_t *, size_t);
-uint8_t	*secret_get(const char *, size_t *);
-uint32_t grants_load(struct grants *, const char *const *, uint32_t, char *,
-	    size_t);
+uint32_t secret_put(uid_t, const char *, const uint8_t *, size_t);
+uint8_t	*secret_get(uid_t, const char *, size_t *);
+uint32_t grants_load(struct grants *, uid_t, const char *const *, uint32_t,
+	    char *, size_t);
 void	 grants_free(struct grants *);
 void	 mkdir_parents(const char *);
 

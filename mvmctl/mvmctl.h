@@ -57,7 +57,7 @@
 	"[--json [--capture-output bytes]] [-v] -- command [argument ...]"
 #define USAGE_SECRET	"secret put name [--from-file file]\n"		\
 	"       secret ls [--json]\n"					\
-	"       secret rm name"
+	"       secret rm name [--owner uid]"
 #define USAGE_POLICY	"policy ls [--json]\n"				\
 	"       policy show profile [--json]"
 #define USAGE_METRICS	"metrics [--json]"

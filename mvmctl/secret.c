@@ -79,6 +79,7 @@ secret_put(int argc, char **argv)
 		cmd_usage(&secret_cmd);
 	memset(&sc, 0, sizeof(sc));
 	sc.sc_op = MVM_SECRET_PUT;
+	sc.sc_owner = -1;
 	secret_name(&sc, argv[1]);
 	argc--;
 	argv++;
@@ -139,10 +140,11 @@ secret_ls(int argc, char **argv)
 	if (json) {
 		a = json_array();
 		for (i = 0; i < n; i++)
-			json_array_append_new(a, json_pack("{s:s, s:i, s:I}",
-			    "name", out[i].sc_name, "bytes",
+			json_array_append_new(a, json_pack("{s:s, s:i, s:I, "
+			    "s:I}", "name", out[i].sc_name, "bytes",
 			    (int)out[i].sc_size, "mtime",
-			    (json_int_t)out[i].sc_mtime));
+			    (json_int_t)out[i].sc_mtime, "owner",
+			    (json_int_t)out[i].sc_owner));
 		json_print(a);
 		return (EXIT_OK);
 	}
@@ -151,8 +153,8 @@ secret_ls(int argc, char **argv)
 
 		(void)strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ",
 		    gmtime(&tt));
-		printf("%-40s %6u bytes  %s\n", out[i].sc_name,
-		    out[i].sc_size, t);
+		printf("%-40s %-10s %6u bytes  %s\n", out[i].sc_name,
+		    user_name((uint32_t)out[i].sc_owner), out[i].sc_size, t);
 	}
 	return (EXIT_OK);
 }
@@ -160,14 +162,33 @@ secret_ls(int argc, char **argv)
 static int
 secret_rm(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "owner", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct mvm_ctl_secret	 sc;
 	struct imsg		 imsg;
+	const char		*errstr;
+	int			 ch;
 
-	if (argc != 2)
+	if (argc < 2 || argv[1][0] == '-')
 		cmd_usage(&secret_cmd);
 	memset(&sc, 0, sizeof(sc));
 	sc.sc_op = MVM_SECRET_RM;
+	sc.sc_owner = -1;
 	secret_name(&sc, argv[1]);
+	argc--;
+	argv++;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'o')
+			cmd_usage(&secret_cmd);
+		sc.sc_owner = strtonum(optarg, 0, UINT32_MAX - 1, &errstr);
+		if (errstr != NULL)
+			errx(EXIT_USAGE, "--owner %s: a uid is %s", optarg,
+			    errstr);
+	}
+	if (optind != argc)
+		cmd_usage(&secret_cmd);
 	g.typed_exits = 1;
 	ctl_connect();
 	ctl_send(IMSG_CTL_SECRET_REQ, &sc, sizeof(sc));

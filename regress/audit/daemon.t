@@ -22,9 +22,11 @@ is "$(stat -c %a "$LOG")" 644 "log is readable by auditors, mode 0644"
 
 $MVMCTL status >/dev/null
 $MVMCTL key show >/dev/null
-check "ctl.status is recorded with its outcome" \
-    wait_for_line "$LOG" '"labels":\{"outcome":"ok"\}.*"type":"ctl.status"'
-check "ctl.key is recorded" wait_for_line "$LOG" '"type":"ctl.key"'
+$MVMCTL stop nosuch 2>/dev/null
+check "a refused request is recorded with its code and who asked" \
+    wait_for_line "$LOG" '"labels":\{"error":1013,"outcome":"refused","uid":0\},.*"subject":\{"guest":"nosuch"\}.*"type":"ctl.stop"'
+check "requests that only read (status, key) make no record" \
+    not grep -qE '"type":"ctl\.(status|key)"' "$LOG"
 POKE=$MVM_BUILD/regress/mvm-ctlpoke
 $POKE "$SV_DIR/control.sock" garbage >/dev/null
 check "a malformed client is recorded as ctl.malformed" \

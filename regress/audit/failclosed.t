@@ -58,7 +58,7 @@ JSON
 check "supervisor starts on the small file system" sv_start_dir
 # fill what is left, then make it record something
 dd if=/dev/zero of="$SMALL/filler" bs=1k count=4096 2>/dev/null
-for _ in $(seq 40); do $MVMCTL key show >/dev/null 2>&1; done
+for _ in $(seq 40); do $MVMCTL stop nosuch >/dev/null 2>&1; done
 check "supervisor logs that the audit log stopped" \
     wait_for_line "$SV_LOG" "audit log of tenant local stopped"
 is "$($MVMCTL status --json | jq -r .audit_ok)" false \
