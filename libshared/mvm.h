@@ -282,7 +282,7 @@ struct mvm_audit_kv {
 	uint32_t	 kv_reserved;
 };
 #define MVM_AUDIT_SUBJECT_MAX	8
-#define MVM_AUDIT_LABELS_MAX	16
+#define MVM_AUDIT_LABELS_MAX	24	/* run.admitted has up to 19 */
 #define MVM_TYPE_MAX		64
 
 /* IMSG_AUDIT_EVENT */

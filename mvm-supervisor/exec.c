@@ -104,6 +104,7 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
     struct share **shp, int nsh)
 {
 	struct mvm_audit_event	 ev;
+	struct ctl_client	*cl;
 	struct exec		*x;
 	const char		*s[MVM_EXEC_ARGC_MAX + MVM_EXEC_ENVC_MAX];
 	char			 keys[MVM_EXEC_ENVC_MAX * 2 + 1], *eq;
@@ -201,6 +202,12 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 			(void)strlcat(tags, tag, sizeof(tags));
 		}
 		aev_label(&ev, "secrets", tags);
+	}
+	if ((cl = control_by_id(client)) != NULL) {
+		/* who asked; whose guest, if root acts on a user's */
+		aev_label_int(&ev, "uid", cl->cl_uid);
+		if (cl->cl_uid != g->g_owner)
+			aev_label_int(&ev, "owner", g->g_owner);
 	}
 	aev_label(&ev, "accel", g->g_accel == MVM_ACCEL_KVM ? "kvm" : "tcg");
 	aev_label(&ev, "stdin", (cr->cr_flags & MVM_RUN_STDIN) ? "yes" : "no");
