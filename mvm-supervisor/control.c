@@ -144,9 +144,15 @@ static void
 control_hello_timeout(evutil_socket_t fd, short ev, void *arg)
 {
 	struct ctl_client	*cl = arg;
+	struct timeval		 tv = { MVM_CTL_HELLO_MS / 1000, 0 };
 
 	(void)fd;
 	(void)ev;
+	if (cl->cl_peer.p_paused & PEER_HOLD_AUDIT) {
+		/* we are not reading it: its HELLO may well be there */
+		evtimer_add(cl->cl_timer, &tv);
+		return;
+	}
 	log_info("client %u (pid %d): no HELLO in time, closed", cl->cl_id,
 	    (int)cl->cl_pid);
 	control_free(cl);

@@ -235,6 +235,8 @@ refuse_guest(struct ctl_client *cl, const char *verb, const char *guest,
     uint32_t err, const char *msg)
 {
 	audit_ctl_guest(verb, guest, "refused", cl->cl_uid, -1, err);
+	if (err == MVM_EBUSY && audit_busy())
+		msg = "the audit log is behind; nothing was done: try again";
 	(void)control_error(cl->cl_id, err, msg != NULL && msg[0] != '\0' ?
 	    msg : NULL);
 	return (PEER_OK);

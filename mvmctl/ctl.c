@@ -114,6 +114,7 @@ ctl_exit_status(uint32_t code)
 		return (EXIT_ERR);
 	switch (code) {
 	case MVM_ECAPACITY:	return (EXIT_CAPACITY);
+	case MVM_EBUSY:		return (EXIT_BUSY);
 	case MVM_EAUDIT:	return (EXIT_AUDIT);
 	case MVM_ENOGUEST:	return (EXIT_NOGUEST);
 	case MVM_ENOQEMU:	return (EXIT_NOQEMU);

@@ -36,6 +36,7 @@
 #define EXIT_RECEIPT	113	/* the command ran; its receipt was not made */
 #define EXIT_NOSECRET	112	/* no such secret */
 #define EXIT_SHARE	111	/* a host share did not get in or back */
+#define EXIT_BUSY	108	/* busy (audit log behind, clients): retry */
 #define EXIT_INTR	130	/* interrupted (Ctrl-C) */
 
 #define USAGE_RUN	"run [--profile profile [--ack-permissive]] "	\

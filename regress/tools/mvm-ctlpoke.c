@@ -19,6 +19,10 @@
  *   sharepath	HELLO, then a share for the guest path "/"
  *   sharemode	HELLO, then a share of mode none
  *   sharetwice	HELLO, then a share inside another one
+ *   flood N	HELLO, then N requests that only read (STATUS and KEY in
+ *		turn), 64 in flight at a time; prints "answered <n> ms <t>"
+ *   refusals N	HELLO, then N requests that are refused and recorded
+ *		(stop of guest "nosuch"), 16 in flight; "refused <n> ms <t>"
  * Prints "closed answered <bytes>" once the supervisor closes the
  * connection (after HELLO's answer, for the modes that say HELLO),
  * "error <code>" if it sent a typed error, or "open" if it was still
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "imsg.h"
@@ -105,6 +110,91 @@ read_reply(void)
 		printf("error %u\n", ce.ce_code);
 	else
 		printf("reply %u\n", hdr.type);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Read one whole message; its type, or 0 once the connection is gone.
+ * The payload is skipped.
+ */
+static uint32_t
+read_msg(void)
+{
+	struct imsg_hdr	 hdr;
+	char		 buf[65536];
+	size_t		 left;
+	ssize_t		 n;
+
+	if (recv(fd, &hdr, sizeof(hdr), MSG_WAITALL) != sizeof(hdr) ||
+	    hdr.len < sizeof(hdr))
+		return (0);
+	for (left = hdr.len - sizeof(hdr); left > 0; left -= n)
+		if ((n = recv(fd, buf, left < sizeof(buf) ? left : sizeof(buf),
+		    MSG_WAITALL)) <= 0)
+			return (0);
+	return (hdr.type);
+}
+
+/*
+ * n requests, window of them in flight: send(i) sends the i-th, done()
+ * says whether a message type ends a request.  Prints what label says
+ * of the count of requests answered and the time it took.
+ */
+static void
+pipeline(int n, int window, void (*send)(int), int (*done)(uint32_t),
+    const char *label)
+{
+	uint64_t	 t0 = mono_ms();
+	uint32_t	 type;
+	int		 sent = 0, answered = 0;
+
+	while (answered < n) {
+		while (sent < n && sent - answered < window)
+			send(sent++);
+		if ((type = read_msg()) == 0)
+			break;
+		answered += done(type);
+	}
+	printf("%s %d ms %llu\n", label, answered,
+	    (unsigned long long)(mono_ms() - t0));
+}
+
+static void
+send_read(int i)
+{
+	send_msg(i % 2 ? IMSG_CTL_KEY_REQ : IMSG_CTL_STATUS_REQ, NULL, 0);
+}
+
+static int
+done_read(uint32_t type)
+{
+	return (type == IMSG_CTL_STATUS_END || type == IMSG_CTL_KEY_RES);
+}
+
+static void
+send_refused(int i)
+{
+	struct mvm_ctl_guest	 cg;
+
+	(void)i;
+	memset(&cg, 0, sizeof(cg));
+	cg.cg_op = MVM_GUEST_STOP;
+	(void)strlcpy(cg.cg_name, "nosuch", sizeof(cg.cg_name));
+	send_msg(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
+}
+
+static int
+done_refused(uint32_t type)
+{
+	return (type == IMSG_CTL_ERROR);
 }
 
 /* Wait up to ms for the server to close; count what it sends. */
@@ -238,6 +328,15 @@ main(int argc, char *argv[])
 			send_msg(IMSG_CTL_SHARE, &sh, sizeof(sh));
 		} else
 			errx(2, "unknown mode %s", mode);
+	} else if (strcmp(mode, "flood") == 0 && argc > 3) {
+		hello(MVM_CTL_VERSION);
+		pipeline(atoi(argv[3]), 64, send_read, done_read, "answered");
+		return (0);
+	} else if (strcmp(mode, "refusals") == 0 && argc > 3) {
+		hello(MVM_CTL_VERSION);
+		pipeline(atoi(argv[3]), 16, send_refused, done_refused,
+		    "refused");
+		return (0);
 	} else if (strcmp(mode, "hold") == 0) {
 		hello(MVM_CTL_VERSION);
 		wait_close(secs * 1000);
