@@ -370,8 +370,6 @@ int	 control_guest(struct ctl_client *, struct imsg *);
 int	 control_file(struct ctl_client *, struct imsg *);
 void	 control_follow_stop(struct ctl_client *);
 
-#define MVM_CP_MAX		(256ULL * 1024 * 1024)
-
 /* net.c */
 uint32_t net_grants_parse(const char *const *, uint32_t, struct netgrant **,
 	    int *, const char **, char *, size_t);

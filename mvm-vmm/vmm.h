@@ -71,6 +71,8 @@ struct vmm {
 	struct mvm_vmm_net	 grants[MVM_NET_GRANTS_MAX];	/* egress */
 	int			 ngrants;
 	int			 grants_pending;	/* NET_GRANTS sent */
+	int			 test_nocap;	/* MVM_TEST_VMM_NOCAP (test
+						   builds): gets unchecked */
 };
 
 extern struct vmm vm;
