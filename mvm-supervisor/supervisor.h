@@ -359,8 +359,8 @@ void	 guest_file_data(struct guest *, const uint8_t *, size_t);
 void	 guest_file_end(struct guest *);
 int	 guest_file_get(struct guest *, uint32_t, const struct mvm_ctl_guest *);
 void	 guest_file_error(struct guest *, const struct mvm_vmm_error *);
-void	 guest_file_got(struct guest *, const uint8_t *, size_t);
-void	 guest_file_got_end(struct guest *, const struct mvm_vmm_file *);
+int	 guest_file_got(struct guest *, const uint8_t *, size_t);
+int	 guest_file_got_end(struct guest *, const struct mvm_vmm_file *);
 void	 guest_file_put_done(struct guest *);
 
 /* run.c */
