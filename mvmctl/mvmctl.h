@@ -91,7 +91,6 @@ struct ctl_globals {
 	const char	*socket;
 	const char	*statedir;
 	int		 typed_exits;	/* map MVM_E* to EXIT_* statuses */
-	const char	*unlink_on_error; /* a temporary file to remove */
 	/* called before a failure ends mvmctl (--json reports it) */
 	void		(*on_fail)(int, uint32_t, const char *);
 };
@@ -133,6 +132,11 @@ void	 share_back_data(struct imsg *);
 void	 share_back_end(struct imsg *);
 int	 share_finish(int, char *, size_t);
 struct json_t *share_json(void);
+
+/* hostfile.c: files written from a guest's bytes */
+int	 hostfile_mkstemp(char *);
+void	 hostfile_keep(void);
+mode_t	 hostfile_mode(uint32_t);
 
 /* guest.c: "--json" as the only option; a JSON value, pretty, freed */
 int	 json_flag(int, char **, const struct cmd *);
