@@ -213,40 +213,69 @@ cmd_rm(int argc, char **argv)
 	return (simple_op(MVM_GUEST_RM, argc, argv, &self));
 }
 
-int
-cmd_logs(int argc, char **argv)
+/* LOGS replies to stdout up to END, through v unless it is NULL */
+static void
+logs_copy(struct vis *v)
 {
-	static const struct cmd self = { "logs", NULL, USAGE_LOGS };
-	struct mvm_ctl_guest	 cg;
-	struct imsg		 imsg;
-	int			 ch;
+	struct imsg	 imsg;
 
-	memset(&cg, 0, sizeof(cg));
-	cg.cg_op = MVM_GUEST_LOGS;
-	while ((ch = getopt(argc, argv, "f")) != -1) {
-		if (ch != 'f')
-			cmd_usage(&self);
-		cg.cg_flags |= MVM_GUEST_FOLLOW;
-	}
-	if (optind + 1 != argc || strlcpy(cg.cg_name, argv[optind],
-	    sizeof(cg.cg_name)) >= sizeof(cg.cg_name))
-		cmd_usage(&self);
-	g.typed_exits = 1;
-	ctl_connect();
-	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
 	for (;;) {
 		ctl_recv(&imsg);
 		if (imsg_type(&imsg) == IMSG_CTL_END)
 			break;
 		if (imsg_type(&imsg) != IMSG_CTL_LOGS)
 			errx(EXIT_MVM, "unexpected reply");
-		if (fwrite(imsg.data, 1, imsg.datalen, stdout) != imsg.datalen)
+		if (v != NULL)
+			vis_put(v, imsg.data, imsg.datalen);
+		else if (fwrite(imsg.data, 1, imsg.datalen, stdout) !=
+		    imsg.datalen)
 			err(EXIT_ERR, "stdout");
 		if (fflush(stdout) == EOF)
 			err(EXIT_ERR, "stdout");
 		imsg_free(&imsg);
 	}
 	imsg_free(&imsg);
+	if (v != NULL)
+		vis_flush(v);
+	if (fflush(stdout) == EOF)
+		err(EXIT_ERR, "stdout");
+}
+
+/*
+ * Console bytes go to a terminal escaped (vis.c): a guest must not
+ * drive the user's terminal.  --raw, or anything but a terminal, gets
+ * them as they are.
+ */
+int
+cmd_logs(int argc, char **argv)
+{
+	static const struct cmd self = { "logs", NULL, USAGE_LOGS };
+	static const struct option opts[] = {
+		{ "raw", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mvm_ctl_guest	 cg;
+	struct vis		 v;
+	int			 ch, raw = 0;
+
+	memset(&cg, 0, sizeof(cg));
+	cg.cg_op = MVM_GUEST_LOGS;
+	while ((ch = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+		if (ch == 'f')
+			cg.cg_flags |= MVM_GUEST_FOLLOW;
+		else if (ch == 'r')
+			raw = 1;
+		else
+			cmd_usage(&self);
+	}
+	if (optind + 1 != argc || strlcpy(cg.cg_name, argv[optind],
+	    sizeof(cg.cg_name)) >= sizeof(cg.cg_name))
+		cmd_usage(&self);
+	memset(&v, 0, sizeof(v));
+	g.typed_exits = 1;
+	ctl_connect();
+	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
+	logs_copy(raw || !isatty(STDOUT_FILENO) ? NULL : &v);
 	ctl_close();
 	return (EXIT_OK);
 }

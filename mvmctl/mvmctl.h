@@ -67,7 +67,7 @@
 #define USAGE_LS	"ls [--json]"
 #define USAGE_STOP	"stop name"
 #define USAGE_RM	"rm name"
-#define USAGE_LOGS	"logs [-f] name"
+#define USAGE_LOGS	"logs [-f] [--raw] name"
 #define USAGE_CP	"cp source target"
 #define USAGE_BOOT_REPORT "boot-report name [--json]"
 #define USAGE_IMAGE	"image ls [--json]\n"					\
@@ -137,6 +137,14 @@ struct json_t *share_json(void);
 int	 hostfile_mkstemp(char *);
 void	 hostfile_keep(void);
 mode_t	 hostfile_mode(uint32_t);
+
+/* vis.c: console bytes for a terminal */
+struct vis {
+	uint8_t		 v_seq[4];	/* a UTF-8 sequence not yet whole */
+	size_t		 v_len;
+};
+void	 vis_put(struct vis *, const uint8_t *, size_t);
+void	 vis_flush(struct vis *);
 
 /* guest.c: "--json" as the only option; a JSON value, pretty, freed */
 int	 json_flag(int, char **, const struct cmd *);
