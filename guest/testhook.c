@@ -16,8 +16,7 @@
  */
 #ifdef MVM_TEST_HOOKS
 
-#include <inttypes.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
@@ -62,16 +61,21 @@ testhook_frame(const struct ap_frame *f)
 static int
 lie_get_path(const char *path, uint64_t *size, uint64_t *announce)
 {
-	char	 tail;
+	const char	*p = path + strlen(LIE_PREFIX "size/");
+	char		*end;
 
 	if (strcmp(path, LIE_PREFIX "endless") == 0) {
 		*size = *announce = LIE_ENDLESS;
 		return (0);
 	}
-	if (sscanf(path, LIE_PREFIX "size/%" SCNu64 "/%" SCNu64 "%c", size,
-	    announce, &tail) == 2)
-		return (0);
-	return (-1);
+	if (strncmp(path, LIE_PREFIX "size/", strlen(LIE_PREFIX "size/")) != 0)
+		return (-1);
+	*size = strtoull(p, &end, 10);
+	if (end == p || *end != '/')
+		return (-1);
+	p = end + 1;
+	*announce = strtoull(p, &end, 10);
+	return (end == p || *end != '\0' ? -1 : 0);
 }
 
 static int

@@ -26,11 +26,12 @@
 
 /* A guest paused for a slow client; named by id: it may be gone. */
 struct copy_wait {
-	LIST_ENTRY(copy_wait)	 cw_entry;
+	TAILQ_ENTRY(copy_wait)	 cw_entry;
 	struct event		*cw_ev;
 	uint32_t		 cw_guest;
 };
-static LIST_HEAD(, copy_wait) copy_waits = LIST_HEAD_INITIALIZER(copy_waits);
+TAILQ_HEAD(copy_waits, copy_wait);
+static struct copy_waits copy_waits = TAILQ_HEAD_INITIALIZER(copy_waits);
 
 static void	 copy_audit(struct guest *, const char *);
 static int	 copy_begin(struct guest *, uint32_t,
@@ -245,14 +246,14 @@ copy_throttle(struct guest *g)
 	if (control_queued(g->g_file_client) <= EXEC_OUT_HIGH)
 		return;
 	peer_pause(&g->g_peer, 1);
-	LIST_FOREACH(cw, &copy_waits, cw_entry)
+	TAILQ_FOREACH(cw, &copy_waits, cw_entry)
 		if (cw->cw_guest == g->g_id)
 			return;
 	if ((cw = calloc(1, sizeof(*cw))) == NULL ||
 	    (cw->cw_ev = evtimer_new(sv.base, copy_resume_cb, cw)) == NULL)
 		fatal("%s", __func__);
 	cw->cw_guest = g->g_id;
-	LIST_INSERT_HEAD(&copy_waits, cw, cw_entry);
+	TAILQ_INSERT_TAIL(&copy_waits, cw, cw_entry);
 	evtimer_add(cw->cw_ev, &tv);
 }
 
@@ -276,7 +277,7 @@ copy_resume_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	if (g != NULL)
 		peer_pause(&g->g_peer, 0);
-	LIST_REMOVE(cw, cw_entry);
+	TAILQ_REMOVE(&copy_waits, cw, cw_entry);
 	event_free(cw->cw_ev);
 	free(cw);
 }

@@ -9,7 +9,6 @@
  * control characters.  Printable ASCII and other UTF-8 pass.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "mvmctl.h"
 
@@ -60,33 +59,32 @@ vis_prefix_ok(const uint8_t *p, size_t n)
 static void
 vis_byte(struct vis *v, uint8_t c)
 {
-	uint8_t	 rest[sizeof(v->v_seq)];
-	size_t	 n, i;
+	size_t	 i;
 
-	if (v->v_len == 0) {
-		if (c == '\n' || c == '\t' || (c >= ' ' && c < 0x7f))
-			putchar(c);
-		else if (vis_seqlen(c) > 0)
-			v->v_seq[v->v_len++] = c;
-		else
-			printf("\\x%02x", c);
-		return;
-	}
-	v->v_seq[v->v_len++] = c;
-	if (vis_prefix_ok(v->v_seq, v->v_len)) {
-		if (v->v_len == vis_seqlen(v->v_seq[0])) {
-			fwrite(v->v_seq, 1, v->v_len, stdout);
-			v->v_len = 0;
+	if (v->v_len > 0) {
+		v->v_seq[v->v_len++] = c;
+		if (vis_prefix_ok(v->v_seq, v->v_len)) {
+			if (v->v_len == vis_seqlen(v->v_seq[0])) {
+				(void)fwrite(v->v_seq, 1, v->v_len, stdout);
+				v->v_len = 0;
+			}
+			return;
 		}
-		return;
+		/*
+		 * Not UTF-8 after all: what came before c (a lead byte and
+		 * continuation bytes, none of which starts a sequence)
+		 * shows escaped, and c is taken afresh.
+		 */
+		for (i = 0; i + 1 < v->v_len; i++)
+			printf("\\x%02x", v->v_seq[i]);
+		v->v_len = 0;
 	}
-	/* not UTF-8: its first byte shows escaped, the rest starts over */
-	printf("\\x%02x", v->v_seq[0]);
-	n = v->v_len - 1;
-	memcpy(rest, v->v_seq + 1, n);
-	v->v_len = 0;
-	for (i = 0; i < n; i++)
-		vis_byte(v, rest[i]);
+	if (c == '\n' || c == '\t' || (c >= ' ' && c < 0x7f))
+		putchar(c);
+	else if (vis_seqlen(c) > 0)
+		v->v_seq[v->v_len++] = c;
+	else
+		printf("\\x%02x", c);
 }
 
 /* Bytes as they come; a sequence cut between two calls is kept. */
