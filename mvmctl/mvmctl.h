@@ -142,6 +142,7 @@ mode_t	 hostfile_mode(uint32_t);
 struct vis {
 	uint8_t		 v_seq[4];	/* a UTF-8 sequence not yet whole */
 	size_t		 v_len;
+	int		 v_cr;		/* a carriage return, newline next? */
 };
 void	 vis_put(struct vis *, const uint8_t *, size_t);
 void	 vis_flush(struct vis *);

@@ -6,7 +6,9 @@
  * character but newline and tab shows as \xNN (ESC as \x1b), and so
  * does every byte that is not part of well-formed UTF-8; the C1
  * controls (U+0080 to U+009F), which some terminals obey, count as
- * control characters.  Printable ASCII and other UTF-8 pass.
+ * control characters.  Printable ASCII and other UTF-8 pass, and so
+ * does a carriage return right before a newline (a serial console
+ * ends its lines so); one elsewhere could write over what was shown.
  */
 #include <stdio.h>
 
@@ -61,6 +63,14 @@ vis_byte(struct vis *v, uint8_t c)
 {
 	size_t	 i;
 
+	if (v->v_cr) {
+		v->v_cr = 0;
+		if (c == '\n') {
+			(void)fputs("\r\n", stdout);
+			return;
+		}
+		(void)fputs("\\x0d", stdout);
+	}
 	if (v->v_len > 0) {
 		v->v_seq[v->v_len++] = c;
 		if (vis_prefix_ok(v->v_seq, v->v_len)) {
@@ -79,7 +89,9 @@ vis_byte(struct vis *v, uint8_t c)
 			printf("\\x%02x", v->v_seq[i]);
 		v->v_len = 0;
 	}
-	if (c == '\n' || c == '\t' || (c >= ' ' && c < 0x7f))
+	if (c == '\r')
+		v->v_cr = 1;		/* shown with what follows */
+	else if (c == '\n' || c == '\t' || (c >= ' ' && c < 0x7f))
 		putchar(c);
 	else if (vis_seqlen(c) > 0)
 		v->v_seq[v->v_len++] = c;
@@ -106,4 +118,7 @@ vis_flush(struct vis *v)
 	for (i = 0; i < v->v_len; i++)
 		printf("\\x%02x", v->v_seq[i]);
 	v->v_len = 0;
+	if (v->v_cr)
+		(void)fputs("\\x0d", stdout);
+	v->v_cr = 0;
 }
