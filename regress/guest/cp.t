@@ -134,6 +134,11 @@ is $? 0 "a get within the cap and the size announced: ok"
 is "$(stat -c %s "$MVM_TMP/h.out")" 1000 "all 1000 bytes came"
 $CTL cp h:/mvm-test/nosuch "$MVM_TMP/h.none" 2>/dev/null
 is $? 127 "an unknown test path is not found (127)"
+# the lying EXIT (for tests of what the host makes of it)
+out=$($CTL exec h --json --env MVM_TEST_LIE=1 -- true </dev/null)
+is "$(jq -r .timed_out <<<"$out")" true "MVM_TEST_LIE=1: the EXIT says timed out"
+out=$($CTL exec h --json -- true </dev/null)
+is "$(jq -r .timed_out <<<"$out")" false "without it: the truth"
 
 # 1. the client stopped: the endless stream waits for it
 up a
@@ -227,13 +232,7 @@ is "$(jq -c 'select(.type == "guest.file_get" and .subject.guest == "k")
     | .labels.outcome' "$LOG" | grep -c cancelled)" 4 \
     "each copy whose client went: audited, outcome cancelled"
 
-# 5. the lying EXIT (for tests of what the host makes of it)
-out=$($CTL exec k --json --env MVM_TEST_LIE=1 -- true </dev/null)
-is "$(jq -r .timed_out <<<"$out")" true "MVM_TEST_LIE=1: the EXIT says timed out"
-out=$($CTL exec k --json -- true </dev/null)
-is "$(jq -r .timed_out <<<"$out")" false "without it: the truth"
-
-# 6. a lost connection: the supervisor goes mid-copy
+# 5. a lost connection: the supervisor goes mid-copy
 stopped_cp k:/mvm-test/size/$BIG/$BIG "$MVM_TMP/l.out" ||
     nok "the copy started"
 sv_stop
@@ -243,7 +242,7 @@ ended $cpid "the supervisor gone"
 is $? 125 "the supervisor gone mid-copy: mvmctl fails (125)"
 is "$(leftovers l.out)" "" "and leaves no temporary file"
 
-# 7. a vmm gone bad passes the lies on: the supervisor holds it to the
+# 6. a vmm gone bad passes the lies on: the supervisor holds it to the
 # cap and to the size (test builds: MVM_TEST_VMM_NOCAP)
 SV_BUILD=$MVM_TEST_BUILD sv_start cpvmm "$IMGS" ||
     { nok "test supervisor starts"; exit 1; }
@@ -272,7 +271,7 @@ like "$(cat "$SV_LOG")" "vend: cp from the guest: the vmm passed more" \
 like "$(cat "$SV_LOG")" "vsize: cp from the guest: the vmm announced another" \
     "the supervisor log says the vmm announced another size"
 
-# 8. modes: cp and rw shares, with the release agent
+# 7. modes: cp and rw shares, with the release agent
 $CTL up m >/dev/null || nok "m starts"
 $CTL exec m -- sh -c 'echo x > /tmp/f; chmod 6777 /tmp/f' </dev/null
 (umask 022; $CTL cp m:/tmp/f "$MVM_TMP/m022")
