@@ -106,6 +106,16 @@ sample() {
 	done
 	S_SECS=$(($1 - (end - SECONDS)))
 }
+# bounded WHAT: what sample saw is within the bounds
+bounded() {
+	diag "$1, $S_SECS s: supervisor $SV0 -> max $S_SV KiB," \
+	    "vmm $VMM0 -> max $S_VMM KiB, file max $S_FILE bytes"
+	rss_check "$1: the supervisor's RSS stays within 64 MiB of its start" \
+	    test $((S_SV - SV0)) -le $BOUND
+	rss_check "$1: the vmm's RSS stays within 64 MiB of its start" \
+	    test $((S_VMM - VMM0)) -le $BOUND
+	check "$1: the file never passed the cap" test "$S_FILE" -le $CAP
+}
 # ended CLIENT WHAT: the client ended by itself; else it is killed
 ended() {
 	if kill -0 "$1" 2>/dev/null; then
@@ -136,7 +146,8 @@ $CTL cp h:/mvm-test/nosuch "$MVM_TMP/h.none" 2>/dev/null
 is $? 127 "an unknown test path is not found (127)"
 # the lying EXIT (for tests of what the host makes of it)
 out=$($CTL exec h --json --env MVM_TEST_LIE=1 -- true </dev/null)
-is "$(jq -r .timed_out <<<"$out")" true "MVM_TEST_LIE=1: the EXIT says timed out"
+is "$(jq -r .timed_out <<<"$out")" true \
+    "MVM_TEST_LIE=1: the EXIT says timed out"
 out=$($CTL exec h --json -- true </dev/null)
 is "$(jq -r .timed_out <<<"$out")" false "without it: the truth"
 
@@ -145,13 +156,7 @@ up a
 check "client stopped: the copy started" \
     stopped_cp a:/mvm-test/endless "$MVM_TMP/a.out"
 sample "$PUSH" $cpid "$MVM_TMP/a.out.mvmctl-*"
-diag "client stopped, $S_SECS s: supervisor $SV0 -> max $S_SV KiB," \
-    "vmm $VMM0 -> max $S_VMM KiB, file max $S_FILE bytes"
-rss_check "client stopped: the supervisor's RSS stays within 64 MiB of its start" \
-    test $((S_SV - SV0)) -le $BOUND
-rss_check "client stopped: the vmm's RSS stays within 64 MiB of its start" \
-    test $((S_VMM - VMM0)) -le $BOUND
-check "client stopped: the file stays within the cap" test "$S_FILE" -le $CAP
+bounded "client stopped"
 is "$(field a state)" running "client stopped: the guest waits, still running"
 kill -TERM $cpid
 kill -CONT $cpid
@@ -174,13 +179,7 @@ $CTL cp b:/mvm-test/endless "$MVM_TMP/b.out" 2>"$MVM_TMP/b.err" & cpid=$!
 sample "$PUSH" $cpid "$MVM_TMP/b.out*"
 ended $cpid "client reading"
 rc=$?
-diag "client reading, $S_SECS s: supervisor $SV0 -> max $S_SV KiB," \
-    "vmm $VMM0 -> max $S_VMM KiB, file max $S_FILE bytes"
-rss_check "client reading: the supervisor's RSS stays within 64 MiB of its start" \
-    test $((S_SV - SV0)) -le $BOUND
-rss_check "client reading: the vmm's RSS stays within 64 MiB of its start" \
-    test $((S_VMM - VMM0)) -le $BOUND
-check "client reading: the file never passed the cap" test "$S_FILE" -le $CAP
+bounded "client reading"
 is $rc 126 "client reading: a typed error, the guest failed (126)"
 like "$(cat "$MVM_TMP/b.err")" "more than the $CAP bytes" \
     "and it says the agent sent more than the cap"
@@ -194,16 +193,16 @@ check "the guest failed" wait_state b failed
 # 3. an end that announces another size than came
 for s in 100/200 200/100; do
 	g=s${s%/*}
+	w="sent ${s%/*}, announced ${s#*/}"
 	up $g
 	$CTL cp "$g:/mvm-test/size/$s" "$MVM_TMP/$g.out" 2>"$MVM_TMP/$g.err"
-	is $? 126 "sent ${s%/*}, announced ${s#*/}: a typed error (126)"
-	like "$(cat "$MVM_TMP/$g.err")" "sent ${s%/*} bytes and announced ${s#*/}" \
-	    "sent ${s%/*}, announced ${s#*/}: says so"
-	is "$(leftovers "$g.out")" "" "sent ${s%/*}, announced ${s#*/}: no file left"
+	is $? 126 "$w: a typed error (126)"
+	like "$(cat "$MVM_TMP/$g.err")" \
+	    "sent ${s%/*} bytes and announced ${s#*/}" "$w: says so"
+	is "$(leftovers "$g.out")" "" "$w: no file left"
 	like "$(get_audit $g)" '"outcome":"protocol"' \
-	    "sent ${s%/*}, announced ${s#*/}: audited, outcome protocol"
-	check "sent ${s%/*}, announced ${s#*/}: the guest failed" \
-	    wait_state $g failed
+	    "$w: audited, outcome protocol"
+	check "$w: the guest failed" wait_state $g failed
 done
 
 # 4. signals mid-copy: an honest 200 MiB, the client stopped, signalled,
@@ -280,8 +279,8 @@ is "$(stat -c %a "$MVM_TMP/m022")" 755 "cp: 6777 in the guest, umask 022: 755"
 is "$(stat -c %a "$MVM_TMP/m077")" 700 "cp: 6777 in the guest, umask 077: 700"
 $CTL stop m >/dev/null
 mkdir -p "$MVM_TMP/share"
-(umask 027; $CTL run --profile dev --add-dir "$MVM_TMP/share:/mnt/s:rw" -- sh -c \
-    'echo x > /mnt/s/f; chmod 6777 /mnt/s/f; mkdir /mnt/s/d; chmod 7777 /mnt/s/d' \
+(umask 027; $CTL run --profile dev --add-dir "$MVM_TMP/share:/s:rw" -- \
+    sh -c 'echo x >/s/f; chmod 6777 /s/f; mkdir /s/d; chmod 7777 /s/d' \
     </dev/null)
 is $? 0 "a run that makes a file and a directory 6777 and 7777 in an rw share"
 is "$(stat -c %a "$MVM_TMP/share/f" 2>/dev/null)" 750 \
