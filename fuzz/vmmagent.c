@@ -37,7 +37,8 @@
  * abort; every message to the supervisor passes its reader and the
  * supervisor's checks (about its own guest, for a request still
  * outstanding, a flow asked for or open, phases once each in order,
- * guest text printable); every frame to the guest is well-formed and
+ * guest text printable; a file get's data within the max it asked for,
+ * its end with the size that came); every frame to the guest is well-formed and
  * of a type the host sends, flow frames only for flows the guest
  * opened; a flow's credit and unacknowledged bytes stay within the
  * window; every flow that got a socket is reported closed once, by the
@@ -116,6 +117,8 @@ static struct {
 	int		 nx;
 	uint32_t	 file_id;	/* the file request on, or 0 */
 	int		 file_put;
+	uint64_t	 file_max;	/* a get's max, and what came */
+	uint64_t	 file_got;
 	struct hflow	 fl[AP_NET_FLOWS_MAX];	/* in order of NET_OPEN */
 	int		 nfl;
 	uint32_t	 idseen;
@@ -370,13 +373,14 @@ sup_msg(struct imsg *m)
 	case IMSG_VMM_FILE_DATA:
 		FUZZ_ASSERT(msg_get_vmm_data(m, &vd, &p, &n) == 0);
 		FUZZ_ASSERT(fz.file_id != 0 && vd.vd_id == fz.file_id &&
-		    !fz.file_put);
+		    !fz.file_put && n <= fz.file_max - fz.file_got);
+		fz.file_got += n;
 		break;
 	case IMSG_VMM_FILE_END:
 		FUZZ_ASSERT(msg_get_vmm_file(m, &vf) == 0);
 		FUZZ_ASSERT(fz.file_id != 0 && vf.vf_id == fz.file_id &&
 		    !fz.file_put && vf.vf_mode <= 07777 &&
-		    vf.vf_size <= AP_FILE_MAX);
+		    vf.vf_size == fz.file_got);
 		fz.file_id = 0;
 		break;
 	case IMSG_VMM_OK:
@@ -713,7 +717,8 @@ op_file(uint8_t arg, int put)
 	vf.vf_id = fz.file_id = ++fz.next_id;
 	fz.file_put = put;
 	if (!put) {
-		vf.vf_size = arg * 64;
+		vf.vf_size = fz.file_max = (arg + 1) * 64;
+		fz.file_got = 0;
 		(void)strlcpy(vf.vf_path, "/etc/hostname", sizeof(vf.vf_path));
 		sup_send(agent_file_get, IMSG_VMM_FILE_GET, &vf, sizeof(vf),
 		    NULL, 0, -1);

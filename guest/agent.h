@@ -10,6 +10,7 @@
  *	share.c		DIR_PUT, DIR_GET (host shares)
  *	json.c		strict readers for control payloads
  *	seccomp.c	the workload's seccomp tiers (seccomp.h)
+ *	testhook.c	lies the host can ask for (test builds only)
  *
  * Built on the host, not part of the agent: mktiers.c makes the tiers'
  * BPF programs from the lists of tiers.h (seccomp.c includes them).
@@ -192,5 +193,14 @@ int	 j_bool(json_t *, const char *, int *);
 int	 j_str(json_t *, const char *, const char **, int);
 const char *j_why(void);
 void	 j_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+#ifdef MVM_TEST_HOOKS
+/* testhook.c */
+int	 testhook_frame(const struct ap_frame *);
+void	 testhook_out(uint32_t, uint32_t, json_t *);
+void	 testhook_pump(void);
+int	 testhook_timeout(int);
+void	 testhook_reset(void);
+#endif
 
 #endif /* MVM_AGENT_H */

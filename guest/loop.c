@@ -105,6 +105,9 @@ out_json(uint32_t type, uint32_t id, json_t *o)
 {
 	char	*s;
 
+#ifdef MVM_TEST_HOOKS
+	testhook_out(type, id, o);
+#endif
 	if (o == NULL || (s = json_dumps(o, JSON_COMPACT)) == NULL)
 		afatal("%s: cannot encode", __func__);
 	out_frame(type, id, s, strlen(s));
@@ -183,6 +186,9 @@ session_end(void)
 	file_abortall();
 	net_reset();
 	share_abortall();
+#ifdef MVM_TEST_HOOKS
+	testhook_reset();
+#endif
 	while ((ob = TAILQ_FIRST(&ag.a_outq)) != NULL) {
 		TAILQ_REMOVE(&ag.a_outq, ob, o_entry);
 		free(ob);
@@ -337,6 +343,10 @@ dispatch(const struct ap_frame *f)
 		out_error(f->f_id, "not_ready", "HELLO first");
 		return;
 	}
+#ifdef MVM_TEST_HOOKS
+	if (testhook_frame(f))
+		return;
+#endif
 	switch (f->f_type) {
 	case AP_EXEC:
 		exec_start(f);
@@ -486,6 +496,9 @@ loop_timeout(uint64_t now)
 		t = ag.a_retry - now;
 	if ((file_pending() || share_pending()) && !out_high())
 		t = 0;
+#ifdef MVM_TEST_HOOKS
+	t = testhook_timeout(t);
+#endif
 	return (net_timeout(now, exec_timeout(now, t)));
 }
 
@@ -538,6 +551,9 @@ loop_once(void)
 		file_pump();
 	if (!out_high())
 		share_pump();
+#ifdef MVM_TEST_HOOKS
+	testhook_pump();
+#endif
 	if (ag.a_port != -1)
 		port_flush();
 }

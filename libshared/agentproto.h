@@ -68,7 +68,9 @@
  *			(to path.tmp, fsync, rename)
  *   FILE_GET	{"path":"/abs","max":N}; answer AP_FILE_DATA frames then
  *			AP_FILE_END {"size":N,"mode":N}, or AP_ERROR
- *			("too_large" if the file exceeds max)
+ *			("too_large" if the file exceeds max).  More than max
+ *			bytes of data, or a "size" that is not what was sent,
+ *			break the protocol
  *   DIR_PUT	(host shares; HELLO caps has "share")
  *			{"path":"/abs","size":N} then AP_FILE_DATA frames
  *			with the same id carrying a host-share stream

@@ -112,7 +112,7 @@ int
 msg_get_test_syscall(struct imsg *imsg, struct mvm_test_syscall *ts)
 {
 	if (get(imsg, ts, sizeof(*ts)) == -1 || ts->ts_which == 0 ||
-	    ts->ts_which > MVM_TEST_VMM_LIE)
+	    ts->ts_which > MVM_TEST_VMM_NOCAP)
 		return (bad());
 	return (0);
 }
@@ -158,7 +158,7 @@ int
 msg_get_ctl_test(struct imsg *imsg, struct mvm_ctl_test *ct)
 {
 	if (get(imsg, ct, sizeof(*ct)) == -1 || !STR_OK(ct->ct_name) ||
-	    ct->ct_which == 0 || ct->ct_which > MVM_TEST_VMM_LIE)
+	    ct->ct_which == 0 || ct->ct_which > MVM_TEST_VMM_NOCAP)
 		return (bad());
 	return (0);
 }
@@ -371,7 +371,7 @@ int
 msg_get_vmm_error(struct imsg *imsg, struct mvm_vmm_error *ve)
 {
 	if (get(imsg, ve, sizeof(*ve)) == -1 || !STR_OK(ve->ve_msg) ||
-	    ve->ve_code == 0 || ve->ve_code > MVM_AGENT_EDENIED)
+	    ve->ve_code == 0 || ve->ve_code > MVM_AGENT_EPROTO)
 		return (bad());
 	return (0);
 }

@@ -265,6 +265,7 @@ struct mvm_test_syscall {
 /* mvm-vmm only: misbehave towards the supervisor */
 #define MVM_TEST_VMM_GARBAGE	7	/* bytes that are no message */
 #define MVM_TEST_VMM_LIE	8	/* EXIT for a command never started */
+#define MVM_TEST_VMM_NOCAP	9	/* pass a file get's data unchecked */
 };
 
 /* IMSG_CTL_TEST: have a guest's vmm run IMSG_TEST_SYSCALL (test builds) */
@@ -465,6 +466,9 @@ struct mvm_vmm_error {
 #define MVM_AGENT_EIO		8
 #define MVM_AGENT_EBUSY		9
 #define MVM_AGENT_EDENIED	10
+#define MVM_AGENT_EPROTO	11	/* the vmm's verdict: the agent broke
+					   the protocol (sent more than max,
+					   or not what it announced) */
 	char		 ve_msg[128];
 };
 
@@ -475,6 +479,12 @@ struct mvm_vmm_file {
 	uint64_t	 vf_size;		/* PUT: size; GET: max; END: size */
 	char		 vf_path[MVM_ROOT_MAX];
 };
+/*
+ * mvmctl cp, each way.  A get carries its max (this, or less if the
+ * client asked for less); the vmm, the supervisor and mvmctl each hold
+ * the guest to it, and to the size it announces at the end.
+ */
+#define MVM_CP_MAX		(256ULL * 1024 * 1024)
 
 /*
  * Egress (agentproto.h): a grant (NET_GRANT), a flow the guest asks for

@@ -376,6 +376,7 @@ exec_timer_cb(evutil_socket_t fd, short ev, void *key)
 		guest_stop(x->x_guest);
 }
 
+/* Read the guest again once its clients have taken most of its queue. */
 static void
 resume_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -391,6 +392,11 @@ resume_cb(evutil_socket_t fd, short ev, void *arg)
 			evtimer_add(g->g_resume, &tv);
 			return;
 		}
+	if (g->g_file_client != 0 &&
+	    control_queued(g->g_file_client) > EXEC_OUT_HIGH / 4) {
+		evtimer_add(g->g_resume, &tv);
+		return;
+	}
 	peer_pause(&g->g_peer, 0);
 }
 
@@ -437,12 +443,22 @@ deliver(void *arg, const uint8_t *p, size_t len)
 void
 exec_throttle(struct exec *x)
 {
-	struct guest	*g = x->x_guest;
+	guest_throttle(x->x_guest, x->x_client);
+}
+
+/*
+ * What a guest sends one of its clients (output, a share, a file) is
+ * not read from its vmm while that client has more than EXEC_OUT_HIGH
+ * queued, until all of them are down to a quarter of it (resume_cb).
+ */
+void
+guest_throttle(struct guest *g, uint32_t client)
+{
 	struct timeval	 tv = { 0, 10000 };
 
 	if (g->g_state != GUEST_RUNNING)
 		return;			/* stopping: its DONE must be read */
-	if (control_queued(x->x_client) > EXEC_OUT_HIGH) {
+	if (control_queued(client) > EXEC_OUT_HIGH) {
 		peer_pause(&g->g_peer, 1);
 		if (g->g_resume == NULL &&
 		    (g->g_resume = evtimer_new(sv.base, resume_cb, g)) == NULL)

@@ -1142,20 +1142,19 @@ guest_dispatch_msg(struct guest *g, struct imsg *imsg)
 			return (PEER_BAD);
 		if (g->g_file_id == 0 || vd.vd_id != g->g_file_id)
 			return (share_vmm_data(g, vd.vd_id, data, len));
-		guest_file_got(g, data, len);
-		return (PEER_OK);
+		return (guest_file_got(g, data, len));
 	case IMSG_VMM_FILE_END:
 		if (msg_get_vmm_file(imsg, &vf) == -1 ||
 		    g->g_file_id == 0 || vf.vf_id != g->g_file_id)
 			return (PEER_BAD);
-		guest_file_got_end(g, &vf);
-		return (PEER_OK);
+		return (guest_file_got_end(g, &vf));
 	case IMSG_VMM_OK:
 		if (msg_get_vmm_data(imsg, &vd, &data, &len) == -1 || len != 0)
 			return (PEER_BAD);
 		if (share_vmm_ok(g, vd.vd_id))
 			return (PEER_OK);
-		if (g->g_file_id == 0 || vd.vd_id != g->g_file_id)
+		if (g->g_file_id == 0 || vd.vd_id != g->g_file_id ||
+		    !g->g_file_put)
 			return (PEER_BAD);
 		guest_file_put_done(g);
 		return (PEER_OK);

@@ -419,6 +419,7 @@ void	 exec_output(struct exec *, uint32_t, const uint8_t *, size_t);
 void	 exec_exited(struct exec *, const struct mvm_vmm_exit *);
 void	 exec_record(struct exec *);
 void	 exec_throttle(struct exec *);
+void	 guest_throttle(struct guest *, uint32_t);
 void	 exec_fail(struct exec *, uint32_t, const char *);
 void	 exec_exit_send(struct exec *, uint32_t);
 void	*exec_key(const struct exec *);
@@ -434,8 +435,8 @@ void	 guest_file_data(struct guest *, const uint8_t *, size_t);
 void	 guest_file_end(struct guest *);
 int	 guest_file_get(struct guest *, uint32_t, const struct mvm_ctl_guest *);
 void	 guest_file_error(struct guest *, const struct mvm_vmm_error *);
-void	 guest_file_got(struct guest *, const uint8_t *, size_t);
-void	 guest_file_got_end(struct guest *, const struct mvm_vmm_file *);
+int	 guest_file_got(struct guest *, const uint8_t *, size_t);
+int	 guest_file_got_end(struct guest *, const struct mvm_vmm_file *);
 void	 guest_file_put_done(struct guest *);
 void	 guest_file_abort(struct guest *, const char *);
 void	 guest_file_client_gone(struct guest *);
@@ -446,8 +447,6 @@ int	 control_stdin(struct ctl_client *, struct imsg *);
 int	 control_guest(struct ctl_client *, struct imsg *);
 int	 control_file(struct ctl_client *, struct imsg *);
 void	 control_follow_stop(struct ctl_client *);
-
-#define MVM_CP_MAX		(256ULL * 1024 * 1024)
 
 /* net.c */
 uint32_t net_grants_parse(const char *const *, uint32_t, struct netgrant **,

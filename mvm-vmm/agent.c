@@ -7,6 +7,7 @@
  * fails the guest: it is stopped and reported as failed.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@ static struct {
 	int		 kind;	/* 0: free slot */
 	int		 state;
 	uint64_t	 when;	/* done: order of ending, to reuse */
+	uint64_t	 max;	/* FILE_GET: bytes the agent may send */
+	uint64_t	 got;	/* FILE_GET: bytes it sent */
 } reqs[REQ_MAX];
 static uint64_t		 req_clock;
 static struct event	*resume_timer;
@@ -63,6 +66,9 @@ static void	 agent_frame(const struct ap_frame *);
 static void	 grants_send(void);
 static int	 agent_dir_data(const struct ap_frame *);
 static int	 agent_dir_end(const struct ap_frame *);
+static int	 agent_file_data_in(const struct ap_frame *);
+static void	 agent_file_broken(uint32_t, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 static int
 req_find(uint32_t id)
@@ -97,6 +103,7 @@ req_add(uint32_t id, int kind)
 	reqs[slot].id = id;
 	reqs[slot].kind = kind;
 	reqs[slot].state = RS_ACTIVE;
+	reqs[slot].max = reqs[slot].got = 0;
 	return (0);
 }
 
@@ -481,13 +488,58 @@ data_send(uint32_t type, uint32_t id, uint32_t stream, const uint8_t *p,
 	} while (len > 0);
 }
 
+/*
+ * The agent broke a FILE_GET's contract: the copy ends with a typed
+ * error (the supervisor tells its client), then the guest fails, as for
+ * any other break of the protocol.
+ */
+static void
+agent_file_broken(uint32_t id, const char *fmt, ...)
+{
+	struct mvm_vmm_error	 ve;
+	va_list			 ap;
+
+	memset(&ve, 0, sizeof(ve));
+	ve.ve_id = id;
+	ve.ve_code = MVM_AGENT_EPROTO;
+	va_start(ap, fmt);
+	(void)vsnprintf(ve.ve_msg, sizeof(ve.ve_msg), fmt, ap);
+	va_end(ap);
+	req_done(id);
+	if (peer_compose(&vm.parent, IMSG_VMM_ERROR, vm.vc.vc_guest, -1, &ve,
+	    sizeof(ve)) == -1)
+		fatal("compose");
+	qemu_fail(MVM_DONE_PROTOCOL, "%s", ve.ve_msg);
+}
+
+/* A FILE_GET's data: at most the max the supervisor gave. */
+static int
+agent_file_data_in(const struct ap_frame *f)
+{
+	int	 i = req_find(f->f_id);
+
+#ifdef MVM_TEST_HOOKS
+	if (vm.test_nocap)
+		reqs[i].max = UINT64_MAX;
+#endif
+	if (f->f_len > reqs[i].max - reqs[i].got) {
+		agent_file_broken(f->f_id, "the agent sent more than the %llu "
+		    "bytes asked for", (unsigned long long)reqs[i].max);
+		return (0);
+	}
+	reqs[i].got += f->f_len;
+	data_send(IMSG_VMM_FILE_DATA, f->f_id, 0, f->f_data, f->f_len);
+	return (0);
+}
+
+/* Its end: the size announced must be what came. */
 static int
 agent_file_end_in(const struct ap_frame *f)
 {
 	static const char *const names[] = { "size", "mode", NULL };
 	struct mvm_vmm_file	 vf;
 	json_t			*o = frame_json(f);
-	uint64_t		 mode;
+	uint64_t		 mode, got = reqs[req_find(f->f_id)].got;
 	int			 rc = -1;
 
 	memset(&vf, 0, sizeof(vf));
@@ -495,13 +547,24 @@ agent_file_end_in(const struct ap_frame *f)
 	if (o != NULL && json_only(o, names) == 0 &&
 	    json_uint(o, "size", AP_FILE_MAX, &vf.vf_size) == 0 &&
 	    json_uint(o, "mode", 07777, &mode) == 0) {
+		rc = 0;
+#ifdef MVM_TEST_HOOKS
+		if (vm.test_nocap)
+			got = vf.vf_size;
+#endif
+		if (vf.vf_size != got) {
+			agent_file_broken(f->f_id, "the agent sent %llu bytes "
+			    "and announced %llu", (unsigned long long)got,
+			    (unsigned long long)vf.vf_size);
+			goto done;
+		}
 		vf.vf_mode = mode;
 		req_done(f->f_id);
 		if (peer_compose(&vm.parent, IMSG_VMM_FILE_END, vm.vc.vc_guest,
 		    -1, &vf, sizeof(vf)) == -1)
 			fatal("compose");
-		rc = 0;
 	}
+done:
 	json_decref(o);
 	return (rc);
 }
@@ -713,11 +776,9 @@ agent_frame(const struct ap_frame *f)
 			rc = agent_exit(f);
 		break;
 	case AP_FILE_DATA:
-		if (kind == REQ_GET) {
-			data_send(IMSG_VMM_FILE_DATA, f->f_id, 0, f->f_data,
-			    f->f_len);
-			rc = 0;
-		} else if (kind == REQ_DIRGET)
+		if (kind == REQ_GET)
+			rc = agent_file_data_in(f);
+		else if (kind == REQ_DIRGET)
 			rc = agent_dir_data(f);
 		break;
 	case AP_FILE_END:
@@ -902,10 +963,12 @@ agent_file_get(struct imsg *imsg)
 {
 	struct mvm_vmm_file	 vf;
 
-	if (msg_get_vmm_file(imsg, &vf) == -1 || vf.vf_path[0] != '/')
+	if (msg_get_vmm_file(imsg, &vf) == -1 || vf.vf_path[0] != '/' ||
+	    vf.vf_size == 0 || vf.vf_size > MVM_CP_MAX)
 		fatalx("malformed VMM_FILE_GET");
 	if (agent_request(vf.vf_id, REQ_GET) == -1)
 		return;
+	reqs[req_find(vf.vf_id)].max = vf.vf_size;
 	agent_json_send(AP_FILE_GET, vf.vf_id, json_pack("{s:s, s:I}", "path",
 	    vf.vf_path, "max", (json_int_t)vf.vf_size));
 }

@@ -158,8 +158,10 @@ vmm_config_msg(struct imsg *imsg)
 /*
  * Test builds: a forbidden system call (the jail must kill us), or a
  * vmm gone bad, as a guest that took over the vmm would be: bytes that
- * are no message, or a well-formed EXIT for a command never started.
- * The supervisor must stop this guest as failed and carry on.
+ * are no message, a well-formed EXIT for a command never started, or a
+ * file get's data passed on unchecked (more than its max, or another
+ * size at its end than came).  The supervisor must stop this guest as
+ * failed and carry on.
  */
 static void
 vmm_testhook(struct imsg *imsg)
@@ -183,6 +185,10 @@ vmm_testhook(struct imsg *imsg)
 		vx.vx_id = 0x7fffffff;
 		(void)peer_compose(&vm.parent, IMSG_VMM_EXIT, vm.vc.vc_guest,
 		    -1, &vx, sizeof(vx));
+		return;
+	case MVM_TEST_VMM_NOCAP:
+		log_warnx("test hook: file gets pass unchecked");
+		vm.test_nocap = 1;
 		return;
 	}
 	testhook_syscall(imsg);

@@ -73,6 +73,8 @@ struct vmm {
 	int			 grants_pending;	/* NET_GRANTS sent */
 	int			 done;		/* QEMU gone, DONE queued */
 	struct event		*linger_timer;	/* DONE on its way out */
+	int			 test_nocap;	/* MVM_TEST_VMM_NOCAP (test
+						   builds): gets unchecked */
 };
 
 extern struct vmm vm;

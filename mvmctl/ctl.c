@@ -138,8 +138,6 @@ ctl_exit_status(uint32_t code)
 void
 ctl_fail(int status, uint32_t code, const char *msg)
 {
-	if (g.unlink_on_error != NULL)
-		(void)unlink(g.unlink_on_error);
 	if (g.on_fail != NULL)
 		g.on_fail(status, code, msg);
 	errx(status, "%s", msg);

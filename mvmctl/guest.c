@@ -228,40 +228,69 @@ cmd_rm(int argc, char **argv)
 	return (simple_op(MVM_GUEST_RM, argc, argv, &self));
 }
 
-int
-cmd_logs(int argc, char **argv)
+/* LOGS replies to stdout up to END, through v unless it is NULL */
+static void
+logs_copy(struct vis *v)
 {
-	static const struct cmd self = { "logs", NULL, USAGE_LOGS };
-	struct mvm_ctl_guest	 cg;
-	struct imsg		 imsg;
-	int			 ch;
+	struct imsg	 imsg;
 
-	memset(&cg, 0, sizeof(cg));
-	cg.cg_op = MVM_GUEST_LOGS;
-	while ((ch = getopt(argc, argv, "f")) != -1) {
-		if (ch != 'f')
-			cmd_usage(&self);
-		cg.cg_flags |= MVM_GUEST_FOLLOW;
-	}
-	if (optind + 1 != argc || strlcpy(cg.cg_name, argv[optind],
-	    sizeof(cg.cg_name)) >= sizeof(cg.cg_name))
-		cmd_usage(&self);
-	g.typed_exits = 1;
-	ctl_connect();
-	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
 	for (;;) {
 		ctl_recv(&imsg);
 		if (imsg_type(&imsg) == IMSG_CTL_END)
 			break;
 		if (imsg_type(&imsg) != IMSG_CTL_LOGS)
 			errx(EXIT_MVM, "unexpected reply");
-		if (fwrite(imsg.data, 1, imsg.datalen, stdout) != imsg.datalen)
+		if (v != NULL)
+			vis_put(v, imsg.data, imsg.datalen);
+		else if (fwrite(imsg.data, 1, imsg.datalen, stdout) !=
+		    imsg.datalen)
 			err(EXIT_ERR, "stdout");
 		if (fflush(stdout) == EOF)
 			err(EXIT_ERR, "stdout");
 		imsg_free(&imsg);
 	}
 	imsg_free(&imsg);
+	if (v != NULL)
+		vis_flush(v);
+	if (fflush(stdout) == EOF)
+		err(EXIT_ERR, "stdout");
+}
+
+/*
+ * Console bytes go to a terminal escaped (vis.c): a guest must not
+ * drive the user's terminal.  --raw, or anything but a terminal, gets
+ * them as they are.
+ */
+int
+cmd_logs(int argc, char **argv)
+{
+	static const struct cmd self = { "logs", NULL, USAGE_LOGS };
+	static const struct option opts[] = {
+		{ "raw", no_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mvm_ctl_guest	 cg;
+	struct vis		 v;
+	int			 ch, raw = 0;
+
+	memset(&cg, 0, sizeof(cg));
+	cg.cg_op = MVM_GUEST_LOGS;
+	while ((ch = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+		if (ch == 'f')
+			cg.cg_flags |= MVM_GUEST_FOLLOW;
+		else if (ch == 'r')
+			raw = 1;
+		else
+			cmd_usage(&self);
+	}
+	if (optind + 1 != argc || strlcpy(cg.cg_name, argv[optind],
+	    sizeof(cg.cg_name)) >= sizeof(cg.cg_name))
+		cmd_usage(&self);
+	memset(&v, 0, sizeof(v));
+	g.typed_exits = 1;
+	ctl_connect();
+	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
+	logs_copy(raw || !isatty(STDOUT_FILENO) ? NULL : &v);
 	ctl_close();
 	return (EXIT_OK);
 }
@@ -321,15 +350,47 @@ cp_put(const char *src, const char *name, const char *path)
 	return (EXIT_OK);
 }
 
-/* Written to a temporary file beside dst, then renamed over it. */
+/*
+ * The file's bytes, into fd, never more than MVM_CP_MAX; then its end,
+ * whose size must be what came.  Returns the guest's mode bits.
+ */
+static uint32_t
+cp_get_data(int fd, const char *tmp)
+{
+	struct mvm_vmm_file	 vf;
+	struct imsg		 imsg;
+	uint64_t		 got = 0;
+
+	for (;;) {
+		ctl_recv(&imsg);
+		if (imsg_type(&imsg) == IMSG_CTL_FILE)
+			break;
+		if (imsg_type(&imsg) != IMSG_CTL_FILE_DATA ||
+		    imsg.datalen > MVM_CP_MAX - got)
+			errx(EXIT_MVM, "malformed reply: more than %llu bytes",
+			    MVM_CP_MAX);
+		if (write(fd, imsg.data, imsg.datalen) != (ssize_t)imsg.datalen)
+			errx(EXIT_ERR, "%s: write failed", tmp);
+		got += imsg.datalen;
+		imsg_free(&imsg);
+	}
+	if (imsg_get_data(&imsg, &vf, sizeof(vf)) == -1 || vf.vf_size != got)
+		errx(EXIT_MVM, "malformed reply");
+	imsg_free(&imsg);
+	return (vf.vf_mode);
+}
+
+/*
+ * Written to a temporary file beside dst, then renamed over it; the
+ * temporary file goes on any other way out (hostfile.c).
+ */
 static int
 cp_get(const char *name, const char *path, const char *dst)
 {
 	struct mvm_ctl_guest	 cg;
-	struct mvm_vmm_file	 vf;
-	struct imsg		 imsg;
 	struct stat		 st;
 	char			 target[PATH_MAX], tmp[PATH_MAX], base[PATH_MAX];
+	uint32_t		 mode;
 	int			 fd;
 
 	(void)strlcpy(base, path, sizeof(base));
@@ -343,40 +404,20 @@ cp_get(const char *name, const char *path, const char *dst)
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.mvmctl-XXXXXX", target) >=
 	    sizeof(tmp))
 		errx(EXIT_ERR, "%s: path too long", target);
-	if ((fd = mkstemp(tmp)) == -1)
-		err(EXIT_ERR, "%s", tmp);
+	fd = hostfile_mkstemp(tmp);
 	memset(&cg, 0, sizeof(cg));
 	cg.cg_op = MVM_GUEST_GET;
 	(void)strlcpy(cg.cg_name, name, sizeof(cg.cg_name));
 	(void)strlcpy(cg.cg_path, path, sizeof(cg.cg_path));
 	g.typed_exits = 1;
-	g.unlink_on_error = tmp;
 	ctl_connect();
 	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
-	for (;;) {
-		ctl_recv(&imsg);
-		if (imsg_type(&imsg) == IMSG_CTL_FILE)
-			break;
-		if (imsg_type(&imsg) != IMSG_CTL_FILE_DATA ||
-		    write(fd, imsg.data, imsg.datalen) !=
-		    (ssize_t)imsg.datalen) {
-			unlink(tmp);
-			errx(EXIT_ERR, "%s: write failed", tmp);
-		}
-		imsg_free(&imsg);
-	}
-	if (imsg_get_data(&imsg, &vf, sizeof(vf)) == -1) {
-		unlink(tmp);
-		errx(EXIT_MVM, "malformed reply");
-	}
-	imsg_free(&imsg);
+	mode = cp_get_data(fd, tmp);
 	ctl_close();
-	if (fchmod(fd, vf.vf_mode & 0777) == -1 || fsync(fd) == -1 ||
-	    close(fd) == -1 || rename(tmp, target) == -1) {
-		unlink(tmp);
+	if (fchmod(fd, hostfile_mode(mode)) == -1 || fsync(fd) == -1 ||
+	    close(fd) == -1 || rename(tmp, target) == -1)
 		err(EXIT_ERR, "%s", target);
-	}
-	g.unlink_on_error = NULL;
+	hostfile_keep();
 	return (EXIT_OK);
 }
 

@@ -68,7 +68,7 @@
 #define USAGE_LS	"ls [--json]"
 #define USAGE_STOP	"stop name"
 #define USAGE_RM	"rm name"
-#define USAGE_LOGS	"logs [-f] name"
+#define USAGE_LOGS	"logs [-f] [--raw] name"
 #define USAGE_CP	"cp source target"
 #define USAGE_BOOT_REPORT "boot-report name [--json]"
 #define USAGE_IMAGE	"image ls [--json]\n"					\
@@ -92,7 +92,6 @@ struct ctl_globals {
 	const char	*socket;
 	const char	*statedir;
 	int		 typed_exits;	/* map MVM_E* to EXIT_* statuses */
-	const char	*unlink_on_error; /* a temporary file to remove */
 	/* called before a failure ends mvmctl (--json reports it) */
 	void		(*on_fail)(int, uint32_t, const char *);
 };
@@ -134,6 +133,20 @@ void	 share_back_data(struct imsg *);
 void	 share_back_end(struct imsg *);
 int	 share_finish(int, char *, size_t);
 struct json_t *share_json(void);
+
+/* hostfile.c: files written from a guest's bytes */
+int	 hostfile_mkstemp(char *);
+void	 hostfile_keep(void);
+mode_t	 hostfile_mode(uint32_t);
+
+/* vis.c: console bytes for a terminal */
+struct vis {
+	uint8_t		 v_seq[4];	/* a UTF-8 sequence not yet whole */
+	size_t		 v_len;
+	int		 v_cr;		/* a carriage return, newline next? */
+};
+void	 vis_put(struct vis *, const uint8_t *, size_t);
+void	 vis_flush(struct vis *);
 
 /* guest.c: "--json" as the only option; a JSON value, pretty, freed */
 int	 json_flag(int, char **, const struct cmd *);

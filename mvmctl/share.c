@@ -24,6 +24,8 @@
  * fsynced and renamed over the old one; a file or link the guest did
  * not change is left alone (so a change made on the host meanwhile
  * stays); new directories are made 0700 and get their mode last.
+ * Files and new directories get the guest's permission bits less the
+ * user's umask (hostfile_mode), as if the user had made them.
  * Nothing is deleted on the host: a file removed in the guest stays.
  * A directory where the guest has a file (or the other way round) is
  * an error for that share.
@@ -772,7 +774,7 @@ apply_file_end(struct apply *a)
 		a->a_h->h_unchanged++;
 		return (0);
 	}
-	if (fchmod(fd, a->a_mode) == -1 || fsync(fd) == -1)
+	if (fchmod(fd, hostfile_mode(a->a_mode)) == -1 || fsync(fd) == -1)
 		rc = -1;
 	if (close(fd) == -1)
 		rc = -1;
@@ -840,7 +842,7 @@ apply_modes(struct apply *a)
 			rc = -1;
 			break;
 		}
-		if (fchmod(fd, a->a_newmodes[i]) == -1)
+		if (fchmod(fd, hostfile_mode(a->a_newmodes[i])) == -1)
 			rc = -1;
 		(void)close(fd);
 	}
