@@ -575,6 +575,7 @@ op_verb(uint32_t op)
 	case MVM_GUEST_GET:	return ("cp_get");
 	case MVM_GUEST_IMAGES:	return ("image_ls");
 	case MVM_GUEST_IMAGE_BUILD: return ("image_build");
+	case MVM_GUEST_IMAGE_RM: return ("image_rm");
 	}
 	return ("unknown");
 }
@@ -590,15 +591,11 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 	    cl->cl_follow != 0 || cl->cl_build_fd != -1)
 		return (PEER_BAD);
 	audit_ctl(op_verb(cg.cg_op), "ok");
-	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD) {
-		/* the client sends the layer only after this answer */
-		if ((err = image_build_begin(cl, cg.cg_name)) != 0)
-			(void)control_error(cl->cl_id, err, NULL);
-		else
-			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
-			    NULL, 0);
-		return (PEER_OK);
-	}
+	/* image build: the client sends the layer only after the answer */
+	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD)
+		return (image_build_begin(cl, &cg), PEER_OK);
+	if (cg.cg_op == MVM_GUEST_IMAGE_RM)
+		return (image_rm(cl, cg.cg_name), PEER_OK);
 	if (cg.cg_op == MVM_GUEST_LS)
 		return (guest_ls(cl, NULL), PEER_OK);
 	if (cg.cg_op == MVM_GUEST_IMAGES)
@@ -652,28 +649,9 @@ int
 control_file(struct ctl_client *cl, struct imsg *imsg)
 {
 	struct guest	*g = cl->cl_put;
-	int		 err;
 
-	if (cl->cl_build_fd != -1) {		/* image build layer */
-		if (imsg->fd != -1)
-			return (PEER_BAD);
-		if (imsg_type(imsg) == IMSG_CTL_FILE_DATA) {
-			if (image_build_data(cl, imsg->data,
-			    imsg->datalen) == -1) {
-				image_build_abort(cl);
-				(void)control_error(cl->cl_id, MVM_ETOOBIG,
-				    NULL);
-			}
-			return (PEER_OK);
-		}
-		if ((err = image_build_end(cl)) != 0)
-			(void)control_error(cl->cl_id, err, NULL);
-		else
-			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
-			    NULL, 0);
-		return (PEER_OK);
-	}
-
+	if (cl->cl_build_fd != -1)		/* image build layer */
+		return (image_build_file(cl, imsg));
 	if (g == NULL || g->g_file_client != cl->cl_id || imsg->fd != -1)
 		return (PEER_BAD);
 	if (imsg_type(imsg) == IMSG_CTL_FILE_DATA) {
