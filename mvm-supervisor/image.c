@@ -39,6 +39,8 @@
 #define IMAGE_BUILDS_MAX	4	/* at once: each is a thread */
 #define IMAGE_MANIFEST_MAX	4096	/* held for a built manifest.json */
 #define IMAGE_FILES_MAX		16	/* files of the default we skip */
+#define IMAGE_PEND_MAX		8	/* pieces held while the worker is
+					   behind; the client is paused */
 #define IMAGE_BUF		65536
 #define MIB_UP(x)		(((x) + (1 << 20) - 1) >> 20)
 
@@ -64,7 +66,6 @@ struct build_res {
 
 /* a piece of layer the worker has no room for yet */
 struct chunk {
-	TAILQ_ENTRY(chunk)	 ch_entry;
 	size_t			 ch_len;
 	uint8_t			 ch_data[];
 };
@@ -85,7 +86,8 @@ struct build {
 	int			 b_fd;			/* the loop's end */
 	struct event		*b_rev;			/* the report */
 	struct event		*b_wev;			/* room for b_pend */
-	TAILQ_HEAD(, chunk)	 b_pend;
+	struct chunk		*b_pend[IMAGE_PEND_MAX];
+	int			 b_npend;
 	uint64_t		 b_reserved;		/* of images_mib */
 	uint64_t		 b_bytes;		/* layer received */
 	uint32_t		 b_client;
@@ -95,7 +97,8 @@ struct build {
 	int			 b_done;		/* the worker reported */
 	struct build_res	 b_res;
 };
-static TAILQ_HEAD(, build) builds = TAILQ_HEAD_INITIALIZER(builds);
+TAILQ_HEAD(builds, build);
+static struct builds	 builds = TAILQ_HEAD_INITIALIZER(builds);
 
 static void	 cache_put(const struct verified *);
 static int	 file_sha256(int, char[MVM_SHA256_HEX]);
@@ -777,12 +780,8 @@ build_by_client(uint32_t id)
 static void
 build_drop_pending(struct build *b)
 {
-	struct chunk	*c;
-
-	while ((c = TAILQ_FIRST(&b->b_pend)) != NULL) {
-		TAILQ_REMOVE(&b->b_pend, c, ch_entry);
-		free(c);
-	}
+	while (b->b_npend > 0)
+		free(b->b_pend[--b->b_npend]);
 	if (b->b_wev != NULL)
 		event_del(b->b_wev);
 }
@@ -811,13 +810,15 @@ build_flush(struct build *b)
 {
 	struct chunk	*c;
 
-	while ((c = TAILQ_FIRST(&b->b_pend)) != NULL) {
+	while (b->b_npend > 0) {
+		c = b->b_pend[0];
 		if (send(b->b_fd, c->ch_data, c->ch_len, MSG_DONTWAIT |
 		    MSG_NOSIGNAL) == -1 && (errno == EAGAIN || errno == EINTR))
 			return (-1);
 		/* any other error: the worker is gone, its report says why */
-		TAILQ_REMOVE(&b->b_pend, c, ch_entry);
 		free(c);
+		memmove(&b->b_pend[0], &b->b_pend[1],
+		    --b->b_npend * sizeof(struct chunk *));
 	}
 	if (b->b_eof)
 		(void)shutdown(b->b_fd, SHUT_WR);
@@ -1016,7 +1017,6 @@ image_build_begin(struct ctl_client *cl, const struct mvm_ctl_guest *cg)
 	b->b_size = cg->cg_size;
 	b->b_reserved = need;
 	b->b_client = cl->cl_id;
-	TAILQ_INIT(&b->b_pend);
 	rm_dir(b->b_tmp);		/* an earlier, broken attempt */
 	if (mkdir(b->b_tmp, 0755) == -1 || build_start(b) == -1) {
 		err = errno;
@@ -1056,13 +1056,18 @@ build_data(struct build *b, const void *p, size_t len)
 		build_refuse(b, MVM_EQUOTA, msg);
 		return;
 	}
+	/* paused at the first held piece: a few more may be read already */
+	if (b->b_npend == IMAGE_PEND_MAX) {
+		build_refuse(b, MVM_EBUSY, "the client was not paused");
+		return;
+	}
 	if ((c = malloc(sizeof(*c) + len)) == NULL) {
 		build_refuse(b, ENOMEM, NULL);
 		return;
 	}
 	memcpy(c->ch_data, p, len);
 	c->ch_len = len;
-	TAILQ_INSERT_TAIL(&b->b_pend, c, ch_entry);
+	b->b_pend[b->b_npend++] = c;
 	/* held: read no more of this client until the worker catches up */
 	if (build_flush(b) == -1) {
 		control_pause(b->b_client, 1);
