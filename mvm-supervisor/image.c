@@ -946,6 +946,22 @@ build_start(struct build *b)
 	return (0);
 }
 
+/* A build whose worker never started: what it made goes. */
+static void
+build_discard(struct build *b)
+{
+	if (b->b_rev != NULL)
+		event_free(b->b_rev);
+	if (b->b_wev != NULL)
+		event_free(b->b_wev);
+	if (b->b_fd != -1) {
+		close(b->b_fd);
+		close(b->b_wfd);
+	}
+	rm_dir(b->b_tmp);
+	free(b);
+}
+
 /* Checks before a build starts: 0, or an MVM_E* code and maybe msg. */
 static uint32_t
 build_check(const struct mvm_ctl_guest *cg, struct image *base,
@@ -1021,16 +1037,7 @@ image_build_begin(struct ctl_client *cl, const struct mvm_ctl_guest *cg)
 	if (mkdir(b->b_tmp, 0755) == -1 || build_start(b) == -1) {
 		err = errno;
 		log_warn("image %s: build", b->b_name);
-		if (b->b_rev != NULL)
-			event_free(b->b_rev);
-		if (b->b_wev != NULL)
-			event_free(b->b_wev);
-		if (b->b_fd != -1) {
-			close(b->b_fd);
-			close(b->b_wfd);
-		}
-		rm_dir(b->b_tmp);
-		free(b);
+		build_discard(b);
 		(void)control_error(cl->cl_id, err, NULL);
 		return;
 	}

@@ -132,9 +132,10 @@ check "image.removed is recorded for a" test -n "$rec"
 like "$rec" '"bytes":[0-9]+' "with the bytes it freed"
 
 # ---- status while a 200 MiB layer is built: the build's copying and
-# hashing run beside the event loop, not on it.  The supervisor of
-# today's tree answers in milliseconds; one that builds on its loop
-# left a status waiting about 1.8 s at the end of this build.
+# hashing run beside the event loop, not on it.  This supervisor answers
+# in milliseconds (16 ms at most, measured); one that built on its loop
+# left a status waiting 1.4 to 2.2 s at the end of each build.  The
+# bound is generous for a shared, loaded machine.
 sv_start stall ", \"images_dir\": \"$IMGS\"" ||
     { nok "supervisor starts"; exit 1; }
 mkdir -p "$MVM_TMP/huge"
@@ -157,7 +158,7 @@ med=$(sed -n "$(((n + 1) / 2))p" <<<"$sorted")
 diag "status during the build: $n answers, median $med ms, max $max ms"
 check "status answered at least 5 times during the build ($n)" \
     test "$n" -ge 5
-check "status answered within 500 ms every time (max $max ms)" \
-    test "${max:-99999}" -lt 500
+check "status answered within 1000 ms every time (max $max ms)" \
+    test "${max:-99999}" -lt 1000
 rm -rf "$MVM_TMP/huge"
 $MVMCTL image rm huge >/dev/null
