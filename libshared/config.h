@@ -45,7 +45,7 @@ struct mvm_config {
 	uint32_t	 c_net_flows_max;	/* egress flows at once, per guest */
 	uint32_t	 c_net_mib;		/* egress MiB per guest, both ways */
 	uint32_t	 c_images_max;		/* built images (not default) */
-	uint32_t	 c_images_mib;		/* their bytes on disk, in all */
+	uint32_t	 c_images_mib;		/* their bytes on disk */
 	uint32_t	 c_image_layer_mib;	/* one build's layer */
 	struct mvm_profile c_profiles[MVM_PROFILES];	/* as tightened */
 };

@@ -176,7 +176,7 @@ enum imsg_type {
 #define MVM_ENOSECRET		1022	/* no such secret */
 #define MVM_ESHARE		1023	/* a host share did not get across */
 #define MVM_EQUOTA		1024	/* over an image quota of mvm.conf */
-#define MVM_EINUSE		1025	/* image in use: a guest, or the default */
+#define MVM_EINUSE		1025	/* image in use, or the default */
 
 /* IMSG_HELLO */
 struct mvm_hello {

@@ -91,10 +91,10 @@ struct build {
 	uint64_t		 b_reserved;		/* of images_mib */
 	uint64_t		 b_bytes;		/* layer received */
 	uint32_t		 b_client;
-	int			 b_streaming;		/* cl_build_fd is b_fd */
-	int			 b_answered;		/* or nobody to answer */
+	int			 b_streaming;		/* the layer comes */
+	int			 b_answered;		/* or the client left */
 	int			 b_eof;			/* END came */
-	int			 b_done;		/* the worker reported */
+	int			 b_done;		/* the worker is done */
 	struct build_res	 b_res;
 };
 TAILQ_HEAD(builds, build);
