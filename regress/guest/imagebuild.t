@@ -112,6 +112,10 @@ is $? 109 "image rm default: refused (109)"
 like "$(cat "$MVM_TMP/err")" "default" "and says it is the default"
 $CTL image rm nosuch 2>/dev/null
 is $? 121 "image rm of no such image: 121"
+is "$($POKE "$SV_DIR/control.sock" guestop 10 ../default)" "error 1002" \
+    "image rm of ../default: invalid (MVM_EINVAL)"
+is "$($POKE "$SV_DIR/control.sock" guestop 11 a)" closed \
+    "a guest request op past image rm: the connection is closed"
 
 $CTL up g --image a >/dev/null
 is $? 0 "a guest from image a starts"

@@ -23,6 +23,7 @@
  *		and more layer than that until an answer comes (or
  *		10 s after the last byte: "no answer")
  *   imagecut I S	the same, but close after half of the S bytes
+ *   guestop O N	HELLO, then a guest request of op O for name N
  * Prints "closed answered <bytes>" once the supervisor closes the
  * connection (after HELLO's answer, for the modes that say HELLO),
  * "error <code>" if it sent a typed error, or "open" if it was still
@@ -281,6 +282,16 @@ main(int argc, char *argv[])
 			send_msg(IMSG_CTL_SHARE, &sh, sizeof(sh));
 		} else
 			errx(2, "unknown mode %s", mode);
+	} else if (strcmp(mode, "guestop") == 0 && argc > 4) {
+		struct mvm_ctl_guest	 cg;
+
+		hello(MVM_CTL_VERSION);
+		memset(&cg, 0, sizeof(cg));
+		cg.cg_op = (uint32_t)atoi(argv[3]);
+		(void)strlcpy(cg.cg_name, argv[4], sizeof(cg.cg_name));
+		send_msg(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
+		read_reply();
+		return (0);
 	} else if (strncmp(mode, "image", 5) == 0 && argc > 4) {
 		image_stream(mode, argv[3], strtoull(argv[4], NULL, 10));
 		return (0);
