@@ -6,7 +6,8 @@
  * is written as the manifest of an image directory that holds the files
  * of fuzz_image_files() (fuzz/common.c); the seeds name them with their
  * SHA-256.  The rest of the supervisor that image.c needs (sv, the
- * audit and state helpers of image builds) is stubbed here.
+ * audit, state and control helpers of image builds and removals) is
+ * stubbed here.
  *
  * input: flags, then the manifest's bytes
  *	flags & 0x01	the images directory has a long path (195 bytes)
@@ -116,6 +117,36 @@ int
 fsync_dir(const char *path)
 {
 	(void)path;
+	abort();
+}
+
+int
+control_send(uint32_t id, uint32_t type, const void *d1, size_t l1,
+    const void *d2, size_t l2)
+{
+	(void)id;
+	(void)type;
+	(void)d1;
+	(void)l1;
+	(void)d2;
+	(void)l2;
+	abort();
+}
+
+int
+control_error(uint32_t id, uint32_t code, const char *msg)
+{
+	(void)id;
+	(void)code;
+	(void)msg;
+	abort();
+}
+
+void
+control_pause(uint32_t id, int on)
+{
+	(void)id;
+	(void)on;
 	abort();
 }
 

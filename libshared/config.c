@@ -83,6 +83,12 @@ static int	 set_net_flows_max(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
 static int	 set_net_mib(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
+static int	 set_images_max(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_images_mib(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
+static int	 set_image_layer_mib(struct conf_ctx *, const char *, json_t *,
+		    struct mvm_config *);
 
 static int	 set_profiles(struct conf_ctx *, const char *, json_t *,
 		    struct mvm_config *);
@@ -96,7 +102,10 @@ static const struct conf_key conf_keys[] = {
 	{ "guest_cpus",		set_guest_cpus },
 	{ "guest_memory_mib",	set_guest_memory },
 	{ "guests_max",		set_guests_max },
+	{ "image_layer_mib",	set_image_layer_mib },
 	{ "images_dir",		set_images_dir },
+	{ "images_max",		set_images_max },
+	{ "images_mib",		set_images_mib },
 	{ "key_name",		set_key_name },
 	{ "libexec_dir",	set_libexec_dir },
 	{ "log_level",		set_log_level },
@@ -134,6 +143,9 @@ config_defaults(struct mvm_config *c)
 	c->c_console_max_kib = MVM_CONSOLE_MAX_DEFAULT;
 	c->c_net_flows_max = MVM_NET_FLOWS_DEFAULT;
 	c->c_net_mib = MVM_NET_MIB_DEFAULT;
+	c->c_images_max = MVM_IMAGES_MAX_DEFAULT;
+	c->c_images_mib = MVM_IMAGES_MIB_DEFAULT;
+	c->c_image_layer_mib = MVM_IMAGE_LAYER_MIB_DEFAULT;
 	policy_defaults(c->c_profiles);
 	/* dev and permissive are root's until mvm.conf names others */
 	for (i = 0; i < MVM_PROFILES; i++)
@@ -437,6 +449,29 @@ set_net_mib(struct conf_ctx *cx, const char *k, json_t *v,
     struct mvm_config *c)
 {
 	return (get_uint32(cx, k, v, 1, 1024 * 1024, &c->c_net_mib));
+}
+
+static int
+set_images_max(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, 1024, &c->c_images_max));
+}
+
+static int
+set_images_mib(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, 1024 * 1024, &c->c_images_mib));
+}
+
+/* at most what the control protocol carries (MVM_IMAGE_LAYER_MAX) */
+static int
+set_image_layer_mib(struct conf_ctx *cx, const char *k, json_t *v,
+    struct mvm_config *c)
+{
+	return (get_uint32(cx, k, v, 1, MVM_IMAGE_LAYER_MAX >> 20,
+	    &c->c_image_layer_mib));
 }
 
 /* "file:line:col: message" at profiles.<name>[.<member>] */

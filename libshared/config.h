@@ -58,6 +58,9 @@ struct mvm_config {
 	uint32_t	 c_console_max_kib;	/* console log kept per guest */
 	uint32_t	 c_net_flows_max;	/* egress flows at once, per guest */
 	uint32_t	 c_net_mib;		/* egress MiB per guest, both ways */
+	uint32_t	 c_images_max;		/* built images (not default) */
+	uint32_t	 c_images_mib;		/* their bytes on disk */
+	uint32_t	 c_image_layer_mib;	/* one build's layer */
 	struct mvm_profile c_profiles[MVM_PROFILES];	/* as tightened */
 	struct mvm_acl	 c_acl[MVM_PROFILES];	/* who may use each */
 };
@@ -70,6 +73,9 @@ struct mvm_config {
 #define MVM_CONSOLE_MAX_DEFAULT		1024
 #define MVM_NET_FLOWS_DEFAULT		16
 #define MVM_NET_MIB_DEFAULT		1024
+#define MVM_IMAGES_MAX_DEFAULT		16
+#define MVM_IMAGES_MIB_DEFAULT		2048
+#define MVM_IMAGE_LAYER_MIB_DEFAULT	512
 
 #define MVM_AUDIT_BATCH_MAX_DEFAULT	256
 #define MVM_AUDIT_BATCH_MS_DEFAULT	10

@@ -499,7 +499,7 @@ msg_get_ctl_guest(struct imsg *imsg, struct mvm_ctl_guest *cg)
 {
 	if (get(imsg, cg, sizeof(*cg)) == -1 || !STR_OK(cg->cg_name) ||
 	    !STR_OK(cg->cg_path) || cg->cg_op < MVM_GUEST_LS ||
-	    cg->cg_op > MVM_GUEST_IMAGE_BUILD ||
+	    cg->cg_op > MVM_GUEST_IMAGE_RM ||
 	    (cg->cg_flags & ~MVM_GUEST_FOLLOW))
 		return (bad());
 	return (0);
@@ -611,6 +611,10 @@ mvm_strerror(uint32_t code)
 		return ("no such secret (mvmctl secret ls)");
 	case MVM_ESHARE:
 		return ("a host share did not get across");
+	case MVM_EQUOTA:
+		return ("over an image quota (mvm.conf)");
+	case MVM_EINUSE:
+		return ("image in use");
 	}
 	if (code > 0 && code < 1000)
 		return (strerror(code));

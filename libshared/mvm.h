@@ -175,6 +175,8 @@ enum imsg_type {
 #define MVM_ESIGN		1021	/* the signer refused or is gone */
 #define MVM_ENOSECRET		1022	/* no such secret */
 #define MVM_ESHARE		1023	/* a host share did not get across */
+#define MVM_EQUOTA		1024	/* over an image quota of mvm.conf */
+#define MVM_EINUSE		1025	/* image in use, or the default */
 
 /* IMSG_HELLO */
 struct mvm_hello {
@@ -680,6 +682,8 @@ struct mvm_ctl_guest {
 #define MVM_GUEST_GET		7	/* cp from the guest */
 #define MVM_GUEST_IMAGES	8	/* image ls */
 #define MVM_GUEST_IMAGE_BUILD	9	/* image build: a layer follows */
+#define MVM_GUEST_IMAGE_RM	10	/* image rm */
+/* IMAGE_BUILD: cg_size is the layer's size; the stream may not pass it */
 	uint32_t	 cg_flags;
 #define MVM_GUEST_FOLLOW	0x1
 	uint64_t	 cg_size;		/* PUT: size; GET: max */

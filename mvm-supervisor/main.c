@@ -234,6 +234,7 @@ main(int argc, char *argv[])
 	log_info("starting, mvm %s, state %s", MVM_VERSION,
 	    sv.conf.c_state_dir);
 	guest_init();
+	image_init();
 	child_start_all();
 	event_base_dispatch(sv.base);
 

@@ -627,6 +627,7 @@ op_verb(uint32_t op)
 	case MVM_GUEST_GET:	return ("cp_get");
 	case MVM_GUEST_IMAGES:	return ("image_ls");
 	case MVM_GUEST_IMAGE_BUILD: return ("image_build");
+	case MVM_GUEST_IMAGE_RM: return ("image_rm");
 	}
 	return ("unknown");
 }
@@ -685,6 +686,7 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 	struct mvm_ctl_guest	 cg;
 	struct guest		*g;
 	const char		*verb;
+	char			 msg[MVM_ERRMSG_MAX];
 	uint32_t		 err;
 	uid_t			 owner;
 
@@ -696,13 +698,19 @@ control_guest(struct ctl_client *cl, struct imsg *imsg)
 		return (guest_ls(cl, NULL), PEER_OK);
 	if (cg.cg_op == MVM_GUEST_IMAGES)
 		return (image_ls(cl), PEER_OK);
-	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD) {
-		/* the client sends the layer only after this answer */
-		if ((err = audit_busy() ? MVM_EBUSY :
-		    image_build_begin(cl, cg.cg_name)) != 0)
-			return (refuse(cl, verb, err, NULL));
+	if (cg.cg_op == MVM_GUEST_IMAGE_BUILD ||
+	    cg.cg_op == MVM_GUEST_IMAGE_RM) {
+		/* answered there once done (a build: ready for the layer) */
+		msg[0] = '\0';
+		if (audit_busy())
+			err = MVM_EBUSY;
+		else if (cg.cg_op == MVM_GUEST_IMAGE_BUILD)
+			err = image_build_begin(cl, &cg, msg, sizeof(msg));
+		else
+			err = image_rm(cl, cg.cg_name, msg, sizeof(msg));
+		if (err != 0)
+			return (refuse(cl, verb, err, msg));
 		audit_ctl(verb, "ok", cl->cl_uid, -1, 0);
-		(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0, NULL, 0);
 		return (PEER_OK);
 	}
 	if ((g = guest_find_for(cg.cg_name, cl->cl_uid)) == NULL)
@@ -727,28 +735,9 @@ int
 control_file(struct ctl_client *cl, struct imsg *imsg)
 {
 	struct guest	*g;
-	int		 err;
 
-	if (cl->cl_build_fd != -1) {		/* image build layer */
-		if (imsg->fd != -1)
-			return (PEER_BAD);
-		if (imsg_type(imsg) == IMSG_CTL_FILE_DATA) {
-			if (image_build_data(cl, imsg->data,
-			    imsg->datalen) == -1) {
-				image_build_abort(cl);
-				(void)control_error(cl->cl_id, MVM_ETOOBIG,
-				    NULL);
-			}
-			return (PEER_OK);
-		}
-		if ((err = image_build_end(cl)) != 0)
-			(void)control_error(cl->cl_id, err, NULL);
-		else
-			(void)control_send(cl->cl_id, IMSG_CTL_OK, NULL, 0,
-			    NULL, 0);
-		return (PEER_OK);
-	}
-
+	if (cl->cl_build_fd != -1)		/* image build layer */
+		return (image_build_file(cl, imsg));
 	if (cl->cl_put == 0 || imsg->fd != -1 || imsg->datalen > MVM_DATA_MAX)
 		return (PEER_BAD);
 	if ((g = guest_by_id(cl->cl_put)) == NULL ||

@@ -385,11 +385,13 @@ int	 audit_resume(uint32_t);
 /* image.c */
 int	 image_get(const char *, struct image *, uint32_t *);
 int	 image_list(char [][MVM_NAME_MAX], int);
+void	 image_init(void);
 struct ctl_client;
-int	 image_build_begin(struct ctl_client *, const char *);
-int	 image_build_data(struct ctl_client *, const void *, size_t);
-int	 image_build_end(struct ctl_client *);
+uint32_t image_build_begin(struct ctl_client *, const struct mvm_ctl_guest *,
+	    char *, size_t);
+int	 image_build_file(struct ctl_client *, struct imsg *);
 void	 image_build_abort(struct ctl_client *);
+uint32_t image_rm(struct ctl_client *, const char *, char *, size_t);
 
 /* guest.c */
 void	 guest_init(void);

@@ -122,6 +122,8 @@ ctl_exit_status(uint32_t code)
 	case MVM_EPOLICY:	return (EXIT_POLICY);
 	case MVM_ENOSECRET:	return (EXIT_NOSECRET);
 	case MVM_ESHARE:	return (EXIT_SHARE);
+	case MVM_EQUOTA:	return (EXIT_QUOTA);
+	case MVM_EINUSE:	return (EXIT_INUSE);
 	case MVM_ENOIMAGE:	return (EXIT_NOIMAGE);
 	case MVM_ETOOBIG:	return (EXIT_TOOBIG);
 	case MVM_EEXIST:	return (EXIT_EXISTS);

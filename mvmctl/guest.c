@@ -1,6 +1,6 @@
 /*
- * mvmctl ls, stop, rm, logs, cp, boot-report, image ls: managing named
- * guests and images through the supervisor.
+ * mvmctl ls, stop, rm, logs, cp, boot-report, image ls and rm: managing
+ * named guests and images through the supervisor.
  */
 #include <sys/stat.h>
 
@@ -451,6 +451,9 @@ cmd_image(int argc, char **argv)
 		cmd_usage(&self);
 	if (strcmp(argv[1], "build") == 0)
 		return (image_build(argc - 1, argv + 1));
+	if (strcmp(argv[1], "rm") == 0)
+		return (simple_op(MVM_GUEST_IMAGE_RM, argc - 1, argv + 1,
+		    &self));
 	if (strcmp(argv[1], "ls") != 0)
 		cmd_usage(&self);
 	json = json_flag(argc - 1, argv + 1, &self);

@@ -5,7 +5,11 @@
  * lays it over the default image's initramfs.  Entries are sorted,
  * owned by root, dated 0 and stripped of set-id bits, so the same tree
  * gives the same bytes.  Regular files, directories and symlinks only.
+ * The tree is walked twice: once to size the layer, which the request
+ * announces (the supervisor checks its quotas against it before a byte
+ * is sent), then to send it.
  */
+#include <sys/param.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -14,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,15 +30,30 @@ struct cpio {
 	uint8_t		 buf[MVM_DATA_MAX];
 	size_t		 len;
 	uint64_t	 total;
+	uint64_t	 size;		/* announced; 0: only sizing */
 	uint32_t	 ino;
 };
 
+/*
+ * Send what is buffered.  A refusal can come before the end (the
+ * layer broke a quota, the build failed): then stop sending.
+ */
 static void
 cpio_flush(struct cpio *c)
 {
+	struct pollfd	 pfd;
+	struct imsg	 imsg;
+
 	if (c->len > 0)
 		ctl_send(IMSG_CTL_FILE_DATA, c->buf, c->len);
 	c->len = 0;
+	pfd.fd = ctl_fd();
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) == 1) {
+		ctl_read();
+		if (ctl_pending(&imsg))		/* an error exits there */
+			errx(EXIT_MVM, "unexpected reply from the supervisor");
+	}
 }
 
 static void
@@ -46,6 +66,10 @@ cpio_put(struct cpio *c, const void *p, size_t len)
 	if (c->total > MVM_IMAGE_LAYER_MAX)
 		errx(EXIT_TOOBIG, "layer larger than %llu bytes",
 		    (unsigned long long)MVM_IMAGE_LAYER_MAX);
+	if (c->size == 0)
+		return;
+	if (c->total > c->size)
+		errx(EXIT_ERR, "the tree changed while it was packed");
 	while (len > 0) {
 		n = sizeof(c->buf) - c->len;
 		if (n > len)
@@ -84,21 +108,32 @@ cpio_header(struct cpio *c, const char *name, uint32_t mode, uint32_t nlink,
 	cpio_pad(c);
 }
 
+/* Exactly the size its header says: a file that grew is cut there. */
 static void
 cpio_file(struct cpio *c, const char *path, const char *name,
     const struct stat *st)
 {
 	uint8_t	 buf[65536];
-	ssize_t	 n;
+	off_t	 left = st->st_size;
+	ssize_t	 n = 0;
 	int	 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		err(EXIT_ERR, "%s", path);
 	cpio_header(c, name, S_IFREG | (st->st_mode & 0777), 1, st->st_size);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	if (c->size == 0) {			/* sizing */
+		c->total += left;
+		left = 0;
+	}
+	while (left > 0 &&
+	    (n = read(fd, buf, MIN((off_t)sizeof(buf), left))) > 0) {
 		cpio_put(c, buf, n);
+		left -= n;
+	}
 	if (n == -1)
 		err(EXIT_ERR, "%s", path);
+	if (left > 0)
+		errx(EXIT_ERR, "%s: shrank while it was packed", path);
 	close(fd);
 	cpio_pad(c);
 }
@@ -150,6 +185,14 @@ next:
 	free(ents);
 }
 
+/* The tree, then the trailer; c->size 0 only counts the bytes. */
+static void
+cpio_layer(struct cpio *c, const char *from)
+{
+	cpio_tree(c, from, "");
+	cpio_header(c, "TRAILER!!!", 0, 1, 0);
+}
+
 int
 image_build(int argc, char **argv)
 {
@@ -180,15 +223,20 @@ image_build(int argc, char **argv)
 	if (strlcpy(cg.cg_name, argv[optind], sizeof(cg.cg_name)) >=
 	    sizeof(cg.cg_name))
 		cmd_usage(&self);
+	memset(&c, 0, sizeof(c));
+	cpio_layer(&c, from);
+	cg.cg_size = c.total;
 	g.typed_exits = 1;
 	ctl_connect();
 	ctl_send(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
-	/* a refusal (name in use) comes before any of the layer is sent */
+	/* a refusal (name in use, a quota) comes before the layer is sent */
 	ctl_expect(&imsg, IMSG_CTL_OK);
 	imsg_free(&imsg);
 	memset(&c, 0, sizeof(c));
-	cpio_tree(&c, from, "");
-	cpio_header(&c, "TRAILER!!!", 0, 1, 0);
+	c.size = cg.cg_size;
+	cpio_layer(&c, from);
+	if (c.total != c.size)
+		errx(EXIT_ERR, "the tree changed while it was packed");
 	cpio_flush(&c);
 	ctl_send(IMSG_CTL_FILE, NULL, 0);
 	ctl_expect(&imsg, IMSG_CTL_OK);

@@ -36,6 +36,8 @@
 #define EXIT_RECEIPT	113	/* the command ran; its receipt was not made */
 #define EXIT_NOSECRET	112	/* no such secret */
 #define EXIT_SHARE	111	/* a host share did not get in or back */
+#define EXIT_QUOTA	110	/* over an image quota of mvm.conf */
+#define EXIT_INUSE	109	/* image in use (a guest, or the default) */
 #define EXIT_BUSY	108	/* busy (audit log behind, clients): retry */
 #define EXIT_INTR	130	/* interrupted (Ctrl-C) */
 
@@ -72,7 +74,8 @@
 #define USAGE_CP	"cp source target"
 #define USAGE_BOOT_REPORT "boot-report name [--json]"
 #define USAGE_IMAGE	"image ls [--json]\n"					\
-	"       image build name --from dir"
+	"       image build name --from dir\n"				\
+	"       image rm name"
 
 #define AUDIT_USAGE \
 	"audit tail [-f] [-n count] [--tenant tenant] [--json]\n" \

@@ -23,6 +23,11 @@
  *		turn), 64 in flight at a time; prints "answered <n> ms <t>"
  *   refusals N	HELLO, then N requests that are refused and recorded
  *		(stop of guest "nosuch"), 16 in flight; "refused <n> ms <t>"
+ *   imagegrow I S	HELLO, then an image build of I announcing S bytes,
+ *		and more layer than that until an answer comes (or
+ *		10 s after the last byte: "no answer")
+ *   imagecut I S	the same, but close after half of the S bytes
+ *   guestop O N	HELLO, then a guest request of op O for name N
  * Prints "closed answered <bytes>" once the supervisor closes the
  * connection (after HELLO's answer, for the modes that say HELLO),
  * "error <code>" if it sent a typed error, or "open" if it was still
@@ -221,6 +226,45 @@ wait_close(int ms)
 	printf("closed answered %zu\n", total);
 }
 
+/*
+ * An image build announcing size bytes, then zeros: "imagegrow" sends
+ * until an answer comes (up to 4 MiB more than it announced) and
+ * prints it; "imagecut" goes away after half of them.
+ */
+static void
+image_stream(const char *mode, const char *name, uint64_t size)
+{
+	struct mvm_ctl_guest	 cg;
+	struct imsg_hdr		 hdr;
+	struct pollfd		 pfd;
+	static uint8_t		 zero[MVM_DATA_MAX];
+	uint64_t		 sent = 0, stop;
+
+	hello(MVM_CTL_VERSION);
+	memset(&cg, 0, sizeof(cg));
+	cg.cg_op = MVM_GUEST_IMAGE_BUILD;
+	cg.cg_size = size;
+	(void)strlcpy(cg.cg_name, name, sizeof(cg.cg_name));
+	send_msg(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
+	if (read(fd, &hdr, sizeof(hdr)) != sizeof(hdr) ||
+	    hdr.type != IMSG_CTL_OK)
+		errx(1, "image build refused");
+	stop = strcmp(mode, "imagecut") == 0 ? size / 2 :
+	    size + 4 * 1024 * 1024;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (sent < stop && poll(&pfd, 1, 0) == 0) {
+		send_msg(IMSG_CTL_FILE_DATA, zero, sizeof(zero));
+		sent += sizeof(zero);
+	}
+	if (strcmp(mode, "imagecut") == 0)
+		printf("sent %llu\n", (unsigned long long)sent);
+	else if (poll(&pfd, 1, 10000) == 1)
+		read_reply();
+	else
+		printf("no answer\n");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -336,6 +380,19 @@ main(int argc, char *argv[])
 		hello(MVM_CTL_VERSION);
 		pipeline(atoi(argv[3]), 16, send_refused, done_refused,
 		    "refused");
+		return (0);
+	} else if (strcmp(mode, "guestop") == 0 && argc > 4) {
+		struct mvm_ctl_guest	 cg;
+
+		hello(MVM_CTL_VERSION);
+		memset(&cg, 0, sizeof(cg));
+		cg.cg_op = (uint32_t)atoi(argv[3]);
+		(void)strlcpy(cg.cg_name, argv[4], sizeof(cg.cg_name));
+		send_msg(IMSG_CTL_GUEST_REQ, &cg, sizeof(cg));
+		read_reply();
+		return (0);
+	} else if (strncmp(mode, "image", 5) == 0 && argc > 4) {
+		image_stream(mode, argv[3], strtoull(argv[4], NULL, 10));
 		return (0);
 	} else if (strcmp(mode, "hold") == 0) {
 		hello(MVM_CTL_VERSION);
