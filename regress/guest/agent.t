@@ -201,15 +201,6 @@ for t in essential minimal standard network; do
 	    test -n "$src" -a "$src" = "$man"
 done
 
-# elf FILE HEX: a static x86-64 ELF that runs the machine code HEX
-elf() {
-	local n=$((120 + ${#2} / 2)) le
-	le=$(printf '%02x%02x000000000000' $((n & 255)) $((n >> 8)))
-	printf '%b' "$(sed 's/../\\x&/g' <<<"7f454c460201010000000000000000\
-0002003e000100000078004000000000004000000000000000000000000000000000000000\
-4000380001000000000000000100000005000000000000000000000000004000000000000000\
-400000000000${le}${le}0010000000000000$2")" >"$1"
-}
 # i386 exit(0) through int 0x80, x32 exit(0); if either returns, exit 7
 elf "$D/i386" b80100000031dbcd80b83c000000bf070000000f05
 elf "$D/x32" b83c00004031ff0f05b83c000000bf070000000f05
