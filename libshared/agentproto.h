@@ -269,4 +269,19 @@ int	 ap_net_host(const char *);
 int	 ap_path_clean(const char *, size_t);
 uint32_t ap_tier_parse(const char *);	/* 0 if not a tier */
 
+/*
+ * Guest users (mvm-agent.8, Users): whom a command runs as, carried as
+ * the EXEC member "uid" and the DIR_PUT member "uid".  Root only if
+ * the host allows it (mvmctl --guest-root); otherwise the default user
+ * "mvm", or a uid of the command's own for one granted secrets, so that
+ * no other command's process can read its environment or secret files.
+ * All but root have group "mvm" and nothing else.
+ */
+#define AP_UID_ROOT		0
+#define AP_UID_USER		1000	/* "mvm": the default */
+#define AP_GID_USER		1000	/* group "mvm" */
+#define AP_UID_EXEC		2000	/* the first per-exec uid */
+#define AP_UID_EXEC_N		1000	/* 2000-2999 */
+int	 ap_uid_ok(uint64_t);		/* 1 if one of the above */
+
 #endif /* MVM_AGENTPROTO_H */
