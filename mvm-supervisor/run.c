@@ -84,14 +84,15 @@ run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
 
 /*
  * The request against its profile (for exec: its guest's, with the
- * guest's tier as the loosest); add_dir is the loosest mode its host
- * shares ask for.  Returns NULL and fills in what the profile decides
- * (cpus, memory, timeout, tier), or the rule that denies it, with a
- * message in msg.
+ * guest's tier as the loosest, and guest root only if the guest was
+ * started with it); add_dir is the loosest mode its host shares ask
+ * for.  Returns NULL and fills in what the profile decides (cpus,
+ * memory, timeout, tier), or the rule that denies it, with a message
+ * in msg.
  */
 static const char *
 policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
-    uint32_t tier_max, uint32_t add_dir, char *msg, size_t len)
+    uint32_t tier_max, int root_ok, uint32_t add_dir, char *msg, size_t len)
 {
 	const char	*tier = ap_tier_name(tier_max);
 
@@ -154,6 +155,15 @@ policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
 	}
 	if (cr->cr_seccomp == 0)
 		cr->cr_seccomp = tier_max;
+	if ((cr->cr_flags & MVM_RUN_GUEST_ROOT) && !root_ok) {
+		if (!p->pr_guest_root)
+			(void)snprintf(msg, len, "--guest-root: profile %s "
+			    "allows no root in the guest", p->pr_name);
+		else
+			(void)snprintf(msg, len, "--guest-root: the guest was "
+			    "started without it (up --guest-root)");
+		return (POLICY_RULE_GUEST_ROOT);
+	}
 	return (NULL);
 }
 
@@ -314,8 +324,8 @@ run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
 		else if (g->g_state != GUEST_RUNNING || g->g_transient)
 			err = MVM_ESTATE;
 		else if ((rule = policy_check(&cr, &g->g_profile, g->g_tier,
-		    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
-		    sizeof(msg))) != NULL)
+		    g->g_guest_root, share_mode_max(cl->cl_shares,
+		    cl->cl_nshares), msg, sizeof(msg))) != NULL)
 			return (policy_deny(cl, &cr, g->g_profile.pr_name,
 			    rule, msg));
 		msg[0] = '\0';
@@ -338,7 +348,7 @@ run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
 	    cr.cr_profile : MVM_PROFILE_DEFAULT)) == NULL)
 		return (control_error(cl->cl_id, MVM_EINVAL, "no such profile "
 		    "(mvmctl policy ls)") == -1 ? PEER_GONE : PEER_OK);
-	if ((rule = policy_check(&cr, p, p->pr_seccomp,
+	if ((rule = policy_check(&cr, p, p->pr_seccomp, p->pr_guest_root,
 	    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
 	    sizeof(msg))) != NULL)
 		return (policy_deny(cl, &cr, p->pr_name, rule, msg));
@@ -370,6 +380,7 @@ run_admit(struct ctl_client *cl, const struct mvm_ctl_run *crp,
 	}
 	g->g_profile = *p;
 	g->g_tier = cr.cr_seccomp;
+	g->g_guest_root = (cr.cr_flags & MVM_RUN_GUEST_ROOT) != 0;
 	g->g_net = *net;
 	g->g_nnet = nnet;
 	*net = NULL;
