@@ -458,7 +458,7 @@ msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
 	    !STR_OK(cr->cr_cwd) || cr->cr_mode < MVM_RUN_RUN ||
 	    cr->cr_mode > MVM_RUN_EXEC ||
 	    (cr->cr_flags & ~(MVM_RUN_STDIN | MVM_RUN_NOOUTPUT |
-	    MVM_RUN_RECEIPT)) != 0 ||
+	    MVM_RUN_RECEIPT | MVM_RUN_GUEST_ROOT)) != 0 ||
 	    !STR_OK(cr->cr_profile) || (cr->cr_pflags & ~MVM_POLICY_ACK) ||
 	    (cr->cr_seccomp != 0 && ap_tier_name(cr->cr_seccomp) == NULL) ||
 	    cr->cr_argc > MVM_EXEC_ARGC_MAX || cr->cr_envc > MVM_EXEC_ENVC_MAX ||

@@ -88,7 +88,7 @@ run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
  * started with it); add_dir is the loosest mode its host shares ask
  * for.  Returns NULL and fills in what the profile decides (cpus,
  * memory, timeout, tier), or the rule that denies it, with a message
- * in msg.
+ * in msg.  An exec was acknowledged with its guest's up.
  */
 static const char *
 policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
@@ -96,7 +96,8 @@ policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
 {
 	const char	*tier = ap_tier_name(tier_max);
 
-	if (p->pr_ack && (cr->cr_pflags & MVM_POLICY_ACK) == 0) {
+	if (p->pr_ack && cr->cr_mode != MVM_RUN_EXEC &&
+	    (cr->cr_pflags & MVM_POLICY_ACK) == 0) {
 		(void)snprintf(msg, len, "profile %s needs --ack-permissive",
 		    p->pr_name);
 		return (POLICY_RULE_ACK);
