@@ -70,14 +70,15 @@ check "no secret name in the audit log" \
     not grep -qE "api-token|db\.pass|API_TOKEN" "$LOG"
 
 # ---- exec in a named guest, with stdout streamed (no --json)
-$CTL up g1 >/dev/null; is $? 0 "up g1"
+# (dev, --guest-root: only root may list the secret files' directories)
+$CTL up g1 --profile dev --guest-root >/dev/null; is $? 0 "up g1"
 got=$($CTL exec g1 --secret db.pass -- sh -c 'echo "[$DB_PASS]"' </dev/null)
 is "$got" "[[mvm:redacted]]" "exec --secret: streamed stdout redacted"
 # secrets as files: 0400 and the command's (its own uid), the value,
 # gone once the command ends
 got=$($CTL exec g1 --secret-file db.pass:/run/secrets/db \
     --secret-file $NAME1:/tmp/deep/er/tok -- sh -c '
-	stat -c "%a %s %U" /run/secrets/db /tmp/deep/er/tok |
+	stat -c "%a %s %u" /run/secrets/db /tmp/deep/er/tok |
 	    sed "s/ $(id -u)\$/ me/"
 	stat -c "%a %U" /tmp/deep/er
 	printf "%s" "$(cat /run/secrets/db)$(cat /tmp/deep/er/tok)" |
@@ -90,7 +91,8 @@ is "$(sed -n 3p <<<"$got")" "711 root" \
 is "$(sed -n 4p <<<"$got")" "$(printf '%s%s' "$V2" "$V1" | sha256sum | cut -c1-64)" \
     "... holding the values (digest computed in the guest)"
 is "$(sed -n 5p <<<"$got")" "[mvm:redacted]" "... and redacted when printed"
-is "$($CTL exec g1 -- sh -c 'ls /run/secrets/db /tmp/deep/er/tok 2>&1 | wc -l;
+is "$($CTL exec g1 --guest-root -- sh -c '
+    ls /run/secrets/db /tmp/deep/er/tok 2>&1 | wc -l
     { ls -A /run/secrets; ls -A /tmp/deep/er; } | wc -w' </dev/null)" "2
 0" "the files are gone once the command has ended"
 $CTL exec g1 -- sh -c 'mkdir -p /tmp/sec; ln -s /etc/passwd /tmp/sec/l' </dev/null
