@@ -126,6 +126,13 @@ JSON
 	return 1
 }
 
+# sv_accel: the accel the supervisor found its guests may use, from its
+# log: kvm only where a jailed uid may open /dev/kvm (not a node for
+# root only), which [ -w /dev/kvm ] in a test run as root cannot tell
+sv_accel() {
+	grep -q 'guests: accel kvm' "$SV_LOG" && echo kvm || echo tcg
+}
+
 # sv_stop [PID]: SIGTERM and wait; the exit status goes to SV_RC
 # (not a command substitution: only this shell can wait for it)
 sv_stop() {

@@ -88,10 +88,7 @@ $CTL cp g1:/no/such/file "$MVM_TMP/nothing" 2>/dev/null
 is $? 127 "cp of a missing guest file: 127"
 check "no partial file left on the host" not test -e "$MVM_TMP/nothing"
 rep=$($CTL boot-report g1 --json)
-# the accel the supervisor found usable: kvm only where a jailed uid may
-# open /dev/kvm, so not with a node for root only
-is "$(jq -r .backend.accel <<<"$rep")" \
-    "$(grep -q 'guests: accel kvm' "$SV_LOG" && echo kvm || echo tcg)" \
+is "$(jq -r .backend.accel <<<"$rep")" "$(sv_accel)" \
     "boot report names the accel"
 like "$(jq -r .backend.qemu <<<"$rep")" '^[0-9]+\.[0-9]+\.[0-9]+$' \
     "boot report has QEMU's version"
