@@ -67,7 +67,7 @@ static void	 job_giveup(struct job *, uint64_t);
 static void	 job_kill(struct job *, uint64_t);
 static int	 job_done(struct job *, uint64_t);
 static int	 uid_busy(uint32_t);
-static struct job *job_new(uint32_t, struct spawn *, int *);
+static struct job *job_new(uint32_t, struct spawn *, const int *);
 static int	 exec_parse(json_t *, struct spawn *);
 static int	 env_parse(json_t *, struct spawn *);
 static void	 spawn_free(struct spawn *);
@@ -391,7 +391,7 @@ uid_busy(uint32_t uid)
 
 /* The job of a child that exec'd; it takes its cgroup and files. */
 static struct job *
-job_new(uint32_t id, struct spawn *s, int *ours)
+job_new(uint32_t id, struct spawn *s, const int *ours)
 {
 	struct job	*j;
 	int		 i;
