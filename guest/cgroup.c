@@ -14,6 +14,11 @@
  * then the cgroup is removed.  One that is not empty yet when the agent
  * lets go of it (the session ended) is removed later (cg_sweep).
  *
+ * cgroup2 is mounted with favordynmods: moving each command's process
+ * into its cgroup then costs no RCU grace period (measured under TCG:
+ * an EXEC of /bin/true took 17 ms, 22 ms without it, 14 ms with no
+ * cgroup at all), at a small cost to every fork and exit.
+ *
  * "mvm" has the default cpu weight, as heavy as the agent beside it in
  * the root cgroup: however many processes the commands have, the agent
  * keeps about half of the CPU.  A command may have CG_PIDS_MAX
@@ -66,7 +71,7 @@ cg_init(void)
 	int	 root;
 
 	if (mount("cgroup2", CG_ROOT, "cgroup2", MS_NOSUID | MS_NODEV |
-	    MS_NOEXEC, NULL) == -1 && errno != EBUSY) {
+	    MS_NOEXEC, "favordynmods") == -1 && errno != EBUSY) {
 		alog("mount cgroup2: %s: commands are killed by process "
 		    "group only", strerror(errno));
 		return;

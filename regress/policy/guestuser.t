@@ -114,23 +114,29 @@ wait "$sec"
 is $? 0 "  ... while the exec granted it ran on"
 
 # ---- what an exec leaves behind is gone before the next one
-$CTL exec g -- sh -c 'sleep 1000 & setsid sleep 1001 & echo started' \
-    </dev/null >/dev/null
-is "$($CTL exec g -- sh -c 'ps -o args | grep -c "^sleep 100[01]$"' \
-    </dev/null)" 0 "sleep 1000 & and a setsid escape: gone at the next exec"
-ms() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { print int((b - a) * 1000) }'; }
+ms() { awk -v a="$1" -v b="$EPOCHREALTIME" \
+    'BEGIN { print int((b - a) * 1000) }'; }
 t0=$EPOCHREALTIME
 $CTL exec g -- true </dev/null
 base=$(ms "$t0")
+# gone GUEST REGEX DESC: at the next exec no process's arguments match
+# REGEX, and that exec is not slowed
+gone() {
+	local t0 n el
+	t0=$EPOCHREALTIME
+	n=$($CTL exec "$1" -- sh -c "ps -o args | grep -c '$2'" </dev/null)
+	el=$(ms "$t0")
+	is "$n" 0 "$3: gone at the next exec"
+	check "  ... which is not slowed ($el ms; a bare exec: $base ms)" \
+	    test "$el" -lt $((base * 3 + 2000))
+}
+$CTL exec g -- sh -c 'sleep 1000 & setsid sleep 1001 & echo started' \
+    </dev/null >/dev/null
+gone g '^sleep 100[01]$' "sleep 1000 & and a setsid escape"
 $CTL exec g -- sh -c 'b() { [ $1 -gt 0 ] || exec sleep 1000
 	b $(($1 - 1)) & b $(($1 - 1)) & wait; }; b 6 & sleep 1; echo started' \
     </dev/null >/dev/null
-t0=$EPOCHREALTIME
-left=$($CTL exec g -- sh -c 'ps -o args | grep -c "^sleep 1000$"' </dev/null)
-el=$(ms "$t0")
-is "$left" 0 "a fork bomb of 127 processes: gone at the next exec"
-check "  ... which is not slowed ($el ms; a bare exec: $base ms)" \
-    test "$el" -lt $((base * 3 + 2000))
+gone g '^sleep 1000$' "a fork bomb of 127 processes"
 
 # ---- the default user
 out=$($CTL exec g -- sh -c 'id -u; id -g; id -un; id -G; echo "$HOME"; pwd
@@ -249,12 +255,7 @@ $CTL exec gd --timeout 60 -- sh -c 'f() { f | f & }; f; sleep 3; echo end' \
 rc=$?
 el=$(ms "$t0")
 is "$rc:$(tail -n1 BOMB)" "0:end" "a fork bomb runs 3 s and ends ($el ms)"
-t0=$EPOCHREALTIME
-out=$($CTL exec gd -- sh -c 'ps -o args | grep -c "[f] | f &"' </dev/null)
-el=$(ms "$t0")
-is "$out" 0 "  ... nothing of it left at the next exec"
-check "  ... which is not slowed ($el ms; a bare exec: $base ms)" \
-    test "$el" -lt $((base * 3 + 2000))
+gone gd '[f] | f &' "  ... all of it"
 
 # ---- receipts say the uid
 $CTL run --receipt R1 -- true </dev/null
