@@ -144,8 +144,8 @@ exec_parse(json_t *o, struct spawn *s)
 		j_fail("unknown seccomp tier \"%.32s\"", tier);
 		return (-1);
 	}
-	if (j_str(o, "cwd", &s->s_cwd, 0) == -1 || user_parse(o, &s->s_uid) ==
-	    -1 ||
+	if (j_str(o, "cwd", &s->s_cwd, 0) == -1 ||
+	    user_parse(o, &s->s_uid) == -1 ||
 	    j_uint(o, "timeout_ms", INT64_MAX / 2, &s->s_timeout, 0) == -1 ||
 	    j_bool(o, "stdin", &s->s_stdin) == -1 ||
 	    j_uint(o, "stdout_max", INT64_MAX, &s->s_max[1], 0) == -1 ||
@@ -399,6 +399,7 @@ job_new(uint32_t id, struct spawn *s, const int *ours)
 	j = xcalloc(1, sizeof(*j));
 	j->j_id = id;
 	j->j_uid = s->s_uid;
+	j->j_cg = -1;
 	j->j_secfiles = s->s_files;	/* the job removes them */
 	memset(&s->s_files, 0, sizeof(s->s_files));
 	TAILQ_INIT(&j->j_inq);

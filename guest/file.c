@@ -5,12 +5,12 @@
  * component is never followed if it is a symlink.  A put writes
  * path.tmp, fsyncs it and renames it over path; the file is the default
  * user's (user.c), group mvm, so that commands can use it: the default
- * user as its owner, those with uids of their own through the group.  A put refused at the
- * start (or failing on the way) stays as a "sink" that swallows its
- * FILE_DATA frames until FILE_END, so the host gets one AP_ERROR per
- * transfer, not one a frame.  Sinks do not count as transfers; a new
- * request with a sink's id replaces it, and beyond XFER_MAX sinks the
- * oldest is forgotten.
+ * user as its owner, those with uids of their own through the group.
+ * A put refused at the start (or failing on the way) stays as a "sink"
+ * that swallows its FILE_DATA frames until FILE_END, so the host gets
+ * one AP_ERROR per transfer, not one a frame.  Sinks do not count as
+ * transfers; a new request with a sink's id replaces it, and beyond
+ * XFER_MAX sinks the oldest is forgotten.
  */
 #include <sys/stat.h>
 
