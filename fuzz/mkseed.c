@@ -343,6 +343,7 @@ seeds_imsg(const char *dir)
 	ve.ve_argc = 3;
 	ve.ve_envc = 1;
 	ve.ve_flags = MVM_EXEC_STDIN;
+	ve.ve_uid = AP_UID_USER;
 	ve.ve_seccomp = AP_TIER_STANDARD;
 	(void)strlcpy(ve.ve_cwd, "/", sizeof(ve.ve_cwd));
 	ONE("vmm-exec", IMSG_VMM_EXEC, -1, &ve, sizeof(ve), blob,
@@ -499,9 +500,11 @@ seeds_imsg(const char *dir)
 	ONE("ctl-test", IMSG_CTL_TEST, -1, &tt, sizeof(tt), NULL, 0);
 	memset(&vh, 0, sizeof(vh));
 	vh.vh_id = 3;
+	vh.vh_uid = AP_UID_EXEC;
 	vh.vh_size = 24;
 	(void)strlcpy(vh.vh_path, "/work/src", sizeof(vh.vh_path));
 	ONE("vmm-dir-put", IMSG_VMM_DIR_PUT, -1, &vh, sizeof(vh), NULL, 0);
+	vh.vh_uid = 0;
 	vh.vh_size = SHARE_ARCHIVE_MAX;
 	ONE("vmm-dir-get", IMSG_VMM_DIR_GET, -1, &vh, sizeof(vh), NULL, 0);
 	vh.vh_path[0] = '\0';

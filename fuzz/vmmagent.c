@@ -692,6 +692,11 @@ op_exec(uint8_t arg)
 	if (arg & 0x04)
 		ve.ve_flags = MVM_EXEC_STDIN;
 	ve.ve_seccomp = AP_TIER_ESSENTIAL + (arg >> 3) % 5;
+	/* the users by turns: root, the default one, one of its own */
+	ve.ve_uid = fz.next_id % 3 == 0 ? AP_UID_ROOT : fz.next_id % 3 == 1 ?
+	    AP_UID_USER : AP_UID_EXEC + fz.next_id % AP_UID_EXEC_N;
+	if (ve.ve_uid == AP_UID_ROOT)
+		ve.ve_flags |= MVM_EXEC_ROOT;
 	ve.ve_timeout_ms = arg & 0x40 ? 5000 : 0;
 	ve.ve_stdout_max = 65536;
 	if (arg & 0x80)

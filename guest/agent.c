@@ -2,7 +2,8 @@
  * mvm-agent: PID 1 of an mvm guest.
  *
  * Mounts the pseudo file systems, names the host, loads the kernel
- * modules listed in /etc/mvm/modules, finds the virtio-serial port named
+ * modules listed in /etc/mvm/modules, prepares the users (user.c) and
+ * the commands' cgroups (cgroup.c), finds the virtio-serial port named
  * "mvm.agent.0" and serves the agent protocol on it (loop.c).  It never
  * exits: PID 1 exiting panics the kernel.  On a fatal error it powers the
  * guest off.  The console (kept by the host) hears only about boot
@@ -148,7 +149,8 @@ mount_all(void)
 	mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
 	stdio_fix();
 	console = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-	mount_one("proc", "/proc", "proc", nse, NULL);
+	/* a user sees its own processes only: not the agent, not others' */
+	mount_one("proc", "/proc", "proc", nse, "hidepid=invisible");
 	mount_one("sysfs", "/sys", "sysfs", nse, NULL);
 	mount_one("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 	    "mode=0620,ptmxmode=0666");
@@ -323,6 +325,8 @@ main(void)
 		if (sethostname("mvm", 3) == -1)
 			alog("sethostname: %s", strerror(errno));
 		modules_load(AGENT_MODULES);
+		user_init();
+		cg_init();
 	} else
 		stdio_fix();
 	if (uname(&u) == 0)

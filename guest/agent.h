@@ -8,6 +8,8 @@
  *	file.c		FILE_PUT, FILE_GET
  *	net.c		egress: NET_GRANTS, flows, the HTTP proxy
  *	share.c		DIR_PUT, DIR_GET (host shares)
+ *	user.c		the users commands run as
+ *	cgroup.c	a cgroup per command, killed when it ends
  *	json.c		strict readers for control payloads
  *	seccomp.c	the workload's seccomp tiers (seccomp.h)
  *	testhook.c	lies the host can ask for (test builds only)
@@ -33,7 +35,8 @@
 #define AGENT_MODULES_LATE "/etc/mvm/modules.late"
 #define AGENT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
 			    "/sbin:/bin"
-#define AGENT_HOME	"/root"
+#define AGENT_HOME	"/root"			/* root's */
+#define USER_HOME	"/home/mvm"		/* every other user's */
 
 #define CHUNK		(64 * 1024)	/* bytes per STDOUT/FILE_DATA frame */
 #define OUTQ_HIGH	(1024 * 1024)	/* above: stop reading children */
@@ -44,6 +47,8 @@
 #define RETRY_MS	20		/* host not connected: poll again */
 #define HOST_WAIT_MS	500		/* bytes came, no host yet: wait */
 #define GRACE_MS	200		/* pipes held open after exit */
+#define KILL_POLL_MS	5		/* killed: is the cgroup empty yet */
+#define KILL_WAIT_MS	5000		/* ... at most this long */
 #define NET_POLL_MAX	(AP_NET_GRANTS_MAX + 1 + AP_NET_FLOWS_MAX)
 
 /* One queued frame (output to the port) or stdin chunk. */
@@ -59,6 +64,7 @@ TAILQ_HEAD(obufq, obuf);
 struct secfiles {
 	int			 sf_n;
 	char			*sf_path[AP_SECRET_FILES_MAX];
+	int			 sf_dir[AP_SECRET_FILES_MAX];	/* its parent */
 	uint8_t			*sf_val[AP_SECRET_FILES_MAX];
 	size_t			 sf_len[AP_SECRET_FILES_MAX];
 };
@@ -75,7 +81,12 @@ struct job {
 #define J_INCLOSE	0x02			/* close stdin once drained */
 #define J_EXITED	0x04
 #define J_TIMEDOUT	0x08
+#define J_KILLED	0x10			/* its cgroup was killed */
 	int			 j_status;	/* from waitpid */
+	uint32_t		 j_uid;		/* AP_UID_* */
+	int			 j_cg;		/* its cgroup; -1: none */
+	uint32_t		 j_cgseq;
+	uint64_t		 j_killdl;	/* ms: EXIT even if not empty */
 	uint64_t		 j_max[3];	/* stdout_max, stderr_max */
 	uint64_t		 j_sent[3];
 	int			 j_trunc[3];
@@ -154,7 +165,7 @@ void	 exec_killall(void);
 
 /* secretfile.c */
 int	 secfiles_parse(json_t *, struct secfiles *);
-int	 secfiles_write(struct secfiles *, const char **);
+int	 secfiles_write(struct secfiles *, uint32_t, const char **);
 void	 secfiles_remove(struct secfiles *);
 void	 secfiles_free(struct secfiles *);
 
@@ -177,6 +188,7 @@ int	 net_timeout(uint64_t, int);
 void	 net_reset(void);
 int	 net_proxy(void);
 /* share.c */
+int	 share_dir_open(const char *, mode_t);
 void	 share_put(const struct ap_frame *);
 void	 share_get(const struct ap_frame *);
 int	 share_data(const struct ap_frame *);
@@ -184,6 +196,22 @@ int	 share_end(const struct ap_frame *);
 int	 share_pending(void);
 void	 share_pump(void);
 void	 share_abortall(void);
+
+/* user.c */
+void	 user_init(void);
+int	 user_parse(json_t *, uint32_t *);
+int	 user_drop(uint32_t);
+gid_t	 user_gid(uint32_t);
+const char *user_home(uint32_t);
+
+/* cgroup.c */
+void	 cg_init(void);
+int	 cg_new(uint32_t *, int *);
+int	 cg_enter(int);
+void	 cg_kill(int);
+int	 cg_populated(int);
+void	 cg_release(int, uint32_t);
+int	 cg_sweep(void);
 
 /* json.c */
 json_t	*j_parse(const struct ap_frame *);

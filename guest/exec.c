@@ -2,10 +2,15 @@
  * exec.c: EXEC, STDIN and SIGNAL; reaping children; timeouts.
  *
  * A job is one EXEC: a session leader with pipes for stdin (or
- * /dev/null), stdout and stderr.  Its AP_EXIT goes out once the process
- * has exited and both output pipes reached EOF, or GRACE_MS after the
- * exit if something it left behind still holds them.  The child loads
- * the EXEC's seccomp tier (seccomp.c) as its last step before execve.
+ * /dev/null), stdout and stderr, in a cgroup of its own (cgroup.c),
+ * running as the EXEC's user (user.c).  Once the process has exited
+ * and both output pipes reached EOF, or GRACE_MS after the exit if
+ * something it left behind still holds them, the job's cgroup is
+ * killed; its AP_EXIT goes out when nothing is left in it (or after
+ * KILL_WAIT_MS), so the next command finds nothing of this one running.
+ * The child moves into the cgroup, gives up root and then changes to
+ * its working directory (as its user), and loads the EXEC's seccomp
+ * tier (seccomp.c) as its last step before execve.
  */
 #include <sys/wait.h>
 
@@ -24,11 +29,17 @@
 #define STAGE_CWD	1
 #define STAGE_EXEC	2
 #define STAGE_SECCOMP	3
+#define STAGE_USER	4
+#define STAGE_CGROUP	5
+
+#define SWEEP_MS	100	/* cg_sweep while cgroups wait */
 
 struct spawn {
 	const char	**s_argv;
 	char		**s_envp;
 	const char	 *s_cwd;
+	uint32_t	  s_uid;	/* AP_UID_* */
+	int		  s_procs;	/* its cgroup's cgroup.procs, or -1 */
 	uint32_t	  s_tier;	/* AP_TIER_* */
 	const struct sock_fprog *s_prog; /* its filter; NULL: none */
 	int		  s_stdin;
@@ -46,11 +57,17 @@ struct spawn_err {
 
 extern char	**environ;
 
+static int	 sweeping;	/* cgroups wait to be removed */
+
 static struct job *job_find(uint32_t);
 static void	 job_free(struct job *);
 static void	 job_finish(struct job *);
 static void	 job_gone(struct job *, uint64_t);
 static void	 job_giveup(struct job *, uint64_t);
+static void	 job_kill(struct job *, uint64_t);
+static int	 job_done(struct job *, uint64_t);
+static int	 uid_busy(uint32_t);
+static struct job *job_new(uint32_t, struct spawn *, const int *);
 static int	 exec_parse(json_t *, struct spawn *);
 static int	 env_parse(json_t *, struct spawn *);
 static void	 spawn_free(struct spawn *);
@@ -86,6 +103,7 @@ job_free(struct job *j)
 			(void)close(j->j_fd[i]);
 	secfiles_remove(&j->j_secfiles);
 	secfiles_free(&j->j_secfiles);
+	cg_release(j->j_cg, j->j_cgseq);
 	TAILQ_REMOVE(&ag.a_jobs, j, j_entry);
 	ag.a_njobs--;
 	free(j);
@@ -115,7 +133,7 @@ exec_parse(json_t *o, struct spawn *s)
 {
 	static const char *const names[] = { "argv", "env", "cwd",
 	    "timeout_ms", "stdin", "stdout_max", "stderr_max", "seccomp",
-	    "files", NULL };
+	    "files", "uid", NULL };
 	const char	*tier;
 	json_t		*a, *v;
 	size_t		 i, n;
@@ -127,6 +145,7 @@ exec_parse(json_t *o, struct spawn *s)
 		return (-1);
 	}
 	if (j_str(o, "cwd", &s->s_cwd, 0) == -1 ||
+	    user_parse(o, &s->s_uid) == -1 ||
 	    j_uint(o, "timeout_ms", INT64_MAX / 2, &s->s_timeout, 0) == -1 ||
 	    j_bool(o, "stdin", &s->s_stdin) == -1 ||
 	    j_uint(o, "stdout_max", INT64_MAX, &s->s_max[1], 0) == -1 ||
@@ -160,8 +179,8 @@ exec_parse(json_t *o, struct spawn *s)
 }
 
 /*
- * The environment: "env", then PATH and HOME unless given, and once
- * NET_GRANTS named a proxy, its variables unless given.
+ * The environment: "env", then PATH and HOME (the user's) unless given,
+ * and once NET_GRANTS named a proxy, its variables unless given.
  */
 static int
 env_parse(json_t *env, struct spawn *s)
@@ -194,8 +213,11 @@ env_parse(json_t *env, struct spawn *s)
 	}
 	if (json_object_get(env, "PATH") == NULL)
 		s->s_envp[n++] = xstrdup("PATH=" AGENT_PATH);
-	if (json_object_get(env, "HOME") == NULL)
-		s->s_envp[n++] = xstrdup("HOME=" AGENT_HOME);
+	if (json_object_get(env, "HOME") == NULL) {
+		if (asprintf(&kv, "HOME=%s", user_home(s->s_uid)) == -1)
+			afatal("out of memory");
+		s->s_envp[n++] = kv;
+	}
 	if ((port = net_proxy()) == 0)
 		return (0);
 	for (i = 0; i < sizeof(proxy) / sizeof(proxy[0]); i++) {
@@ -261,8 +283,14 @@ spawn_child(struct spawn *s)
 	for (i = 0; i < 3; i++)
 		if (dup2(s->s_fd[i], i) == -1)
 			goto fail;
+	se.se_stage = STAGE_CGROUP;
+	if (cg_enter(s->s_procs) == -1)
+		goto fail;
+	se.se_stage = STAGE_USER;
+	if (user_drop(s->s_uid) == -1)
+		goto fail;
 	se.se_stage = STAGE_CWD;
-	if (chdir(s->s_cwd != NULL ? s->s_cwd : "/") == -1)
+	if (chdir(s->s_cwd != NULL ? s->s_cwd : user_home(s->s_uid)) == -1)
 		goto fail;
 	se.se_stage = STAGE_SECCOMP;
 	if (tier_load(s->s_prog) == -1)
@@ -291,6 +319,13 @@ spawn_error(uint32_t id, const struct spawn *s, const struct spawn_err *se)
 		break;
 	case STAGE_EXEC:
 		out_errno(id, se->se_errno, s->s_argv[0]);
+		break;
+	case STAGE_USER:
+		out_error(id, "denied", "uid %u: %s", s->s_uid,
+		    strerror(se->se_errno));
+		break;
+	case STAGE_CGROUP:
+		out_errno(id, se->se_errno, "cgroup");
 		break;
 	default:
 		out_errno(id, se->se_errno, "setup");
@@ -340,6 +375,46 @@ spawn_run(uint32_t id, struct spawn *s, int *ours)
 	return (pid);
 }
 
+/* A per-exec uid is one job's at a time. */
+static int
+uid_busy(uint32_t uid)
+{
+	struct job	*j;
+
+	if (uid < AP_UID_EXEC)
+		return (0);
+	TAILQ_FOREACH(j, &ag.a_jobs, j_entry)
+		if (j->j_uid == uid)
+			return (1);
+	return (0);
+}
+
+/* The job of a child that exec'd; it takes its cgroup and files. */
+static struct job *
+job_new(uint32_t id, struct spawn *s, const int *ours)
+{
+	struct job	*j;
+	int		 i;
+
+	j = xcalloc(1, sizeof(*j));
+	j->j_id = id;
+	j->j_uid = s->s_uid;
+	j->j_cg = -1;
+	j->j_secfiles = s->s_files;	/* the job removes them */
+	memset(&s->s_files, 0, sizeof(s->s_files));
+	TAILQ_INIT(&j->j_inq);
+	for (i = 0; i < 3; i++) {
+		j->j_fd[i] = ours[i];
+		j->j_max[i] = s->s_max[i];
+	}
+	j->j_flags = s->s_stdin ? J_STDIN : 0;
+	if (s->s_timeout > 0)
+		j->j_deadline = now_ms() + s->s_timeout;
+	TAILQ_INSERT_TAIL(&ag.a_jobs, j, j_entry);
+	ag.a_njobs++;
+	return (j);
+}
+
 void
 exec_start(const struct ap_frame *f)
 {
@@ -347,7 +422,8 @@ exec_start(const struct ap_frame *f)
 	struct job	*j;
 	json_t		*o;
 	const char	*bad = NULL;
-	int		 ours[3], i;
+	int		 ours[3], cg = -1;
+	uint32_t	 seq = 0;
 	pid_t		 pid;
 
 	if (job_find(f->f_id) != NULL || ag.a_njobs >= JOB_MAX) {
@@ -356,8 +432,13 @@ exec_start(const struct ap_frame *f)
 		return;
 	}
 	memset(&s, 0, sizeof(s));
+	s.s_procs = -1;
 	if ((o = j_parse(f)) == NULL || exec_parse(o, &s) == -1) {
 		out_error(f->f_id, "bad_request", "%s", j_why());
+		goto done;
+	}
+	if (uid_busy(s.s_uid)) {
+		out_error(f->f_id, "busy", "uid %u is in use", s.s_uid);
 		goto done;
 	}
 	if (tier_prog(s.s_tier, &s.s_prog) == -1) {
@@ -365,7 +446,11 @@ exec_start(const struct ap_frame *f)
 		    ap_tier_name(s.s_tier), strerror(errno));
 		goto done;
 	}
-	if (secfiles_write(&s.s_files, &bad) == -1) {
+	if ((cg = cg_new(&seq, &s.s_procs)) == -1 && errno != 0) {
+		out_errno(f->f_id, errno, "cgroup");
+		goto done;
+	}
+	if (secfiles_write(&s.s_files, s.s_uid, &bad) == -1) {
 		out_errno(f->f_id, errno, bad);
 		goto done;
 	}
@@ -373,23 +458,16 @@ exec_start(const struct ap_frame *f)
 		secfiles_remove(&s.s_files);
 		goto done;
 	}
-	j = xcalloc(1, sizeof(*j));
-	j->j_id = f->f_id;
+	j = job_new(f->f_id, &s, ours);
 	j->j_pid = pid;
-	j->j_secfiles = s.s_files;	/* the job removes them */
-	memset(&s.s_files, 0, sizeof(s.s_files));
-	TAILQ_INIT(&j->j_inq);
-	for (i = 0; i < 3; i++) {
-		j->j_fd[i] = ours[i];
-		j->j_max[i] = s.s_max[i];
-	}
-	j->j_flags = s.s_stdin ? J_STDIN : 0;
-	if (s.s_timeout > 0)
-		j->j_deadline = now_ms() + s.s_timeout;
-	TAILQ_INSERT_TAIL(&ag.a_jobs, j, j_entry);
-	ag.a_njobs++;
+	j->j_cg = cg;
+	j->j_cgseq = seq;
+	cg = -1;
 	out_json(AP_STARTED, f->f_id, json_pack("{s:i}", "pid", (int)pid));
  done:
+	if (s.s_procs != -1)
+		(void)close(s.s_procs);
+	cg_release(cg, seq);
 	spawn_free(&s);
 	json_decref(o);
 }
@@ -599,6 +677,36 @@ job_giveup(struct job *j, uint64_t now)
 	}
 }
 
+/* Kill what is left of the job: its cgroup, or its process group. */
+static void
+job_kill(struct job *j, uint64_t now)
+{
+	if (j->j_cg != -1)
+		cg_kill(j->j_cg);
+	else
+		(void)killpg(j->j_pid, SIGKILL);
+	j->j_flags |= J_KILLED;
+	j->j_killdl = now + KILL_WAIT_MS;
+}
+
+/*
+ * The process and its pipes are done: kill what it left.  1 once
+ * nothing is left (or KILL_WAIT_MS went by), and its EXIT may go.
+ */
+static int
+job_done(struct job *j, uint64_t now)
+{
+	if (!(j->j_flags & J_KILLED))
+		job_kill(j, now);
+	if (!cg_populated(j->j_cg))
+		return (1);
+	if (now < j->j_killdl)
+		return (0);
+	alog("EXEC %u: processes left %d ms after the kill", j->j_id,
+	    KILL_WAIT_MS);
+	return (1);
+}
+
 /* Kill on timeout; give up on held pipes; send EXIT when done. */
 void
 exec_tick(uint64_t now)
@@ -611,6 +719,7 @@ exec_tick(uint64_t now)
 		    j->j_deadline != 0 && now >= j->j_deadline) {
 			(void)killpg(j->j_pid, SIGKILL);
 			(void)kill(j->j_pid, SIGKILL);
+			cg_kill(j->j_cg);
 			j->j_flags |= J_TIMEDOUT;
 		}
 		if (!(j->j_flags & J_EXITED))
@@ -618,9 +727,10 @@ exec_tick(uint64_t now)
 		if ((j->j_fd[1] != -1 || j->j_fd[2] != -1) &&
 		    now >= j->j_grace)
 			job_giveup(j, now);
-		if (j->j_fd[1] == -1 && j->j_fd[2] == -1)
+		if (j->j_fd[1] == -1 && j->j_fd[2] == -1 && job_done(j, now))
 			job_finish(j);
 	}
+	sweeping = cg_sweep();
 }
 
 /* The poll timeout t, shortened to the next deadline of a job. */
@@ -631,7 +741,9 @@ exec_timeout(uint64_t now, int t)
 	uint64_t	 due, d;
 
 	TAILQ_FOREACH(j, &ag.a_jobs, j_entry) {
-		if (j->j_flags & J_EXITED)
+		if (j->j_flags & J_KILLED)
+			due = now + KILL_POLL_MS;
+		else if (j->j_flags & J_EXITED)
 			due = j->j_grace;
 		else if (j->j_deadline != 0 && !(j->j_flags & J_TIMEDOUT))
 			due = j->j_deadline;
@@ -641,10 +753,15 @@ exec_timeout(uint64_t now, int t)
 		if (t == -1 || d < (uint64_t)t)
 			t = d > INT32_MAX ? INT32_MAX : (int)d;
 	}
+	if (sweeping && (t == -1 || t > SWEEP_MS))
+		t = SWEEP_MS;
 	return (t);
 }
 
-/* The session ended: kill every job's process group, forget the jobs. */
+/*
+ * The session ended: kill every job's processes, forget the jobs (their
+ * cgroups go once empty, cg_sweep).
+ */
 void
 exec_killall(void)
 {
@@ -656,6 +773,8 @@ exec_killall(void)
 			(void)killpg(j->j_pid, SIGKILL);
 			(void)kill(j->j_pid, SIGKILL);
 		}
+		cg_kill(j->j_cg);
 		job_free(j);
 	}
+	sweeping = 1;
 }

@@ -3,12 +3,14 @@
  *
  * Paths are absolute, without empty, "." or ".." components; the last
  * component is never followed if it is a symlink.  A put writes
- * path.tmp, fsyncs it and renames it over path.  A put refused at the
- * start (or failing on the way) stays as a "sink" that swallows its
- * FILE_DATA frames until FILE_END, so the host gets one AP_ERROR per
- * transfer, not one a frame.  Sinks do not count as transfers; a new
- * request with a sink's id replaces it, and beyond XFER_MAX sinks the
- * oldest is forgotten.
+ * path.tmp, fsyncs it and renames it over path; the file is the default
+ * user's (user.c), group mvm, so that commands can use it: the default
+ * user as its owner, those with uids of their own through the group.
+ * A put refused at the start (or failing on the way) stays as a "sink"
+ * that swallows its FILE_DATA frames until FILE_END, so the host gets
+ * one AP_ERROR per transfer, not one a frame.  Sinks do not count as
+ * transfers; a new request with a sink's id replaces it, and beyond
+ * XFER_MAX sinks the oldest is forgotten.
  */
 #include <sys/stat.h>
 
@@ -275,13 +277,15 @@ dir_sync(const char *path)
 	free(copy);
 }
 
-/* Mode, fsync, rename into place.  -1 with an AP_ERROR queued. */
+/* Owner, mode, fsync, rename into place.  -1 with an AP_ERROR queued. */
 static int
 put_commit(struct xfer *x)
 {
-	const char	*what = "fchmod";
+	const char	*what = "fchown";
 
-	if (fchmod(x->x_fd, x->x_mode) == -1 ||
+	/* the owner first: chown clears set-id bits the mode may ask for */
+	if (fchown(x->x_fd, AP_UID_USER, AP_GID_USER) == -1 ||
+	    (what = "fchmod", fchmod(x->x_fd, x->x_mode)) == -1 ||
 	    (what = "fsync", fsync(x->x_fd)) == -1 ||
 	    (what = "close", close(x->x_fd)) == -1) {
 		out_errno(x->x_id, errno, what);

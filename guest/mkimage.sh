@@ -155,12 +155,16 @@ write_spec() {
 	sort -u -o "$spec" "$spec"
 }
 
+# the default user of commands (mvm-agent.8, Users: uid and gid 1000,
+# home made by the agent); per-exec uids have no names
 write_etc() {
 	mkdir -p "$work/etc"
-	printf 'root:x:0:0:root:/root:/bin/sh\n%s\n' \
+	printf 'root:x:0:0:root:/root:/bin/sh\n%s\n%s\n' \
+	    'mvm:x:1000:1000:mvm:/home/mvm:/bin/sh' \
 	    'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' \
 	    >"$work/etc/passwd"
-	printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' >"$work/etc/group"
+	printf 'root:x:0:\ntty:x:5:\nmvm:x:1000:\nnogroup:x:65534:\n' \
+	    >"$work/etc/group"
 	printf '127.0.0.1\tlocalhost mvm\n::1\t\tlocalhost\n' \
 	    >"$work/etc/hosts"
 }

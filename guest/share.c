@@ -11,7 +11,9 @@
  * A put empties the guest directory first: the command finds the host's
  * tree there and nothing else (in a named guest, nothing of an earlier
  * share), and an rw share brings back only that tree and the command's
- * changes.
+ * changes.  The directory and all it gets belong to the user the
+ * command will run as (the DIR_PUT's "uid", user.c), so that the
+ * command can change them; the stream's modes stay as they are.
  *
  * One put and one get at a time.  A put refused or failed stays until
  * its FILE_END and swallows its frames, so the host gets one AP_ERROR
@@ -36,7 +38,6 @@
 #define STAGE_MAX	(CHUNK + 2 * (SHARE_HDR_LEN + SHARE_PATH_MAX))
 
 static int	 dir_path_ok(const char *);
-static int	 dir_open(const char *, int);
 static int	 dir_empty(int, int);
 static int	 write_all(int, const uint8_t *, size_t);
 static void	 put_reset(void);
@@ -66,6 +67,7 @@ static struct {
 	char			 p_dirpath[SHARE_PATH_MAX + 1];
 	int			 p_fd;		/* the file being written */
 	uint32_t		 p_mode;
+	uint32_t		 p_uid;		/* the owner of all it makes */
 	uint64_t		 p_size;	/* stream bytes announced */
 	uint64_t		 p_got;
 	struct share_reader	 p_rd;
@@ -102,11 +104,11 @@ dir_path_ok(const char *p)
 
 /*
  * Open an absolute directory path from "/", one component at a time,
- * never through a symlink; missing components are made (0755) if
- * create.  Returns the fd or -1 with errno.
+ * never through a symlink; missing components are made with mode if it
+ * is not 0.  Returns the fd or -1 with errno.
  */
-static int
-dir_open(const char *path, int create)
+int
+share_dir_open(const char *path, mode_t mode)
 {
 	char	 buf[AP_PATH_MAX + 1], *c, *e;
 	int	 fd, nfd, saved;
@@ -119,8 +121,8 @@ dir_open(const char *path, int create)
 		if (*e == '/')
 			*e++ = '\0';
 		nfd = openat(fd, c, OPEN_DIR);
-		if (nfd == -1 && errno == ENOENT && create) {
-			if (mkdirat(fd, c, 0755) == -1 && errno != EEXIST)
+		if (nfd == -1 && errno == ENOENT && mode != 0) {
+			if (mkdirat(fd, c, mode) == -1 && errno != EEXIST)
 				break;
 			nfd = openat(fd, c, OPEN_DIR);
 		}
@@ -288,7 +290,9 @@ put_dir(const struct share_entry *e)
 		return (-1);
 	if ((fd = openat(pfd, base, OPEN_DIR)) == -1)
 		return (-1);
-	rc = fchmod(fd, e->se_mode);
+	rc = fchown(fd, put.p_uid, user_gid(put.p_uid));
+	if (rc == 0)
+		rc = fchmod(fd, e->se_mode);
 	(void)close(fd);
 	return (rc);
 }
@@ -308,6 +312,10 @@ put_file(const struct share_entry *e)
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		(void)close(fd);
 		errno = EISDIR;		/* something else is there */
+		return (-1);
+	}
+	if (fchown(fd, put.p_uid, user_gid(put.p_uid)) == -1) {
+		(void)close(fd);
 		return (-1);
 	}
 	put.p_fd = fd;
@@ -337,18 +345,20 @@ put_link(const struct share_entry *e)
 
 	if ((pfd = put_parent(e->se_path, &base)) == -1)
 		return (-1);
-	if (symlinkat(e->se_target, pfd, base) == 0)
-		return (0);
-	if (errno != EEXIST || fstatat(pfd, base, &st,
-	    AT_SYMLINK_NOFOLLOW) == -1)
-		return (-1);
-	if (!S_ISLNK(st.st_mode)) {
-		errno = EEXIST;
-		return (-1);
+	if (symlinkat(e->se_target, pfd, base) == -1) {
+		if (errno != EEXIST || fstatat(pfd, base, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1)
+			return (-1);
+		if (!S_ISLNK(st.st_mode)) {
+			errno = EEXIST;
+			return (-1);
+		}
+		if (unlinkat(pfd, base, 0) == -1 ||
+		    symlinkat(e->se_target, pfd, base) == -1)
+			return (-1);
 	}
-	if (unlinkat(pfd, base, 0) == -1)
-		return (-1);
-	return (symlinkat(e->se_target, pfd, base));
+	return (fchownat(pfd, base, put.p_uid, user_gid(put.p_uid),
+	    AT_SYMLINK_NOFOLLOW));
 }
 
 static void
@@ -397,7 +407,7 @@ put_feed(const struct ap_frame *f)
 void
 share_put(const struct ap_frame *f)
 {
-	static const char *const names[] = { "path", "size", NULL };
+	static const char *const names[] = { "path", "size", "uid", NULL };
 	json_t		*o;
 	const char	*path;
 
@@ -412,14 +422,15 @@ share_put(const struct ap_frame *f)
 	if ((o = j_parse(f)) == NULL || j_only(o, names) == -1 ||
 	    j_str(o, "path", &path, 1) == -1 ||
 	    j_uint(o, "size", SHARE_ARCHIVE_MAX, &put.p_size, 1) == -1 ||
-	    !dir_path_ok(path)) {
+	    user_parse(o, &put.p_uid) == -1 || !dir_path_ok(path)) {
 		put_fail("bad_request", "%s", j_why());
 		json_decref(o);
 		return;
 	}
 	/* the guest path holds the host's tree and nothing else */
-	if ((put.p_root = dir_open(path, 1)) == -1 ||
-	    dir_empty(put.p_root, 0) == -1) {
+	if ((put.p_root = share_dir_open(path, 0755)) == -1 ||
+	    dir_empty(put.p_root, 0) == -1 ||
+	    fchown(put.p_root, put.p_uid, user_gid(put.p_uid)) == -1) {
 		out_errno(f->f_id, errno, path);
 		put_abort();
 	}
@@ -663,7 +674,7 @@ share_get(const struct ap_frame *f)
 		json_decref(o);
 		return;
 	}
-	fd = dir_open(path, 0);
+	fd = share_dir_open(path, 0);
 	if (fd == -1)
 		out_errno(f->f_id, errno, path);
 	json_decref(o);

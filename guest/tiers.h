@@ -18,12 +18,18 @@
 
 #include "agentproto.h"
 
-/* any program: start, its fds, memory, exec, exit, ids, time */
+/*
+ * any program: start, its fds, memory, exec, exit, ids, time.  setuid
+ * and setgid too: busybox sets its ids to the real ones before it runs
+ * an applet (unless it is root), and for a user without capabilities
+ * (mvm-agent.8, Users) that is all they can do.
+ */
 static const char *const tier_essential[] = {
 	"read", "write", "readv", "writev", "pread64", "preadv", "preadv2",
 	"close", "fstat", "newfstatat", "statx", "lseek", "openat", "ioctl",
 	"fcntl", "fadvise64", "getpid", "gettid", "getuid", "geteuid",
-	"getgid", "getegid", "getresuid", "getresgid", "getgroups", "uname",
+	"getgid", "getegid", "getresuid", "getresgid", "getgroups", "setuid",
+	"setgid", "uname",
 	"getrandom", "clock_gettime", "clock_getres", "clock_nanosleep",
 	"nanosleep", "gettimeofday", "time", "prlimit64", "getrlimit",
 	"getcwd", "readlink", "readlinkat", "access", "faccessat",

@@ -255,3 +255,10 @@ ap_path_clean(const char *p, size_t max)
 			return (1);
 	}
 }
+
+int
+ap_uid_ok(uint64_t uid)
+{
+	return (uid == AP_UID_ROOT || uid == AP_UID_USER ||
+	    (uid >= AP_UID_EXEC && uid < AP_UID_EXEC + AP_UID_EXEC_N));
+}

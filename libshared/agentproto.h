@@ -39,18 +39,28 @@
  *			 "stdin":true,			AP_STDIN frames follow
  *			 "stdout_max":N,"stderr_max":N,	bytes forwarded per
  *							stream; 0: no limit
+ *			 "uid":1000,			the guest user, AP_UID_*
+ *							below; default 1000
  *			 "files":[{"path":"/abs","data":"base64"}]}
  *			 secrets as files, optional, at most
- *			 AP_SECRET_FILES_MAX: written 0400 (O_EXCL, no
- *			 symlink followed, parents made 0700) before the
- *			 command starts, zeroed and removed once its
- *			 process is reaped; "io" if one cannot be made
+ *			 AP_SECRET_FILES_MAX: written 0400 and the
+ *			 user's (O_EXCL, no symlink followed in any
+ *			 component, parents made 0711 and root's) before
+ *			 the command starts, zeroed and removed once its
+ *			 processes are gone; an errno code ("io",
+ *			 "denied", ...) if one cannot be made
  *	answers: AP_STARTED {"pid":N}, then any number of AP_STDOUT and
  *	AP_STDERR, then exactly one AP_EXIT:
  *		{"code":N|null,"signal":N|null,"timed_out":bool,
  *		 "stdout_bytes":N,"stderr_bytes":N,	forwarded
  *		 "stdout_truncated":bool,"stderr_truncated":bool}
- *	or AP_ERROR (e.g. "not_found" when argv[0] cannot be run).
+ *	or AP_ERROR (e.g. "not_found" when argv[0] cannot be run, "busy"
+ *	when a live EXEC has the same per-exec uid).
+ *	The process runs as "uid" with group AP_GID_USER (root: 0), no
+ *	capability and no_new_privs (not as root), in a cgroup of its own;
+ *	once it has exited and its output pipes are done (or GRACE_MS after
+ *	its exit), whatever is left in the cgroup is killed, and AP_EXIT
+ *	goes out when nothing is (mvm-agent.8, Processes).
  *	"seccomp" names the tier the process runs under (AP_TIER_*,
  *	below): "essential", "minimal", "standard", "network" or
  *	"unrestricted"; missing or unknown is "bad_request".  The agent
@@ -65,14 +75,15 @@
  *   FILE_PUT	{"path":"/abs","mode":N,"size":N} then AP_FILE_DATA
  *			frames with the same id totalling size bytes, then
  *			AP_FILE_END (empty); answer AP_OK once written
- *			(to path.tmp, fsync, rename)
+ *			(to path.tmp, fsync, rename), owned by uid and gid
+ *			1000
  *   FILE_GET	{"path":"/abs","max":N}; answer AP_FILE_DATA frames then
  *			AP_FILE_END {"size":N,"mode":N}, or AP_ERROR
  *			("too_large" if the file exceeds max).  More than max
  *			bytes of data, or a "size" that is not what was sent,
  *			break the protocol
  *   DIR_PUT	(host shares; HELLO caps has "share")
- *			{"path":"/abs","size":N} then AP_FILE_DATA frames
+ *			{"path":"/abs","size":N,"uid":N} then AP_FILE_DATA frames
  *			with the same id carrying a host-share stream
  *			(share.h) of size bytes in all, then AP_FILE_END
  *			(empty).  path and its missing parents are created
@@ -84,7 +95,9 @@
  *			is followed if it is a symlink (openat/mkdirat from
  *			the directory above, O_NOFOLLOW); a directory must
  *			come before what it holds; files and directories get
- *			the stream's modes.  Answer AP_OK once all is
+ *			the stream's modes, and path and all under it belong
+ *			to "uid" (optional, default 1000: the user of the
+ *			command the share is for).  Answer AP_OK once all is
  *			written, or one AP_ERROR (the rest of the request's
  *			frames are swallowed up to its FILE_END): a stream
  *			the reader refuses or of the wrong size is
@@ -270,5 +283,20 @@ const char *ap_tier_name(uint32_t);	/* NULL if not a tier */
 int	 ap_net_host(const char *);
 int	 ap_path_clean(const char *, size_t);
 uint32_t ap_tier_parse(const char *);	/* 0 if not a tier */
+
+/*
+ * Guest users (mvm-agent.8, Users): whom a command runs as, carried as
+ * the EXEC member "uid" and the DIR_PUT member "uid".  Root only if
+ * the host allows it (mvmctl --guest-root); otherwise the default user
+ * "mvm", or a uid of the command's own for one granted secrets, so that
+ * no other command's process can read its environment or secret files.
+ * All but root have group "mvm" and nothing else.
+ */
+#define AP_UID_ROOT		0
+#define AP_UID_USER		1000	/* "mvm": the default */
+#define AP_GID_USER		1000	/* group "mvm" */
+#define AP_UID_EXEC		2000	/* the first per-exec uid */
+#define AP_UID_EXEC_N		1000	/* 2000-2999 */
+int	 ap_uid_ok(uint64_t);		/* 1 if one of the above */
 
 #endif /* MVM_AGENTPROTO_H */

@@ -124,7 +124,8 @@ msg_get_profile(struct imsg *imsg, struct mvm_profile *pr)
 	    pr->pr_name[0] == '\0' || pr->pr_env > 1 || pr->pr_secrets > 1 ||
 	    pr->pr_add_dir > MVM_ADD_DIR_RW || pr->pr_network > 1 ||
 	    ap_tier_name(pr->pr_seccomp) == NULL || pr->pr_cpus_max == 0 ||
-	    pr->pr_memory_max_mib == 0 || pr->pr_ack > 1)
+	    pr->pr_memory_max_mib == 0 || pr->pr_ack > 1 ||
+	    pr->pr_guest_root > 1)
 		return (bad());
 	return (0);
 }
@@ -324,6 +325,8 @@ msg_get_vmm_exec(struct imsg *imsg, struct mvm_vmm_exec *ve,
 	    ap_tier_name(ve->ve_seccomp) == NULL ||
 	    ve->ve_argc > MVM_EXEC_ARGC_MAX || ve->ve_envc > MVM_EXEC_ENVC_MAX ||
 	    ve->ve_filec > MVM_RUN_SECRETS_MAX || *lenp > MVM_EXEC_BLOB_MAX ||
+	    !ap_uid_ok(ve->ve_uid) ||
+	    (ve->ve_uid == AP_UID_ROOT) != ((ve->ve_flags & MVM_EXEC_ROOT) != 0) ||
 	    blob_split(*blobp, *lenp, ve->ve_argc + ve->ve_envc +
 	    ve->ve_filec, NULL) == -1)
 		return (bad());
@@ -417,7 +420,7 @@ msg_get_vmm_share(struct imsg *imsg, struct mvm_vmm_share *vh)
 {
 	if (get(imsg, vh, sizeof(*vh)) == -1 || !STR_OK(vh->vh_path) ||
 	    (vh->vh_path[0] != '\0' && !share_guest_path_ok(vh->vh_path)) ||
-	    vh->vh_reserved != 0)
+	    !ap_uid_ok(vh->vh_uid))
 		return (bad());
 	return (0);
 }
@@ -455,7 +458,7 @@ msg_get_ctl_run(struct imsg *imsg, struct mvm_ctl_run *cr,
 	    !STR_OK(cr->cr_cwd) || cr->cr_mode < MVM_RUN_RUN ||
 	    cr->cr_mode > MVM_RUN_EXEC ||
 	    (cr->cr_flags & ~(MVM_RUN_STDIN | MVM_RUN_NOOUTPUT |
-	    MVM_RUN_RECEIPT)) != 0 ||
+	    MVM_RUN_RECEIPT | MVM_RUN_GUEST_ROOT)) != 0 ||
 	    !STR_OK(cr->cr_profile) || (cr->cr_pflags & ~MVM_POLICY_ACK) ||
 	    (cr->cr_seccomp != 0 && ap_tier_name(cr->cr_seccomp) == NULL) ||
 	    cr->cr_argc > MVM_EXEC_ARGC_MAX || cr->cr_envc > MVM_EXEC_ENVC_MAX ||

@@ -285,7 +285,7 @@ struct mvm_audit_kv {
 	uint32_t	 kv_reserved;
 };
 #define MVM_AUDIT_SUBJECT_MAX	8
-#define MVM_AUDIT_LABELS_MAX	24	/* run.admitted has up to 19 */
+#define MVM_AUDIT_LABELS_MAX	24	/* run.admitted has up to 20 */
 #define MVM_TYPE_MAX		64
 
 /* IMSG_AUDIT_EVENT */
@@ -397,16 +397,19 @@ struct mvm_vmm_phase {
 
 /*
  * IMSG_VMM_EXEC: followed by argc, envc, then filec NUL-terminated
- * strings; the last are "PATH=BASE64", secrets granted as files
+ * strings; the last are "PATH=BASE64", secrets granted as files.  The
+ * command runs as the guest user ve_uid (AP_UID_*: root only with
+ * MVM_EXEC_ROOT, and then 0).
  */
 struct mvm_vmm_exec {
 	uint32_t	 ve_id;
 	uint32_t	 ve_argc;
 	uint32_t	 ve_envc;
 	uint32_t	 ve_filec;
-	uint32_t	 ve_reserved;
+	uint32_t	 ve_uid;		/* AP_UID_* */
 	uint32_t	 ve_flags;
 #define MVM_EXEC_STDIN		0x1	/* stdin frames follow */
+#define MVM_EXEC_ROOT		0x2	/* as guest root (--guest-root) */
 	uint32_t	 ve_timeout_ms;
 	uint32_t	 ve_seccomp;		/* AP_TIER_* (agentproto.h) */
 	uint64_t	 ve_stdout_max;
@@ -522,11 +525,13 @@ const char *mvm_net_reason(uint32_t);
  * stream's bytes), IMSG_VMM_DIR_GET (vh_size: the most the stream may
  * have), IMSG_VMM_DIR_END (the stream's bytes and the counts the vmm's
  * reader made; vh_skipped as the agent reports it).  vh_path is the
- * guest directory (share_guest_path_ok), empty in DIR_END.
+ * guest directory (share_guest_path_ok), empty in DIR_END.  What a
+ * DIR_PUT makes belongs to the guest user vh_uid (AP_UID_*), its
+ * command's; 0 in the others.
  */
 struct mvm_vmm_share {
 	uint32_t	 vh_id;
-	uint32_t	 vh_reserved;
+	uint32_t	 vh_uid;
 	uint64_t	 vh_size;
 	uint64_t	 vh_files;		/* entries */
 	uint64_t	 vh_bytes;		/* file data and link targets */
@@ -559,6 +564,7 @@ struct mvm_ctl_run {
 #define MVM_RUN_STDIN		0x1	/* STDIN messages follow */
 #define MVM_RUN_NOOUTPUT	0x2	/* hash, count, do not stream */
 #define MVM_RUN_RECEIPT		0x4	/* a signed receipt before EXIT */
+#define MVM_RUN_GUEST_ROOT	0x8	/* run: as guest root; up: allow it */
 	uint32_t	 cr_cpus;		/* 0: default */
 	uint32_t	 cr_memory_mib;		/* 0: default */
 	uint32_t	 cr_timeout_s;		/* 0: none */
@@ -595,6 +601,7 @@ struct mvm_profile {
 	uint32_t	 pr_memory_max_mib;
 	uint32_t	 pr_timeout_max_s;	/* 0: no ceiling */
 	uint32_t	 pr_ack;		/* needs --ack-permissive */
+	uint32_t	 pr_guest_root;		/* --guest-root allowed */
 };
 
 /*

@@ -15,13 +15,13 @@
 
 static const struct mvm_profile builtin[MVM_PROFILES] = {
 	{ "restrictive", 0, 0, MVM_ADD_DIR_NONE, 0, AP_TIER_MINIMAL,
-	    1, 512, 600, 0 },
+	    1, 512, 600, 0, 0 },
 	{ "standard", 1, 1, MVM_ADD_DIR_RO, 0, AP_TIER_STANDARD,
-	    2, 2048, 3600, 0 },
+	    2, 2048, 3600, 0, 0 },
 	{ "dev", 1, 1, MVM_ADD_DIR_RW, 1, AP_TIER_NETWORK,
-	    4, 8192, 0, 0 },
+	    4, 8192, 0, 0, 1 },
 	{ "permissive", 1, 1, MVM_ADD_DIR_RW, 1, AP_TIER_UNRESTRICTED,
-	    16, 16384, 0, 1 },
+	    16, 16384, 0, 1, 1 },
 };
 
 void
@@ -83,6 +83,8 @@ policy_tighter(const struct mvm_profile *a, const struct mvm_profile *b,
 		*field = "timeout_max_s";
 	else if (b->pr_ack < a->pr_ack)
 		*field = "ack";
+	else if (b->pr_guest_root > a->pr_guest_root)
+		*field = "guest_root";
 	else
 		return (0);
 	return (-1);

@@ -12,10 +12,13 @@
  * dev		yes	yes	rw	yes	network	 4	8192	none
  * permissive	yes	yes	rw	yes	unrestr. 16	16384	none, and
  *							--ack-permissive
+ * and guest root (--guest-root) in dev and permissive only.
  *
  * The seccomp tier is the profile's default and its loosest: a request
  * may name a stricter tier, never a looser one.  A request without a
- * timeout gets the profile's ceiling as its timeout.
+ * timeout gets the profile's ceiling as its timeout.  Commands run as
+ * an unprivileged guest user unless the request asks for root and the
+ * profile allows it.
  */
 #ifndef MVM_POLICY_H
 #define MVM_POLICY_H
@@ -37,6 +40,7 @@
 #define POLICY_RULE_SECRET	"secret"
 #define POLICY_RULE_NETWORK	"network"
 #define POLICY_RULE_ADD_DIR	"add-dir"
+#define POLICY_RULE_GUEST_ROOT	"guest-root"
 #define POLICY_RULE_USER	"user"		/* mvm.conf: not for this uid */
 
 void	 policy_defaults(struct mvm_profile[MVM_PROFILES]);

@@ -26,6 +26,9 @@
  *			 "profile":"standard", (policy profile)
  *			 "seccomp":"standard", (the guest seccomp tier)
  *			 "secrets":N, (secrets granted, by count)
+ *			 "uid":N, (the guest user it ran as, AP_UID_*;
+ *			    not in receipts from before users, and then
+ *			    not in the record either)
  *			 "add_dirs":[{"guest_path","mode":"ro"|"rw",
  *			    "host_path_sha256","files":N,"bytes":N}],
  *			    (host shares, only if there were any)

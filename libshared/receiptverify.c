@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "agentproto.h"
 #include "auditverify.h"
 #include "crypto.h"
 #include "merkle.h"
@@ -128,6 +129,7 @@ static int	 rv_predicate(struct rv_ctx *);
 static int	 rv_members_ok(struct rv_ctx *);
 static int	 rv_add_dirs(struct rv_ctx *);
 static int	 rv_egress(struct rv_ctx *);
+static int	 rv_uid(struct rv_ctx *);
 static int	 rv_subjects(struct rv_ctx *);
 static void	 rv_summary(struct rv_ctx *);
 static int	 rv_hash_fd(int, uint8_t *, int64_t *);
@@ -409,7 +411,7 @@ rv_predicate(struct rv_ctx *cx)
 		return (rv_fail(cx, RV_PREDICATE, "predicate.version is not "
 		    "%d", RECEIPT_VERSION));
 	if (rv_members_ok(cx) == -1 || rv_add_dirs(cx) == -1 ||
-	    rv_egress(cx) == -1 ||
+	    rv_egress(cx) == -1 || rv_uid(cx) == -1 ||
 	    rv_subjects(cx) == -1)
 		return (-1);
 	rv_summary(cx);
@@ -499,6 +501,25 @@ rv_egress(struct rv_ctx *cx)
 			return (rv_fail(cx, RV_PREDICATE, "predicate.invocation."
 			    "egress[%zu] is not {host, port}", i));
 	}
+	return (0);
+}
+
+/*
+ * The guest user the command ran as: not in receipts made before
+ * commands ran as users, so optional; if there, a guest uid
+ * (agentproto.h), and the record says the same (rv_binding).
+ */
+static int
+rv_uid(struct rv_ctx *cx)
+{
+	json_t	*u;
+
+	if ((u = rv_get(cx->pred, "invocation.uid")) == NULL)
+		return (0);
+	if (!json_is_integer(u) || json_integer_value(u) < 0 ||
+	    !ap_uid_ok(json_integer_value(u)))
+		return (rv_fail(cx, RV_PREDICATE, "predicate.invocation.uid "
+		    "is not a guest user's"));
 	return (0);
 }
 
@@ -795,6 +816,10 @@ rv_binding(struct rv_ctx *cx)
 	lab = json_object_get(cx->rec, "labels");
 	if (rv_outcome(cx, lab) == -1 || rv_digests(cx, lab) == -1)
 		return (-1);
+	if (!rv_same_int(rv_get(cx->pred, "invocation.uid"),
+	    json_object_get(lab, "guest_uid")))
+		return (rv_fail(cx, RV_BINDING, "invocation.uid is not the "
+		    "record's guest_uid"));
 	return (0);
 }
 

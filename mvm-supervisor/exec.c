@@ -33,6 +33,7 @@ static void	 exec_recorded(void *, uint32_t, const void *);
 static void	 exec_finish(struct exec *, const char *);
 static void	 exec_stdin_flush(struct exec *);
 static void	 exec_vblob(struct exec *);
+static int	 exec_user(struct exec *, int);
 static void	 deliver(void *, const uint8_t *, size_t);
 
 static struct execs	 dead_execs = TAILQ_HEAD_INITIALIZER(dead_execs);
@@ -157,6 +158,10 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	crypto_hash_sha256_init(hstate(x, MVM_STREAM_STDOUT));
 	crypto_hash_sha256_init(hstate(x, MVM_STREAM_STDERR));
 	TAILQ_INSERT_TAIL(&g->g_execs, x, x_entry);
+	if (exec_user(x, (cr->cr_flags & MVM_RUN_GUEST_ROOT) != 0) == -1) {
+		exec_fail(x, MVM_EBUSY, "no guest uid is free");
+		return (NULL);
+	}
 
 	/* env key names, sorted, joined with ':' (values never recorded) */
 	qsort(s + cr->cr_argc, cr->cr_envc, sizeof(s[0]), env_key_cmp);
@@ -189,6 +194,7 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 	aev_label_int(&ev, "timeout_s", cr->cr_timeout_s);
 	aev_label(&ev, "profile", g->g_profile.pr_name);
 	aev_label(&ev, "seccomp", ap_tier_name(cr->cr_seccomp));
+	aev_label_int(&ev, "guest_uid", x->x_ve.ve_uid);
 	if (g->g_nnet > 0)
 		aev_label_int(&ev, "egress_grants", g->g_nnet);
 	if (x->x_grants.gr_n > 0) {
@@ -218,6 +224,37 @@ exec_new(struct guest *g, uint32_t client, const struct mvm_ctl_run *cr,
 		return (NULL);
 	}
 	return (x);
+}
+
+/*
+ * The guest user x runs as (mvm-agent.8, Users): root if it asked for it
+ * (policy_check allowed it); a uid of its own, one no other command of
+ * the guest has now, if it is granted secrets, so that no other
+ * command's process can read them; else the default user.  -1 if every
+ * such uid is taken (a guest that answers nothing, for instance).
+ */
+static int
+exec_user(struct exec *x, int root)
+{
+	struct exec	*y;
+	uint32_t	 uid, k;
+
+	x->x_ve.ve_uid = root ? AP_UID_ROOT : AP_UID_USER;
+	if (root)
+		x->x_ve.ve_flags |= MVM_EXEC_ROOT;
+	if (root || x->x_grants.gr_n == 0)
+		return (0);
+	for (k = 0; k < AP_UID_EXEC_N; k++) {
+		uid = AP_UID_EXEC + (x->x_id + k) % AP_UID_EXEC_N;
+		TAILQ_FOREACH(y, &x->x_guest->g_execs, x_entry)
+			if (y != x && y->x_ve.ve_uid == uid)
+				break;
+		if (y == NULL) {
+			x->x_ve.ve_uid = uid;
+			return (0);
+		}
+	}
+	return (-1);
 }
 
 /*
@@ -573,6 +610,7 @@ exec_record(struct exec *x)
 	hex_encode(x->x_digest[1], 32, hex);
 	aev_label(&ev, "stderr_sha256", hex);
 	aev_label_int(&ev, "run_ms", x->x_t1 - x->x_t0);
+	aev_label_int(&ev, "guest_uid", x->x_ve.ve_uid);	/* receipts bind it */
 	if (vx->vx_flags & (MVM_EXIT_OUT_TRUNC | MVM_EXIT_ERR_TRUNC))
 		aev_label(&ev, "truncated", "yes");
 	if (x->x_grants.gr_n > 0)

@@ -312,6 +312,9 @@ receipt_statement(const struct exec *x, const struct mvm_audit_proof *ap)
 		"inclusion", inc);
 	if (pred == NULL)
 		return (NULL);
+	/* the guest user it ran as (receipt.h); run.exited says so too */
+	json_object_set_new(json_object_get(pred, "invocation"), "uid",
+	    json_integer(x->x_ve.ve_uid));
 	/* secrets: how many were granted, how often their values were cut */
 	json_object_set_new(json_object_get(pred, "invocation"), "secrets",
 	    json_integer(x->x_grants.gr_n));

@@ -86,18 +86,20 @@ run_check(const struct mvm_ctl_run *cr, const char *blob, size_t len)
 
 /*
  * The request against its profile (for exec: its guest's, with the
- * guest's tier as the loosest); add_dir is the loosest mode its host
- * shares ask for.  Returns NULL and fills in what the profile decides
- * (cpus, memory, timeout, tier), or the rule that denies it, with a
- * message in msg.
+ * guest's tier as the loosest, and guest root only if the guest was
+ * started with it); add_dir is the loosest mode its host shares ask
+ * for.  Returns NULL and fills in what the profile decides (cpus,
+ * memory, timeout, tier), or the rule that denies it, with a message
+ * in msg.  An exec was acknowledged with its guest's up.
  */
 static const char *
 policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
-    uint32_t tier_max, uint32_t add_dir, char *msg, size_t len)
+    uint32_t tier_max, int root_ok, uint32_t add_dir, char *msg, size_t len)
 {
 	const char	*tier = ap_tier_name(tier_max);
 
-	if (p->pr_ack && (cr->cr_pflags & MVM_POLICY_ACK) == 0) {
+	if (p->pr_ack && cr->cr_mode != MVM_RUN_EXEC &&
+	    (cr->cr_pflags & MVM_POLICY_ACK) == 0) {
 		(void)snprintf(msg, len, "profile %s needs --ack-permissive",
 		    p->pr_name);
 		return (POLICY_RULE_ACK);
@@ -156,6 +158,15 @@ policy_check(struct mvm_ctl_run *cr, const struct mvm_profile *p,
 	}
 	if (cr->cr_seccomp == 0)
 		cr->cr_seccomp = tier_max;
+	if ((cr->cr_flags & MVM_RUN_GUEST_ROOT) && !root_ok) {
+		if (!p->pr_guest_root)
+			(void)snprintf(msg, len, "--guest-root: profile %s "
+			    "allows no root in the guest", p->pr_name);
+		else
+			(void)snprintf(msg, len, "--guest-root: the guest was "
+			    "started without it (up --guest-root)");
+		return (POLICY_RULE_GUEST_ROOT);
+	}
 	return (NULL);
 }
 
@@ -336,7 +347,7 @@ run_exec(struct ctl_client *cl, struct mvm_ctl_run *cr, const char *blob,
 		    NULL));
 	if (g->g_state != GUEST_RUNNING || g->g_transient)
 		return (refuse_guest(cl, "exec", g->g_name, MVM_ESTATE, NULL));
-	if ((rule = policy_check(cr, &g->g_profile, g->g_tier,
+	if ((rule = policy_check(cr, &g->g_profile, g->g_tier, g->g_guest_root,
 	    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
 	    sizeof(msg))) != NULL)
 		return (policy_deny(cl, cr, g->g_profile.pr_name, rule, msg));
@@ -388,6 +399,7 @@ run_new(struct ctl_client *cl, struct mvm_ctl_run *cr, const char *blob,
 	}
 	g->g_profile = *p;
 	g->g_tier = cr->cr_seccomp;
+	g->g_guest_root = (cr->cr_flags & MVM_RUN_GUEST_ROOT) != 0;
 	g->g_net = *net;
 	g->g_nnet = nnet;
 	*net = NULL;
@@ -468,7 +480,7 @@ control_run(struct ctl_client *cl, struct imsg *imsg)
 		rc = refuse(cl, verb, err, NULL);
 	else if (cr.cr_mode == MVM_RUN_EXEC)
 		rc = run_exec(cl, &cr, blob, len);
-	else if ((rule = policy_check(&cr, p, p->pr_seccomp,
+	else if ((rule = policy_check(&cr, p, p->pr_seccomp, p->pr_guest_root,
 	    share_mode_max(cl->cl_shares, cl->cl_nshares), msg,
 	    sizeof(msg))) != NULL)
 		rc = policy_deny(cl, &cr, p->pr_name, rule, msg);

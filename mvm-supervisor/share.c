@@ -315,6 +315,7 @@ share_put_next(struct exec *x)
 	x->x_share_t0 = now_ms();
 	memset(&vh, 0, sizeof(vh));
 	vh.vh_id = x->x_share_id;
+	vh.vh_uid = x->x_ve.ve_uid;	/* the command's user owns it */
 	vh.vh_size = sh->sh_size;
 	(void)strlcpy(vh.vh_path, sh->sh_path, sizeof(vh.vh_path));
 	if (peer_compose(&g->g_peer, IMSG_VMM_DIR_PUT, g->g_id, -1, &vh,

@@ -214,6 +214,7 @@ struct guest {
 	uint32_t		 g_memory_mib;
 	struct mvm_profile	 g_profile;	/* as it was at run or up */
 	uint32_t		 g_tier;	/* AP_TIER_*: the loosest here */
+	int			 g_guest_root;	/* commands may run as root */
 	pid_t			 g_pid;		/* vmm */
 	struct peer		 g_peer;
 	struct logrelay		*g_relay;

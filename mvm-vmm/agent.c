@@ -872,11 +872,11 @@ agent_exec(struct imsg *imsg)
 		json_object_set_new(env, s[ve.ve_argc + i], json_string(eq + 1));
 		*eq = '=';
 	}
-	o = json_pack("{s:o, s:o, s:I, s:b, s:I, s:I}", "argv", argv, "env",
-	    env, "timeout_ms", (json_int_t)ve.ve_timeout_ms, "stdin",
+	o = json_pack("{s:o, s:o, s:I, s:b, s:I, s:I, s:I}", "argv", argv,
+	    "env", env, "timeout_ms", (json_int_t)ve.ve_timeout_ms, "stdin",
 	    (ve.ve_flags & MVM_EXEC_STDIN) != 0, "stdout_max",
 	    (json_int_t)ve.ve_stdout_max, "stderr_max",
-	    (json_int_t)ve.ve_stderr_max);
+	    (json_int_t)ve.ve_stderr_max, "uid", (json_int_t)ve.ve_uid);
 	if (ve.ve_cwd[0] != '\0')
 		json_object_set_new(o, "cwd", json_string(ve.ve_cwd));
 	json_object_set_new(o, "seccomp",
@@ -984,8 +984,9 @@ agent_dir_put(struct imsg *imsg)
 		fatalx("malformed VMM_DIR_PUT");
 	if (agent_request(vh.vh_id, REQ_DIRPUT) == -1)
 		return;
-	agent_json_send(AP_DIR_PUT, vh.vh_id, json_pack("{s:s, s:I}", "path",
-	    vh.vh_path, "size", (json_int_t)vh.vh_size));
+	agent_json_send(AP_DIR_PUT, vh.vh_id, json_pack("{s:s, s:I, s:I}",
+	    "path", vh.vh_path, "size", (json_int_t)vh.vh_size, "uid",
+	    (json_int_t)vh.vh_uid));
 }
 
 void

@@ -42,7 +42,8 @@
 #define EXIT_INTR	130	/* interrupted (Ctrl-C) */
 
 #define USAGE_RUN	"run [--profile profile [--ack-permissive]] "	\
-	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
+	"[--seccomp tier] [--guest-root] [--image image] [--cpus n] "	\
+	"[--memory mib] "						\
 	"[--timeout seconds] [--env key=value] [--secret name[:var]] "	\
 	"[--secret-file name:path] [--allow host:port | preset] "	\
 	"[--add-dir host:guest[:ro | rw]] " \
@@ -50,9 +51,11 @@
 	"[--receipt path [--force]] [--json [--capture-output bytes]] [-v] " \
 	"-- command [argument ...]"
 #define USAGE_UP	"up name [--profile profile [--ack-permissive]] " \
-	"[--seccomp tier] [--image image] [--cpus n] [--memory mib] "	\
+	"[--seccomp tier] [--guest-root] [--image image] [--cpus n] "	\
+	"[--memory mib] "						\
 	"[--allow host:port | preset]"
-#define USAGE_EXEC	"exec name [--seccomp tier] [--timeout seconds] "	\
+#define USAGE_EXEC	"exec name [--seccomp tier] [--guest-root] "	\
+	"[--timeout seconds] "						\
 	"[--env key=value] [--secret name[:var]] "			\
 	"[--secret-file name:path] [--add-dir host:guest[:ro | rw]] " \
 	"[--workdir dir] "						\

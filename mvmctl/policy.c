@@ -40,7 +40,7 @@ static json_t *
 profile_json(const struct mvm_profile *p)
 {
 	return (json_pack("{s:s, s:b, s:b, s:s, s:b, s:s, s:i, s:i, s:o, "
-	    "s:b}",
+	    "s:b, s:b}",
 	    "name", p->pr_name, "env", p->pr_env, "secrets", p->pr_secrets,
 	    "add_dir", policy_add_dir_name(p->pr_add_dir),
 	    "network", p->pr_network, "seccomp", ap_tier_name(p->pr_seccomp),
@@ -48,7 +48,7 @@ profile_json(const struct mvm_profile *p)
 	    "memory_max_mib", (int)p->pr_memory_max_mib,
 	    "timeout_max_s", p->pr_timeout_max_s != 0 ?
 	    json_integer(p->pr_timeout_max_s) : json_null(),
-	    "ack_needed", p->pr_ack));
+	    "ack_needed", p->pr_ack, "guest_root", p->pr_guest_root));
 }
 
 static const char *
@@ -85,16 +85,17 @@ policy_ls(int argc, char **argv)
 		json_print(a);
 		return (EXIT_OK);
 	}
-	printf("%-12s %-3s %-6s %-7s %-7s %-12s %4s %7s %7s %s\n", "PROFILE",
-	    "ENV", "SECRET", "ADD-DIR", "NETWORK", "SECCOMP", "CPUS", "MEMORY",
-	    "TIMEOUT", "ACK");
+	printf("%-12s %-3s %-6s %-7s %-7s %-12s %4s %7s %7s %-3s %s\n",
+	    "PROFILE", "ENV", "SECRET", "ADD-DIR", "NETWORK", "SECCOMP", "CPUS",
+	    "MEMORY", "TIMEOUT", "ACK", "ROOT");
 	for (i = 0; i < n; i++) {
 		timeout_str(&p[i], t, sizeof(t));
-		printf("%-12s %-3s %-6s %-7s %-7s %-12s %4u %6uM %7s %s\n",
+		printf("%-12s %-3s %-6s %-7s %-7s %-12s %4u %6uM %7s %-3s %s\n",
 		    p[i].pr_name, yesno(p[i].pr_env), yesno(p[i].pr_secrets),
 		    policy_add_dir_name(p[i].pr_add_dir), yesno(p[i].pr_network),
 		    ap_tier_name(p[i].pr_seccomp), p[i].pr_cpus_max,
-		    p[i].pr_memory_max_mib, t, yesno(p[i].pr_ack));
+		    p[i].pr_memory_max_mib, t, yesno(p[i].pr_ack),
+		    yesno(p[i].pr_guest_root));
 	}
 	return (EXIT_OK);
 }
@@ -128,6 +129,7 @@ policy_show(int argc, char **argv)
 	printf("memory_max_mib: %u\n", p.pr_memory_max_mib);
 	printf("timeout_max:    %s\n", t);
 	printf("ack_needed:     %s\n", yesno(p.pr_ack));
+	printf("guest_root:     %s\n", yesno(p.pr_guest_root));
 	return (EXIT_OK);
 }
 

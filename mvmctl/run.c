@@ -618,6 +618,7 @@ static const struct option run_opts[] = {
 	{ "profile",		required_argument,	NULL, 'P' },
 	{ "seccomp",		required_argument,	NULL, 'S' },
 	{ "ack-permissive",	no_argument,		NULL, 'A' },
+	{ "guest-root",		no_argument,		NULL, 'R' },
 	{ "secret",		required_argument,	NULL, 's' },
 	{ "allow",		required_argument,	NULL, 'a' },
 	{ "secret-file",	required_argument,	NULL, 'F' },
@@ -722,6 +723,9 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 			if (mode == MVM_RUN_EXEC)
 				cmd_usage(self);
 			cr.cr_pflags |= MVM_POLICY_ACK;
+			break;
+		case 'R':
+			cr.cr_flags |= MVM_RUN_GUEST_ROOT;
 			break;
 		case 's':
 			if (mode == MVM_RUN_UP)

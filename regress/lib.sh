@@ -128,6 +128,13 @@ JSON
 	return 1
 }
 
+# sv_accel: the accel the supervisor found its guests may use, from its
+# log: kvm only where a jailed uid may open /dev/kvm (not a node for
+# root only), which [ -w /dev/kvm ] in a test run as root cannot tell
+sv_accel() {
+	grep -q 'guests: accel kvm' "$SV_LOG" && echo kvm || echo tcg
+}
+
 # sv_stop [PID]: SIGTERM and wait; the exit status goes to SV_RC
 # (not a command substitution: only this shell can wait for it)
 sv_stop() {
@@ -163,6 +170,16 @@ not() { ! "$@"; }
 
 # hex to raw bytes on stdout, without xxd
 unhex() { printf "$(sed 's/../\\x&/g' <<<"$1")"; }
+
+# elf FILE HEX: a static x86-64 ELF that runs the machine code HEX
+elf() {
+	local n=$((120 + ${#2} / 2)) le
+	le=$(printf '%02x%02x000000000000' $((n & 255)) $((n >> 8)))
+	printf '%b' "$(sed 's/../\\x&/g' <<<"7f454c460201010000000000000000\
+0002003e000100000078004000000000004000000000000000000000000000000000000000\
+4000380001000000000000000100000005000000000000000000000000004000000000000000\
+400000000000${le}${le}0010000000000000$2")" >"$1"
+}
 
 # chain_ok LOG: every line's "prev" is the SHA-256 of the line before and
 # seq counts from 0 (structure only; signatures: mvmctl audit verify)

@@ -72,10 +72,10 @@ agent hello exec "{\"argv\":[\"sh\",\"-c\",\"$sh\"],$env}" \
     "$X.env" >/dev/null
 is "$(cat "$X.env.out")" \
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-/root
+/home/mvm
 bar baz
 /tmp
-mvm" "default PATH and HOME, env, cwd, hostname"
+mvm" "default PATH and HOME (the default user's), env, cwd, hostname"
 
 # --- binary-exact stdout and stderr
 B=$D/bin
@@ -201,15 +201,6 @@ for t in essential minimal standard network; do
 	    test -n "$src" -a "$src" = "$man"
 done
 
-# elf FILE HEX: a static x86-64 ELF that runs the machine code HEX
-elf() {
-	local n=$((120 + ${#2} / 2)) le
-	le=$(printf '%02x%02x000000000000' $((n & 255)) $((n >> 8)))
-	printf '%b' "$(sed 's/../\\x&/g' <<<"7f454c460201010000000000000000\
-0002003e000100000078004000000000004000000000000000000000000000000000000000\
-4000380001000000000000000100000005000000000000000000000000004000000000000000\
-400000000000${le}${le}0010000000000000$2")" >"$1"
-}
 # i386 exit(0) through int 0x80, x32 exit(0); if either returns, exit 7
 elf "$D/i386" b80100000031dbcd80b83c000000bf070000000f05
 elf "$D/x32" b83c00004031ff0f05b83c000000bf070000000f05
@@ -218,13 +209,15 @@ agent hello put "$D/i386" /tmp/i386 755 put "$D/x32" /tmp/x32 755 >/dev/null
 # Which call was refused: the guest kernel's audit record of each kill
 # (dmesg).  Few kills before it: printk_ratelimit drops such lines past
 # 10 in 5 s.
-sc() { printf '{"argv":%s,"seccomp":"%s"}' "$1" "$2"; }
+# sc ARGV TIER [MEMBER]: an EXEC's JSON
+sc() { printf '{"argv":%s,"seccomp":"%s"%s}' "$1" "$2" "${3:+,$3}"; }
 agent hello exec "$(sc '["mkdir","/tmp/sc.a"]' minimal)" "$X.a1" \
     exec "$(sc '["nc","10.0.0.1","80"]' standard)" "$X.a2" \
     exec "$(sc '["mknod","/tmp/sc.a","p"]' network)" "$X.a3" \
     exec "$(sc '["/tmp/i386"]' essential)" "$X.a4" \
     exec "$(sc '["/tmp/x32"]' network)" "$X.a5" \
-    exec "$(sc '["dmesg"]' unrestricted)" "$X.dmesg" >/dev/null
+    exec '{"argv":["dmesg"],"seccomp":"unrestricted","uid":0}' "$X.dmesg" \
+    >/dev/null
 re='.* comm="\([^"]*\)".* arch=\([0-9a-f]*\) syscall=\([0-9]*\) .*'
 want="mkdir c000003e 83,nc c000003e 41,mknod c000003e 259"
 want="$want,i386 40000003 1,x32 c000003e 1073741884"
@@ -232,20 +225,21 @@ is "$(grep 'type=1326 ' "$X.dmesg.out" | sed -n "s/$re/\1 \2 \3/p" |
     paste -sd,)" "$want" \
     "killed at the call: mkdir, socket, mknodat, i386 exit, x32 exit"
 
-# tier_row TIER: how each probe ends under TIER (in the order of the
-# legend below): an exit code, K if killed by SIGSYS, sigN for another
-# signal; NoNewPrivs/Seccomp of /proc/self/status comes last
+# tier_row TIER [MEMBER]: how each probe ends under TIER (in the order
+# of the legend below): an exit code, K if killed by SIGSYS, sigN for
+# another signal; NoNewPrivs/Seccomp of /proc/self/status comes last.
+# MEMBER goes into each EXEC ("uid":0: as root).
 tier_row() {
-	local t=$1 p=$X.row.$1 n r=
-	agent hello exec "$(sc '["/bin/true"]' "$t")" "$p.true" \
-	    exec "$(sc '["sh","-c","true | true"]' "$t")" "$p.pipe" \
-	    exec "$(sc "[\"mkdir\",\"/tmp/sc.$t\"]" "$t")" "$p.mkdir" \
-	    exec "$(sc '["nc","10.0.0.1","80"]' "$t")" "$p.socket" \
-	    exec "$(sc "[\"mknod\",\"/tmp/sc.$t.p\",\"p\"]" "$t")" "$p.mknod" \
-	    exec "$(sc '["/tmp/i386"]' "$t")" "$p.i386" \
-	    exec "$(sc '["/tmp/x32"]' "$t")" "$p.x32" \
+	local t=$1 m=${2:-} p=$X.row.$1${2:+.m} g=/tmp/sc.$1${2:+.m} n r=
+	agent hello exec "$(sc '["/bin/true"]' "$t" "$m")" "$p.true" \
+	    exec "$(sc '["sh","-c","true | true"]' "$t" "$m")" "$p.pipe" \
+	    exec "$(sc "[\"mkdir\",\"$g\"]" "$t" "$m")" "$p.mkdir" \
+	    exec "$(sc '["nc","10.0.0.1","80"]' "$t" "$m")" "$p.socket" \
+	    exec "$(sc "[\"mknod\",\"$g.p\",\"p\"]" "$t" "$m")" "$p.mknod" \
+	    exec "$(sc '["/tmp/i386"]' "$t" "$m")" "$p.i386" \
+	    exec "$(sc '["/tmp/x32"]' "$t" "$m")" "$p.x32" \
 	    exec "$(sc '["grep","-E","^(NoNewPrivs|Seccomp):",
-	    "/proc/self/status"]' "$t")" "$p.status" >/dev/null
+	    "/proc/self/status"]' "$t" "$m")" "$p.status" >/dev/null
 	for n in true pipe mkdir socket mknod i386 x32 status; do
 		r="$r $(jq -r 'if .signal == 31 then "K" elif .signal != null
 		    then "sig\(.signal)" else .code end' "$p.$n.exit")"
@@ -267,8 +261,10 @@ is "$(tier_row network)" "0 0 0 1 K K K 1/2" \
     "network: socket allowed (nc fails, not killed); mknod killed"
 like "$(cat "$X.row.network.socket.err")" 'Network is unreachable' \
     "  ... nc got as far as connect()"
-is "$(tier_row unrestricted)" "0 0 0 1 0 0 7 0/0" \
-    "unrestricted: no filter, no no_new_privs; all run"
+is "$(tier_row unrestricted)" "0 0 0 1 0 0 7 1/0" \
+    "unrestricted: no filter, all run; no_new_privs from the user (mvm)"
+is "$(tier_row unrestricted '"uid":0')" "0 0 0 1 0 0 7 0/0" \
+    "unrestricted as root: no filter, no no_new_privs; all run"
 agent hello exec '{"argv":["ls","-d","/tmp/sc.none"]}' "$X.none" >/dev/null
 is "$(jq -c .code "$X.none.exit")" 1 \
     "the EXEC without seccomp did not run (no /tmp/sc.none)"

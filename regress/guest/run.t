@@ -31,8 +31,9 @@ check "the guest's memory is the configured 256 MiB, not the host's" \
     test "$(sed -n 4p <<<"$inside")" -lt 262144
 no_leftovers "after throwaway runs"
 
-# one named guest for the rest
-$CTL up g1 >/dev/null; is $? 0 "up g1"
+# one named guest for the rest (dev, --guest-root: writing the console
+# below takes root)
+$CTL up g1 --profile dev --guest-root >/dev/null; is $? 0 "up g1"
 st=$($CTL ls --json | jq -r '.[] | select(.name=="g1") | .state')
 is "$st" running "ls shows g1 running"
 
@@ -87,8 +88,8 @@ $CTL cp g1:/no/such/file "$MVM_TMP/nothing" 2>/dev/null
 is $? 127 "cp of a missing guest file: 127"
 check "no partial file left on the host" not test -e "$MVM_TMP/nothing"
 rep=$($CTL boot-report g1 --json)
-is "$(jq -r .backend.accel <<<"$rep")" \
-    "$(host_accel)" "boot report names the accel"
+is "$(jq -r .backend.accel <<<"$rep")" "$(sv_accel)" \
+    "boot report names the accel"
 like "$(jq -r .backend.qemu <<<"$rep")" '^[0-9]+\.[0-9]+\.[0-9]+$' \
     "boot report has QEMU's version"
 is "$(jq -r .backend.kernel_sha256 <<<"$rep")" \
@@ -104,7 +105,8 @@ check "boot phases are in order" jq -e \
     <<<"$rep" >/dev/null
 like "$(jq -r .agent <<<"$rep")" "^mvm-agent " "boot report has the agent version"
 like "$($CTL boot-report g1)" "tcg|kvm" "text report names the accel"
-$CTL exec g1 -- sh -c 'echo console-marker-4711 > /dev/console' </dev/null
+$CTL exec g1 --guest-root -- sh -c 'echo console-marker-4711 > /dev/console' \
+    </dev/null
 like "$($CTL logs g1 | head -c 100000)" "console-marker-4711" \
     "logs shows what the guest wrote on its console"
 

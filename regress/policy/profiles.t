@@ -20,14 +20,14 @@ is "$(jq -r '[.[].name] | join(" ")' <<<"$ls_json")" \
     "restrictive standard dev permissive" "policy ls: the four profiles"
 row() { jq -r ".[] | select(.name==\"$1\") | [.env, .secrets, .add_dir,
     .network, .seccomp, .cpus_max, .memory_max_mib, .timeout_max_s,
-    .ack_needed] | map(tostring) | join(\" \")" <<<"$ls_json"; }
-is "$(row restrictive)" "false false none false minimal 1 512 600 false" \
-    "restrictive: no env, no secrets, no shares, no network, minimal, 1 CPU, 512 MiB, 600 s"
-is "$(row standard)" "true true ro false standard 2 2048 3600 false" \
-    "standard: env, secrets, ro shares, no network, standard, 2 CPUs, 2 GiB, 1 h"
-is "$(row dev)" "true true rw true network 4 8192 null false" \
-    "dev: rw shares, network, network tier, 4 CPUs, 8 GiB, no ceiling"
-is "$(row permissive)" "true true rw true unrestricted 16 16384 null true" \
+    .ack_needed, .guest_root] | map(tostring) | join(\" \")" <<<"$ls_json"; }
+is "$(row restrictive)" "false false none false minimal 1 512 600 false false" \
+    "restrictive: no env, no secrets, no shares, no network, minimal, 1 CPU, 512 MiB, 600 s, no root"
+is "$(row standard)" "true true ro false standard 2 2048 3600 false false" \
+    "standard: env, secrets, ro shares, no network, standard, 2 CPUs, 2 GiB, 1 h, no root"
+is "$(row dev)" "true true rw true network 4 8192 null false true" \
+    "dev: rw shares, network, network tier, 4 CPUs, 8 GiB, no ceiling, root"
+is "$(row permissive)" "true true rw true unrestricted 16 16384 null true true" \
     "permissive: everything, and an acknowledgement"
 is "$($CTL policy show dev --json | jq -c .)" \
     "$(jq -c '.[] | select(.name=="dev")' <<<"$ls_json")" \
@@ -74,6 +74,8 @@ deny dev cpus --cpus 5
 deny dev memory --memory 9000
 deny dev seccomp --seccomp unrestricted
 deny permissive ack
+deny restrictive guest-root --guest-root
+deny standard guest-root --guest-root
 # the JSON form says policy
 j=$($CTL run --profile restrictive --env A=1 --json -- true 2>/dev/null)
 is "$?" 120 "--json denial: exit 120"

@@ -85,28 +85,33 @@ is "$(jq -r .payload R2 | base64 -d | jq .predicate.outcome.redactions)" 3 \
 $CTL secret rm db.url >/dev/null
 
 # ---- exec in a named guest, with stdout streamed (no --json)
-$CTL up g1 >/dev/null; is $? 0 "up g1"
+# (dev, --guest-root: only root may list the secret files' directories)
+$CTL up g1 --profile dev --guest-root >/dev/null; is $? 0 "up g1"
 got=$($CTL exec g1 --secret db.pass -- sh -c 'echo "[$DB_PASS]"' </dev/null)
 is "$got" "[[mvm:redacted]]" "exec --secret: streamed stdout redacted"
-# secrets as files: 0400, the value, gone once the command ends
+# secrets as files: 0400 and the command's (its own uid), the value,
+# gone once the command ends
 got=$($CTL exec g1 --secret-file db.pass:/run/secrets/db \
     --secret-file $NAME1:/tmp/deep/er/tok -- sh -c '
-	stat -c "%a %s" /run/secrets/db /tmp/deep/er/tok
-	stat -c "%a" /tmp/deep/er
+	stat -c "%a %s %u" /run/secrets/db /tmp/deep/er/tok |
+	    sed "s/ $(id -u)\$/ me/"
+	stat -c "%a %U" /tmp/deep/er
 	printf "%s" "$(cat /run/secrets/db)$(cat /tmp/deep/er/tok)" |
 	    sha256sum | cut -c1-64
 	cat /run/secrets/db; echo' </dev/null)
-is "$(sed -n 1,2p <<<"$got")" "400 ${#V2}
-400 ${#V1}" "--secret-file: files of mode 0400 with the values' sizes"
-is "$(sed -n 3p <<<"$got")" 700 "... in parent directories made 0700"
+is "$(sed -n 1,2p <<<"$got")" "400 ${#V2} me
+400 ${#V1} me" "--secret-file: files of mode 0400 with the values' sizes, the command's"
+is "$(sed -n 3p <<<"$got")" "711 root" \
+    "... in parent directories made 0711, root's (passable, not listable)"
 is "$(sed -n 4p <<<"$got")" "$(printf '%s%s' "$V2" "$V1" | sha256sum | cut -c1-64)" \
     "... holding the values (digest computed in the guest)"
 is "$(sed -n 5p <<<"$got")" "[mvm:redacted]" "... and redacted when printed"
-is "$($CTL exec g1 -- sh -c 'ls /run/secrets/db /tmp/deep/er/tok 2>&1 | wc -l;
+is "$($CTL exec g1 --guest-root -- sh -c '
+    ls /run/secrets/db /tmp/deep/er/tok 2>&1 | wc -l
     { ls -A /run/secrets; ls -A /tmp/deep/er; } | wc -w' </dev/null)" "2
 0" "the files are gone once the command has ended"
-$CTL exec g1 -- sh -c 'mkdir -p /run/secrets; ln -s /etc/passwd /run/secrets/l' </dev/null
-$CTL exec g1 --secret-file db.pass:/run/secrets/l -- true </dev/null 2>ERR
+$CTL exec g1 -- sh -c 'mkdir -p /tmp/sec; ln -s /etc/passwd /tmp/sec/l' </dev/null
+$CTL exec g1 --secret-file db.pass:/tmp/sec/l -- true </dev/null 2>ERR
 is $? 126 "--secret-file onto an existing path (a symlink): refused, the command does not run (126)"
 is "$($CTL exec g1 -- sh -c 'head -c 5 /etc/passwd' </dev/null)" "root:" \
     "... and nothing was written through it"

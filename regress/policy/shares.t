@@ -253,8 +253,10 @@ got=$($CTL exec g1 --add-dir "$OTHER:/srv/w:rw" -- ls /srv/w </dev/null)
 is "$?:$got" "0:o.txt" \
     "exec: the same guest path again holds the new tree and nothing else"
 is "$(ls "$OTHER")" "o.txt" "... so nothing of the first share came back into the second"
-$CTL exec g1 -- ln -s /etc /srv/link </dev/null
-$CTL exec g1 --add-dir "$OTHER:/srv/link/sub" -- true </dev/null 2>ERR
+# (where the command's user may make a link: its home)
+$CTL exec g1 -- ln -s /etc /home/mvm/link </dev/null
+is $? 0 "the guest makes a link to /etc"
+$CTL exec g1 --add-dir "$OTHER:/home/mvm/link/sub" -- true </dev/null 2>ERR
 is $? 111 "a guest path through a symlink in the guest: refused (111)"
 like "$(cat ERR)" "did not take it" "... the guest said it did not take it"
 is "$($CTL exec g1 -- sh -c 'test -e /etc/sub && echo yes || echo no' \

@@ -16,7 +16,7 @@ CTL=$MVMCTL
 W=$MVM_TMP/w
 mkdir -p "$W"
 cd "$W" || exit 1
-ACCEL=$(host_accel)
+ACCEL=$(sv_accel)
 LOG=$SV_DIR/audit/local/log
 HEX64='^[0-9a-f]{64}$'
 TIME='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'

@@ -88,6 +88,9 @@ is "$(jq -r '[.ok, .class, .run_id, .exit_code, .signal, .timed_out,
 # ---- forged twins, one per check
 fails "$D/forged-exitcode.json" 25 binding "exit code changed, signed again"
 fails "$D/forged-subject.json" 25 binding "subject digests swapped"
+fails "$D/forged-uid.json" 25 binding \
+    "invocation.uid 0 added (the record has none), signed again"
+fails "$D/forged-baduid.json" 23 predicate "invocation.uid 5: no guest user's"
 fails "$D/forged-subject.json" 24 subject \
     "subject digests swapped, with --stdout" --stdout "$D/stdout"
 fails "$D/forged-payloadtype.json" 22 payload-type "payloadType application/json"

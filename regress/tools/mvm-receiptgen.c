@@ -32,6 +32,10 @@
  *
  *   forged-exitcode.json	outcome.exit_code 0 -> 1, statement signed
  *			again by the key, record untouched: binding
+ *   forged-uid.json	invocation.uid 0 added (as if it ran as guest
+ *			root) where the record has no uid, signed again:
+ *			binding
+ *   forged-baduid.json	invocation.uid 5, no guest user's: predicate
  *   forged-subject.json	the stdout and stderr digests swapped in the
  *			statement (byte counts kept), signed again:
  *			binding; with --stdout stdout the subject check,
@@ -625,6 +629,18 @@ main(int argc, char *argv[])
 	envelope("forged-exitcode.json", s, MVM_DSSE_TYPE, &key);
 	free(s);
 	json_decref(t);
+
+	/* the genuine one predates users: it and its record have no uid */
+	for (i = 0; i < 2; i++) {
+		t = json_deep_copy(st);
+		json_object_set_new(json_object_get(json_object_get(t,
+		    "predicate"), "invocation"), "uid", json_integer(i * 5));
+		s = dump(t);
+		envelope(i == 0 ? "forged-uid.json" : "forged-baduid.json", s,
+		    MVM_DSSE_TYPE, &key);
+		free(s);
+		json_decref(t);
+	}
 
 	t = json_deep_copy(st);
 	for (i = 0; i < 2; i++)
