@@ -569,8 +569,9 @@ static int
 acl_id(struct conf_ctx *cx, const char *name, const char *m, json_t *v,
     uint32_t *id)
 {
-	struct passwd	*pw;
-	struct group	*gr;
+	struct passwd	 pwb, *pw = NULL;
+	struct group	 grb, *gr = NULL;
+	char		 buf[4096];
 	const char	*s;
 	json_int_t	 n;
 
@@ -585,12 +586,14 @@ acl_id(struct conf_ctx *cx, const char *name, const char *m, json_t *v,
 		return (prof_err(cx, name, m, "expected names or ids"));
 	s = json_string_value(v);
 	if (m[0] == 'u') {
-		if ((pw = getpwnam(s)) == NULL)
+		if (getpwnam_r(s, &pwb, buf, sizeof(buf), &pw) != 0 ||
+		    pw == NULL)
 			return (prof_err(cx, name, m, "no such user: %.64s",
 			    s));
 		*id = pw->pw_uid;
 	} else {
-		if ((gr = getgrnam(s)) == NULL)
+		if (getgrnam_r(s, &grb, buf, sizeof(buf), &gr) != 0 ||
+		    gr == NULL)
 			return (prof_err(cx, name, m, "no such group: %.64s",
 			    s));
 		*id = gr->gr_gid;

@@ -85,6 +85,20 @@ imsgbuf_readsize(struct imsgbuf *ib, size_t len)
 		ib->rmin = len;
 }
 
+/*
+ * A peer that may send no fd at all: every fd it passes goes to sink,
+ * which must close it (the supervisor does, off its event loop), and
+ * the read fails as malformed.  The control buffer takes as many fds
+ * as one sendmsg(2) can carry, so that the kernel closes none of them
+ * in the reader, where its close could block (a socket with SO_LINGER,
+ * a file on a FUSE mount its sender serves).
+ */
+void
+imsgbuf_nofds(struct imsgbuf *ib, void (*sink)(int))
+{
+	ib->fdsink = sink;
+}
+
 /* Free everything the buffer holds; the socket itself is left open. */
 void
 imsgbuf_clear(struct imsgbuf *ib)
@@ -180,7 +194,7 @@ imsgbuf_read(struct imsgbuf *ib)
 {
 	union {
 		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int) * IMSG_MAXFDS)];
+		char		 buf[CMSG_SPACE(sizeof(int) * IMSG_SCM_MAXFDS)];
 	} cmsgbuf;
 	struct msghdr	 msg;
 	struct iovec	 iov;
@@ -216,7 +230,10 @@ imsgbuf_read(struct imsgbuf *ib)
 			int	 fd;
 
 			memcpy(&fd, &fdp[i], sizeof(fd));
-			if (rfd_push(ib, fd) == -1)
+			if (ib->fdsink != NULL) {
+				ib->fdsink(fd);
+				bad = 1;
+			} else if (rfd_push(ib, fd) == -1)
 				bad = 1;
 		}
 	}

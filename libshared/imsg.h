@@ -27,6 +27,8 @@
 #define IMSG_HEADER_SIZE	sizeof(struct imsg_hdr)
 #define IMSGF_HASFD		0x1
 #define IMSG_MAXFDS		8	/* fds queued but not yet consumed */
+#define IMSG_SCM_MAXFDS		253	/* one sendmsg(2) carries at most that
+					   (SCM_MAX_FD): each is received */
 #define IMSG_RBUF_MIN		4096
 
 struct imsg_hdr {
@@ -61,6 +63,7 @@ struct imsgbuf {
 	size_t			 rlen;		/* bytes held */
 	int			 rfds[IMSG_MAXFDS];
 	int			 nrfds;
+	void			(*fdsink)(int);	/* imsgbuf_nofds */
 	struct msgbuf		 w;
 };
 
@@ -73,6 +76,7 @@ struct imsg {
 
 int	 imsgbuf_init(struct imsgbuf *, int, size_t);
 void	 imsgbuf_readsize(struct imsgbuf *, size_t);
+void	 imsgbuf_nofds(struct imsgbuf *, void (*)(int));
 void	 imsgbuf_clear(struct imsgbuf *);
 ssize_t	 imsgbuf_read(struct imsgbuf *);
 ssize_t	 imsg_get(struct imsgbuf *, struct imsg *);

@@ -30,7 +30,7 @@
  *			    not in receipts from before users, and then
  *			    not in the record either)
  *			 "add_dirs":[{"guest_path","mode":"ro"|"rw",
- *			    "host_path_sha256","files":N,"bytes":N}],
+ *			    "host_path_tag","files":N,"bytes":N}],
  *			    (host shares, only if there were any)
  *			 "cpus":N, "memory_mib":N,
  *			 "timeout_s":N, "mode":"run"|"exec"}

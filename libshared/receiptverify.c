@@ -128,6 +128,8 @@ static int	 rv_payloadtype(struct rv_ctx *);
 static int	 rv_predicate(struct rv_ctx *);
 static int	 rv_members_ok(struct rv_ctx *);
 static int	 rv_add_dirs(struct rv_ctx *);
+static int	 rv_claims(struct rv_ctx *, json_t *, const char *);
+static json_t	*rv_share_member(json_t *, int, size_t, const char *);
 static int	 rv_egress(struct rv_ctx *);
 static int	 rv_uid(struct rv_ctx *);
 static int	 rv_subjects(struct rv_ctx *);
@@ -432,6 +434,20 @@ rv_members_ok(struct rv_ctx *cx)
 }
 
 /*
+ * A share's member; the host path's tag is host_path_sha256 in receipts
+ * from before it was keyed (mvm-receipt(5)).
+ */
+static json_t *
+rv_share_member(json_t *e, int k, size_t j, const char *name)
+{
+	json_t	*v = json_object_get(e, name);
+
+	if (v == NULL && k == 0 && j == 2)
+		v = json_object_get(e, "host_path_sha256");
+	return (v);
+}
+
+/*
  * Host shares: only in receipts of commands that had them (and not in
  * those of versions before them), so optional; if there, arrays of
  * objects with the members mvm-receipt(5) lists.
@@ -442,7 +458,7 @@ rv_add_dirs(struct rv_ctx *cx)
 	static const struct rv_member	 in[] = {
 		{ "guest_path",		T_TOKEN },
 		{ "mode",		T_SHAREMODE },
-		{ "host_path_sha256",	T_HEX64 },
+		{ "host_path_tag",	T_HEX64 },	/* or _sha256 */
 		{ "files",		T_INT },
 		{ "bytes",		T_INT },
 	}, back[] = {
@@ -468,8 +484,8 @@ rv_add_dirs(struct rv_ctx *cx)
 		m = k == 0 ? in : back;
 		json_array_foreach(a, i, e)
 			for (j = 0; j < 5; j++)
-				if (!rv_type_ok(json_object_get(e, m[j].m_path),
-				    m[j].m_type))
+				if (!rv_type_ok(rv_share_member(e, k, j,
+				    m[j].m_path), m[j].m_type))
 					return (rv_fail(cx, RV_PREDICATE,
 					    "predicate.%s[%zu].%s is missing or "
 					    "malformed", where[k], i,
@@ -763,6 +779,40 @@ rv_outcome(struct rv_ctx *cx, json_t *lab)
 	if (trunc != rtrunc)
 		return (rv_fail(cx, RV_BINDING, "outcome.*_truncated does not "
 		    "match the record's truncated label"));
+	return (rv_claims(cx, out, rv_str(lab, "guest_claims")));
+}
+
+/*
+ * outcome.guest_claims (what the guest said and the host did not see)
+ * and the record's guest_claims label: both absent, or the same names
+ * in the same order, the label joined with ':'.
+ */
+static int
+rv_claims(struct rv_ctx *cx, json_t *out, const char *rec)
+{
+	json_t		*a = json_object_get(out, "guest_claims"), *e;
+	char		 buf[128];
+	size_t		 i;
+
+	buf[0] = '\0';
+	if (a != NULL && (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > 3))
+		return (rv_fail(cx, RV_PREDICATE, "outcome.guest_claims is "
+		    "malformed"));
+	json_array_foreach(a, i, e) {
+		if (!json_is_string(e) || (strcmp(json_string_value(e),
+		    "timed_out") != 0 && strcmp(json_string_value(e),
+		    "stdout_truncated") != 0 && strcmp(json_string_value(e),
+		    "stderr_truncated") != 0))
+			return (rv_fail(cx, RV_PREDICATE, "outcome.guest_"
+			    "claims[%zu] is not a claim", i));
+		if (i > 0)
+			(void)strlcat(buf, ":", sizeof(buf));
+		(void)strlcat(buf, json_string_value(e), sizeof(buf));
+	}
+	if (strcmp(buf, rec != NULL ? rec : "") != 0)
+		return (rv_fail(cx, RV_BINDING, "outcome.guest_claims does not "
+		    "match the record's guest_claims label"));
 	return (0);
 }
 

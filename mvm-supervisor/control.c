@@ -10,6 +10,10 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +28,69 @@ static void	 control_closed(struct peer *, int);
 static void	 control_free(struct ctl_client *);
 static int	 control_fail(struct ctl_client *, uint32_t, const char *);
 static void	 control_rate(struct ctl_client *, uint32_t);
+static void	 control_socket_own(const char *);
+#ifdef MVM_TEST_HOOKS
+static void	 control_test_swap(const char *);
+#endif
 static uint64_t	 rate_take(struct ctl_bucket *, uint64_t, int64_t, int64_t);
 
 static struct ctl_clients	 dead_clients =
     TAILQ_HEAD_INITIALIZER(dead_clients);
+static int			 closer_fd = -1;	/* to the closer */
+
+/*
+ * No client request carries an fd.  One a client passes anyway is
+ * closed on a thread of its own, never on the event loop: the close of
+ * a TCP socket with SO_LINGER and unsent data blocks for as long as its
+ * linger, and that of a file on a FUSE mount for as long as the mount's
+ * server likes.  The client is dropped (its message is malformed).
+ */
+static void *
+closer_main(void *arg)
+{
+	int	 pfd = (int)(intptr_t)arg, fd;
+
+	while (read(pfd, &fd, sizeof(fd)) == sizeof(fd))
+		(void)close(fd);
+	return (NULL);
+}
+
+void
+control_closer_start(void)
+{
+	pthread_attr_t	 attr;
+	pthread_t	 t;
+	sigset_t	 all, old;
+	int		 p[2], rc;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || fd_nonblock(p[1]) == -1)
+		fatal("pipe2");
+	sigfillset(&all);
+	(void)pthread_sigmask(SIG_BLOCK, &all, &old);
+	if ((rc = pthread_attr_init(&attr)) != 0 ||
+	    (rc = pthread_attr_setdetachstate(&attr,
+	    PTHREAD_CREATE_DETACHED)) != 0 ||
+	    (rc = pthread_create(&t, &attr, closer_main,
+	    (void *)(intptr_t)p[0])) != 0)
+		fatalx("closer thread: %s", strerror(rc));
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	(void)pthread_attr_destroy(&attr);
+	closer_fd = p[1];
+}
+
+static void
+control_fd_sink(int fd)
+{
+	struct linger	 l = { 0, 0 };
+
+	/* a socket then closes at once wherever it is closed */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	if (closer_fd != -1 &&
+	    write(closer_fd, &fd, sizeof(fd)) == sizeof(fd))
+		return;
+	log_warnx("closer thread is behind: a client's fd closed here");
+	(void)close(fd);
+}
 
 /* Is a live supervisor answering on this path? */
 static int
@@ -44,6 +107,45 @@ socket_in_use(const char *path)
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
 	return (rc == 0);
+}
+
+#ifdef MVM_TEST_HOOKS
+/*
+ * Test builds: MVM_TEST_SOCKSWAP=FILE swaps the socket just bound for
+ * a symbolic link to FILE, as someone who can write the socket's
+ * directory could between bind and chown (regress/supervisor/socket.t).
+ */
+static void
+control_test_swap(const char *path)
+{
+	const char	*to = getenv("MVM_TEST_SOCKSWAP");
+
+	if (to == NULL || to[0] == '\0')
+		return;
+	log_warnx("test hook: %s swapped for a link to %s", path, to);
+	if (unlink(path) == -1 || symlink(to, path) == -1)
+		fatal("test hook: %s", path);
+}
+#endif
+
+/*
+ * Give the socket socket_group, without following a link: whoever could
+ * swap the path for a symbolic link between bind and here must not have
+ * root hand another file to the group (chown follows links).  The node
+ * is checked to be ours, a socket, after.
+ */
+static void
+control_socket_own(const char *path)
+{
+	struct stat	 st;
+	gid_t		 gid = sv.conf.c_has_group ? sv.conf.c_socket_gid : 0;
+
+	if (fchownat(AT_FDCWD, path, 0, gid, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		fatal("%s", path);
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != 0 || st.st_gid != gid)
+		fatalx("%s: replaced while being set up (not our socket)",
+		    path);
 }
 
 void
@@ -70,13 +172,15 @@ control_listen(void)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		fatal("socket");
-	old = umask(0177);
+	/* the mode comes from the umask at bind: no chmod by path after */
+	old = umask(sv.conf.c_has_group ? 0117 : 0177);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		fatal("bind %s", path);
 	umask(old);
-	if (chown(path, 0, sv.conf.c_has_group ? sv.conf.c_socket_gid : 0) ==
-	    -1 || chmod(path, sv.conf.c_has_group ? 0660 : 0600) == -1)
-		fatal("%s", path);
+#ifdef MVM_TEST_HOOKS
+	control_test_swap(path);
+#endif
+	control_socket_own(path);
 	if (listen(fd, 64) == -1)
 		fatal("listen");
 	sv.ctl_fd = fd;
@@ -269,6 +373,7 @@ control_accept(evutil_socket_t lfd, short ev, void *arg)
 		free(cl);
 		return;
 	}
+	imsgbuf_nofds(&cl->cl_peer.p_ibuf, control_fd_sink);
 	/* answers it does not read stop it being read (supervisor.h) */
 	peer_out_high(&cl->cl_peer, MVM_CTL_OUT_HIGH);
 	if (audit_holding())

@@ -32,6 +32,7 @@ static void	 exec_admitted(void *, uint32_t, const void *);
 static void	 exec_recorded(void *, uint32_t, const void *);
 static void	 exec_finish(struct exec *, const char *);
 static void	 exec_stdin_flush(struct exec *);
+static void	 exec_claims(struct exec *);
 static void	 exec_vblob(struct exec *);
 static int	 exec_user(struct exec *, int);
 static void	 deliver(void *, const uint8_t *, size_t);
@@ -443,6 +444,7 @@ exec_output(struct exec *x, uint32_t stream, const uint8_t *p, size_t len)
 {
 	struct deliver	 d = { x, stream };
 
+	x->x_raw[stream - 1] += len;	/* as the guest sent it */
 	if (x->x_grants.gr_n == 0)
 		deliver(&d, p, len);
 	else
@@ -557,6 +559,65 @@ exit_outcome(const struct exec *x)
 }
 
 /*
+ * What the guest says of a command's end is evidence only where the
+ * host saw it too.  A truncation needs a limit the host set and output,
+ * as the host counted it, that reached it (the host sets none today, so
+ * none is ever true); a timeout needs the host's own timer, or its own
+ * clock past the command's timeout (a guest clock may run a little
+ * fast: 5% and 100 ms of slack).  A claim the host did not see is taken
+ * out of the evidence and kept as the guest's claim (run.exited
+ * guest_claims, the receipt's outcome.guest_claims).  The exit code and
+ * signal are the guest's word by nature, and documented as such.
+ */
+static void
+exec_claims(struct exec *x)
+{
+	struct mvm_vmm_exit	*vx = &x->x_exit;
+	uint64_t		 ms = x->x_t1 - x->x_t0;
+	const uint64_t		 max[2] = { x->x_ve.ve_stdout_max,
+				    x->x_ve.ve_stderr_max };
+	const uint32_t		 bit[2] = { MVM_EXIT_OUT_TRUNC,
+				    MVM_EXIT_ERR_TRUNC };
+	int			 i;
+
+	for (i = 0; i < 2; i++)
+		if ((vx->vx_flags & bit[i]) &&
+		    (max[i] == 0 || x->x_raw[i] < max[i])) {
+			vx->vx_flags &= ~bit[i];
+			x->x_claims |= bit[i];
+		}
+	if ((vx->vx_flags & MVM_EXIT_TIMEDOUT) && !x->x_timedout &&
+	    (x->x_timeout_s == 0 || x->x_t0 == 0 ||
+	    ms + ms / 20 + 100 < (uint64_t)x->x_timeout_s * 1000)) {
+		vx->vx_flags &= ~MVM_EXIT_TIMEDOUT;
+		x->x_claims |= MVM_EXIT_TIMEDOUT;
+	}
+	if (x->x_claims != 0)
+		log_warnx("%s: run %s: the guest claimed what the host did "
+		    "not see (%s%s%s); not taken as evidence",
+		    x->x_guest->g_name, x->x_run,
+		    x->x_claims & MVM_EXIT_TIMEDOUT ? " timed_out" : "",
+		    x->x_claims & MVM_EXIT_OUT_TRUNC ? " stdout_truncated" :
+		    "", x->x_claims & MVM_EXIT_ERR_TRUNC ?
+		    " stderr_truncated" : "");
+}
+
+/* The claims exec_claims took out, as a token: "timed_out:..." */
+void
+exec_claims_token(const struct exec *x, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (x->x_claims & MVM_EXIT_TIMEDOUT)
+		(void)strlcat(buf, ":timed_out", len);
+	if (x->x_claims & MVM_EXIT_OUT_TRUNC)
+		(void)strlcat(buf, ":stdout_truncated", len);
+	if (x->x_claims & MVM_EXIT_ERR_TRUNC)
+		(void)strlcat(buf, ":stderr_truncated", len);
+	if (buf[0] != '\0')
+		memmove(buf, buf + 1, strlen(buf));
+}
+
+/*
  * The command ended: its rw shares come back (if it exited 0), then it
  * is recorded, then the client hears it.
  */
@@ -568,6 +629,7 @@ exec_exited(struct exec *x, const struct mvm_vmm_exit *vx)
 	x->x_finished = 1;
 	x->x_exit = *vx;
 	x->x_t1 = now_ms();
+	exec_claims(x);
 	x->x_wall1 = wall_ms();
 	if (x->x_wall0 == 0)
 		x->x_wall0 = x->x_wall1;
@@ -590,7 +652,7 @@ exec_record(struct exec *x)
 {
 	const struct mvm_vmm_exit	*vx = &x->x_exit;
 	struct mvm_audit_event		 ev;
-	char				 hex[65];
+	char				 hex[65], claims[64];
 
 	aev_init(&ev, "run.exited");
 	if (x->x_want_receipt)
@@ -613,6 +675,10 @@ exec_record(struct exec *x)
 	aev_label_int(&ev, "guest_uid", x->x_ve.ve_uid);	/* receipts bind it */
 	if (vx->vx_flags & (MVM_EXIT_OUT_TRUNC | MVM_EXIT_ERR_TRUNC))
 		aev_label(&ev, "truncated", "yes");
+	if (x->x_claims != 0) {
+		exec_claims_token(x, claims, sizeof(claims));
+		aev_label(&ev, "guest_claims", claims);
+	}
 	if (x->x_grants.gr_n > 0)
 		aev_label_int(&ev, "redactions", (int64_t)x->x_redactions);
 	if (x->x_nshares > 0)

@@ -235,6 +235,7 @@ main(int argc, char *argv[])
 	    sv.conf.c_state_dir);
 	guest_init();
 	image_init();
+	control_closer_start();
 	child_start_all();
 	event_base_dispatch(sv.base);
 

@@ -192,8 +192,8 @@ add_dirs(const struct exec *x, json_t *pred)
 		sh = &x->x_shares[i];
 		json_array_append_new(in, json_pack("{s:s, s:s, s:s, s:I, "
 		    "s:I}", "guest_path", sh->sh_path, "mode",
-		    share_mode_name(sh->sh_mode), "host_path_sha256",
-		    sh->sh_host_sha256, "files", (json_int_t)sh->sh_files,
+		    share_mode_name(sh->sh_mode), "host_path_tag",
+		    sh->sh_host_tag, "files", (json_int_t)sh->sh_files,
 		    "bytes", (json_int_t)sh->sh_bytes));
 		if (sh->sh_back == SHARE_BACK_OK)
 			json_array_append_new(back, json_pack("{s:s, s:I, "
@@ -227,6 +227,26 @@ egress(const struct exec *x, json_t *pred)
 		json_array_append_new(a, json_pack("{s:s, s:I}", "host",
 		    g->g_net[i].ng_host, "port", (json_int_t)g->g_net[i].ng_port));
 	json_object_set_new(json_object_get(pred, "invocation"), "egress", a);
+}
+
+/*
+ * What the guest said of the end and the host did not see (exec.c,
+ * exec_claims): not in the outcome's flags, listed here as its claim.
+ */
+static void
+guest_claims(const struct exec *x, json_t *pred)
+{
+	char	 buf[64], *p, *save;
+	json_t	*a;
+
+	if (x->x_claims == 0 || (a = json_array()) == NULL)
+		return;
+	exec_claims_token(x, buf, sizeof(buf));
+	for (p = strtok_r(buf, ":", &save); p != NULL;
+	    p = strtok_r(NULL, ":", &save))
+		json_array_append_new(a, json_string(p));
+	json_object_set_new(json_object_get(pred, "outcome"), "guest_claims",
+	    a);
 }
 
 static json_t *
@@ -322,6 +342,7 @@ receipt_statement(const struct exec *x, const struct mvm_audit_proof *ap)
 	    json_integer((json_int_t)x->x_redactions));
 	add_dirs(x, pred);
 	egress(x, pred);
+	guest_claims(x, pred);
 	st = json_pack("{s:s, s:[o, o], s:s, s:o}",
 	    "_type", MVM_INTOTO_STATEMENT,
 	    "subject",

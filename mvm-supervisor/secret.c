@@ -160,6 +160,30 @@ secret_name_tag(const char *name, char out[17])
 	hex_encode(h, sizeof(h), out);
 }
 
+/*
+ * The tag of a host share's path in evidence: a keyed hash (32 bytes,
+ * 64 hex digits) of the SHA-256 mvmctl sent of the host directory's
+ * real path, keyed like secret names (the tenant's store key) and in a
+ * domain of its own.  A plain hash of a path in a log any local user
+ * may read would confirm a guess of it (/home/alice/project).
+ */
+void
+host_path_tag(const uint8_t sha256[32], char out[65])
+{
+	static const char	 dom[] = "mvm host path tag v1";
+	crypto_generichash_state st;
+	uint8_t			 key[crypto_secretbox_KEYBYTES], h[32];
+
+	if (store_key(key, 1) == -1)
+		randombytes_buf(key, sizeof(key));	/* unlinkable */
+	crypto_generichash_init(&st, key, sizeof(key), sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)dom, sizeof(dom));
+	crypto_generichash_update(&st, sha256, 32);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_memzero(key, sizeof(key));
+	hex_encode(h, sizeof(h), out);
+}
+
 /* Valid as an environment value: UTF-8 (the agent's JSON), no NUL. */
 static int
 value_ok(const uint8_t *v, size_t len)

@@ -103,7 +103,7 @@ control_share(struct ctl_client *cl, struct imsg *imsg)
 	sh->sh_mode = cs.sh_mode;
 	sh->sh_fd = -1;
 	(void)strlcpy(sh->sh_path, cs.sh_path, sizeof(sh->sh_path));
-	hex_encode(cs.sh_sha256, 32, sh->sh_host_sha256);
+	host_path_tag(cs.sh_sha256, sh->sh_host_tag);
 	return (PEER_OK);
 }
 
@@ -632,7 +632,7 @@ audit_put(struct exec *x, const struct share *sh, const char *outcome)
 	aev_subject(&ev, "guest", x->x_guest->g_name);
 	aev_label(&ev, "guest_path", sh->sh_path);
 	aev_label(&ev, "mode", share_mode_name(sh->sh_mode));
-	aev_label(&ev, "host_path_sha256", sh->sh_host_sha256);
+	aev_label(&ev, "host_path_tag", sh->sh_host_tag);
 	aev_label_int(&ev, "files", sh->sh_files);
 	aev_label_int(&ev, "bytes", sh->sh_bytes);
 	aev_label_int(&ev, "stream_bytes", sh->sh_size);
@@ -650,7 +650,7 @@ audit_back(struct exec *x, const struct share *sh)
 	aev_subject(&ev, "run", x->x_run);
 	aev_subject(&ev, "guest", x->x_guest->g_name);
 	aev_label(&ev, "guest_path", sh->sh_path);
-	aev_label(&ev, "host_path_sha256", sh->sh_host_sha256);
+	aev_label(&ev, "host_path_tag", sh->sh_host_tag);
 	aev_label(&ev, "outcome", sh->sh_back == SHARE_BACK_OK ? "ok" :
 	    "failed");
 	if (sh->sh_back == SHARE_BACK_OK) {

@@ -113,7 +113,7 @@ struct redact;			/* libshared/redact.h */
 struct share {
 	uint32_t		 sh_mode;	/* MVM_ADD_DIR_RO, _RW */
 	char			 sh_path[MVM_SHARE_PATH_MAX];	/* guest */
-	char			 sh_host_sha256[65];	/* mvmctl's digest */
+	char			 sh_host_tag[65];	/* host_path_tag */
 	int			 sh_fd;		/* the stream, kept unnamed */
 	struct share_reader	*sh_rd;		/* while it comes in */
 	uint64_t		 sh_size;	/* stream bytes */
@@ -153,6 +153,9 @@ struct exec {
 	uint8_t			 x_digest[2][32];
 	uint64_t		 x_bytes[2];
 	uint64_t		 x_dropped;	/* stopping: not delivered */
+	uint64_t		 x_raw[2];	/* as the guest sent them */
+	uint32_t		 x_claims;	/* MVM_EXIT_* the host did not
+						   see: the guest's word */
 	uint64_t		 x_t0;		/* ns: EXEC sent */
 	uint64_t		 x_t1;		/* ns: EXIT seen */
 	int64_t			 x_wall0;	/* wall ms: EXEC sent */
@@ -422,6 +425,7 @@ void	 exec_output(struct exec *, uint32_t, const uint8_t *, size_t);
 void	 exec_exited(struct exec *, const struct mvm_vmm_exit *);
 void	 exec_record(struct exec *);
 void	 exec_throttle(struct exec *);
+void	 exec_claims_token(const struct exec *, char *, size_t);
 void	 guest_throttle(struct guest *, uint32_t);
 void	 exec_fail(struct exec *, uint32_t, const char *);
 void	 exec_exit_send(struct exec *, uint32_t);
@@ -491,6 +495,7 @@ size_t	 control_queued(uint32_t);
 void	 control_pause(uint32_t, int);
 void	 control_pace(uint32_t, uint32_t);
 void	 control_listen(void);
+void	 control_closer_start(void);
 void	 control_close(void);
 
 /* state.c */
@@ -504,6 +509,7 @@ int	 fsync_dir(const char *);
 /* secret.c */
 int	 control_secret(struct ctl_client *, struct imsg *);
 void	 secret_name_tag(const char *, char[17]);
+void	 host_path_tag(const uint8_t[32], char[65]);
 uint32_t secret_put(uid_t, const char *, const uint8_t *, size_t);
 uint8_t	*secret_get(uid_t, const char *, size_t *);
 uint32_t grants_load(struct grants *, uid_t, const char *const *, uint32_t,

@@ -69,13 +69,15 @@ json_flag(int argc, char **argv, const struct cmd *self)
 const char *
 user_name(uint32_t uid)
 {
-	static char	 buf[16];
-	struct passwd	*pw;
+	static char	 name[16];
+	struct passwd	 pwb, *pw = NULL;
+	char		 buf[4096];
 
-	if ((pw = getpwuid(uid)) != NULL && strlen(pw->pw_name) < 11)
-		return (pw->pw_name);
-	(void)snprintf(buf, sizeof(buf), "%u", uid);
-	return (buf);
+	if (getpwuid_r(uid, &pwb, buf, sizeof(buf), &pw) == 0 && pw != NULL &&
+	    strlcpy(name, pw->pw_name, sizeof(name)) < 11)
+		return (name);
+	(void)snprintf(name, sizeof(name), "%u", uid);
+	return (name);
 }
 
 static json_t *

@@ -144,12 +144,30 @@ is $? 0 "a get within the cap and the size announced: ok"
 is "$(stat -c %s "$MVM_TMP/h.out")" 1000 "all 1000 bytes came"
 $CTL cp h:/mvm-test/nosuch "$MVM_TMP/h.none" 2>/dev/null
 is $? 127 "an unknown test path is not found (127)"
-# the lying EXIT (for tests of what the host makes of it)
-out=$($CTL exec h --json --env MVM_TEST_LIE=1 -- true </dev/null)
-is "$(jq -r .timed_out <<<"$out")" true \
-    "MVM_TEST_LIE=1: the EXIT says timed out"
+# the lying EXIT: what the guest says is evidence only where the host
+# saw it too (issue 12); before, it was in the record and the receipt
+out=$($CTL exec h --json --receipt "$MVM_TMP/lie.json" \
+    --env MVM_TEST_LIE=1 -- true </dev/null)
+is "$(jq -r '"\(.timed_out) \(.exit_code)"' <<<"$out")" "false 0" \
+    "MVM_TEST_LIE=1: the EXIT says timed out; the host did not see it"
+rec=$(grep '"type":"run.exited"' "$LOG" | tail -1)
+is "$(jq -r '"\(.labels.outcome) \(.labels.truncated)"' <<<"$rec")" \
+    "exited null" "run.exited: exited, not truncated"
+is "$(jq -r .labels.guest_claims <<<"$rec")" \
+    timed_out:stdout_truncated:stderr_truncated \
+    "run.exited: the guest's claims, as its claims"
+S=$(jq -r .payload "$MVM_TMP/lie.json" | base64 -d)
+is "$(jq -c '.predicate.outcome | [.timed_out, .stdout_truncated,
+    .stderr_truncated, .guest_claims]' <<<"$S")" \
+    '[false,false,false,["timed_out","stdout_truncated","stderr_truncated"]]' \
+    "receipt: the outcome is the host's; the guest's claims listed apart"
+$CTL receipt verify "$MVM_TMP/lie.json" >/dev/null
+is $? 0 "that receipt verifies"
 out=$($CTL exec h --json -- true </dev/null)
 is "$(jq -r .timed_out <<<"$out")" false "without it: the truth"
+is "$(grep '"type":"run.exited"' "$LOG" | jq -r --arg r \
+    "$(jq -r .run_id <<<"$out")" 'select(.subject.run == $r) |
+    .labels.guest_claims')" null "... and no claims"
 
 # 1. the client stopped: the endless stream waits for it
 up a

@@ -12,11 +12,12 @@ fi
 
 sv_start logs || { nok "supervisor starts"; exit 1; }
 CTL=$MVMCTL
-$CTL up g >/dev/null || nok "the guest starts"
+# the console is root's in the guest
+$CTL up g --profile dev --guest-root >/dev/null || nok "the guest starts"
 
 # a title change, a bell, colours, a C1 CSI (U+009B) and a carriage
 # return that would write over the line, between markers
-$CTL exec g -- sh -c 'printf "mark<\033]0;pwned\007\033[31mred\033[0m'\
+$CTL exec g --guest-root -- sh -c 'printf "mark<\033]0;pwned\007\033[31mred\033[0m'\
 '\302\233x\ry>\n" >/dev/console' </dev/null
 for _ in $(seq 50); do
 	$CTL logs g | grep -q -a "mark<" && break

@@ -55,7 +55,7 @@ deny() {	# deny PROFILE RULE ARGS...: run ARGS under PROFILE, denied by RULE
 		sleep 0.1
 	done
 	check "$prof, $*: policy.denied with rule $rule" grep -q \
-	    "\"labels\":{\"mode\":\"run\",\"profile\":\"$prof\",\"rule\":\"$rule\"}.*\"type\":\"policy.denied\"" \
+	    "\"labels\":{\"mode\":\"run\",\"profile\":\"$prof\",\"rule\":\"$rule\",\"uid\":0}.*\"type\":\"policy.denied\"" \
 	    <(tail -n $((n1 - n0)) "$LOG")
 }
 deny restrictive env --env A=1
@@ -142,7 +142,7 @@ is $? 120 "exec --env in a restrictive guest: denied"
 $CTL exec g1 --seccomp standard -- true </dev/null 2>/dev/null
 is $? 120 "exec --seccomp standard in a restrictive guest: denied"
 check "exec denial audited with the guest" grep -q \
-    '"labels":{"mode":"exec","profile":"restrictive","rule":"seccomp"},.*"subject":{"guest":"g1"}' "$LOG"
+    '"labels":{"mode":"exec","profile":"restrictive","rule":"seccomp","uid":0},.*"subject":{"guest":"g1"}' "$LOG"
 $CTL exec g1 -- mkdir /tmp/y </dev/null
 is $? 159 "exec in a restrictive guest runs under minimal: mkdir killed"
 $CTL stop g1 >/dev/null; $CTL rm g1 >/dev/null

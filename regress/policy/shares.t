@@ -78,9 +78,13 @@ is "$(find "$RO" -exec stat -c '%n %Y %s' {} + | sort | sha256sum)" \
     "$sum_ro" "ro: what the guest changed did not come back"
 is "$(labels share.put | jq -r '"\(.guest_path) \(.mode) \(.files) \(.outcome)"')" \
     "/mnt/ro ro 7 ok" "ro: share.put with guest path, mode, 7 entries"
-is "$(labels share.put | jq -r .host_path_sha256)" \
-    "$(printf '%s' "$(realpath "$RO")" | sha256sum | cut -c1-64)" \
-    "share.put names the host path by its SHA-256 only"
+tag=$(labels share.put | jq -r .host_path_tag)
+like "$tag" '^[0-9a-f]{64}$' "share.put names the host path by a tag only"
+isnt_plain() {
+	[ "$1" != "$(printf '%s' "$(realpath "$2")" | sha256sum | cut -c1-64)" ]
+}
+check "... not the path's plain SHA-256, which a guess would confirm" \
+    isnt_plain "$tag" "$RO"
 check "ro: nothing came back (no share.returned)" \
     not grep -q '"type":"share.returned"' "$LOG"
 is "$(labels run.admitted | jq -r .shares)" 1 "run.admitted counts the shares"
@@ -135,9 +139,12 @@ S=$(jq -r .payload R2 | base64 -d)
 is "$(jq -r '.predicate.outcome.add_dirs[0].stream_sha256' <<<"$S")" \
     "$(labels share.returned | jq -r .stream_sha256)" \
     "rw: the receipt's digest of what came back is the audit record's"
-is "$(jq -r '.predicate.invocation.add_dirs[0].host_path_sha256' <<<"$S")" \
-    "$(printf '%s' "$(realpath "$RW")" | sha256sum | cut -c1-64)" \
-    "rw: the receipt names the host path by its SHA-256"
+is "$(jq -r '.predicate.invocation.add_dirs[0].host_path_tag' <<<"$S")" \
+    "$(labels share.put | tail -1 | jq -r .host_path_tag)" \
+    "rw: the receipt names the host path by the tag of its record"
+check "... not by its plain SHA-256" isnt_plain \
+    "$(jq -r '.predicate.invocation.add_dirs[0].host_path_tag' <<<"$S")" \
+    "$RW"
 $CTL receipt verify R2 >/dev/null
 is $? 0 "rw: the receipt verifies"
 is "$(jq -c '.add_dirs[0] | [.mode, .back.written, .error]' J2)" \
@@ -221,7 +228,7 @@ deny() {	# deny PROFILE MODE
 		sleep 0.1
 	done
 	check "$1, $2 share: policy.denied with rule add-dir" grep -q \
-	    "\"labels\":{\"mode\":\"run\",\"profile\":\"$1\",\"rule\":\"add-dir\"}.*\"type\":\"policy.denied\"" \
+	    "\"labels\":{\"mode\":\"run\",\"profile\":\"$1\",\"rule\":\"add-dir\",\"uid\":0}.*\"type\":\"policy.denied\"" \
 	    <(tail -n $((n1 - n0)) "$LOG")
 }
 n0=$(n_admitted)

@@ -28,6 +28,12 @@
  *		10 s after the last byte: "no answer")
  *   imagecut I S	the same, but close after half of the S bytes
  *   guestop O N	HELLO, then a guest request of op O for name N
+ *   lingerfd S	HELLO, then a STATUS_REQ that passes a TCP socket whose
+ *		send buffer is full and which lingers S seconds on close
+ *		(its peer, held here, never reads); our copy is closed
+ *   manyfds	HELLO, then a STATUS_REQ that passes 200 fds
+ *   noread S	HELLO, then STATUS_REQ after STATUS_REQ for S seconds,
+ *		reading no answer; prints "sent <n>"
  * Prints "closed answered <bytes>" once the supervisor closes the
  * connection (after HELLO's answer, for the modes that say HELLO),
  * "error <code>" if it sent a typed error, or "open" if it was still
@@ -36,8 +42,11 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +57,7 @@
 
 #include "imsg.h"
 #include "mvm.h"
+#include "proc.h"
 
 static int	 fd;
 
@@ -202,6 +212,76 @@ done_refused(uint32_t type)
 	return (type == IMSG_CTL_ERROR);
 }
 
+/* Send a STATUS_REQ with n fds attached (one sendmsg). */
+static void
+send_fds(const int *fds, int n)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int) * 253)];
+	} cm;
+	struct imsg_hdr	 hdr;
+	struct msghdr	 msg;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = IMSG_CTL_STATUS_REQ;
+	hdr.len = sizeof(hdr);
+	hdr.flags = IMSGF_HASFD;
+	memset(&msg, 0, sizeof(msg));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = &hdr;
+	iov.iov_len = sizeof(hdr);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	if (sendmsg(fd, &msg, 0) != (ssize_t)sizeof(hdr))
+		err(1, "sendmsg");
+}
+
+/*
+ * A loopback TCP connection whose send buffer is full (the peer, held
+ * open in *peer, never reads) and which lingers secs on close.
+ */
+static int
+linger_socket(int secs, int *peer)
+{
+	struct sockaddr_in	 sin;
+	struct linger		 l = { 1, secs };
+	socklen_t		 len = sizeof(sin);
+	char			 junk[65536];
+	int			 ls, c;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((ls = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+	    bind(ls, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(ls, 1) == -1 ||
+	    getsockname(ls, (struct sockaddr *)&sin, &len) == -1 ||
+	    (c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1)
+		err(1, "tcp");
+	if (connect(c, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
+	    errno != EINPROGRESS)
+		err(1, "connect");
+	if ((*peer = accept(ls, NULL, NULL)) == -1)
+		err(1, "accept");
+	close(ls);
+	memset(junk, 'x', sizeof(junk));
+	while (write(c, junk, sizeof(junk)) > 0)
+		continue;		/* until EAGAIN: nothing more fits */
+	if (setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) == -1)
+		err(1, "SO_LINGER");
+	return (c);
+}
+
 /* Wait up to ms for the server to close; count what it sends. */
 static void
 wait_close(int ms)
@@ -276,6 +356,7 @@ main(int argc, char *argv[])
 
 	/* a supervisor that closes at once must not kill us silently */
 	(void)signal(SIGPIPE, SIG_IGN);
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);	/* lines as they come */
 
 	if (argc < 3)
 		errx(2, "usage: mvm-ctlpoke SOCKET MODE [N]");
@@ -394,6 +475,52 @@ main(int argc, char *argv[])
 	} else if (strncmp(mode, "image", 5) == 0 && argc > 4) {
 		image_stream(mode, argv[3], strtoull(argv[4], NULL, 10));
 		return (0);
+	} else if (strcmp(mode, "lingerfd") == 0) {
+		int	 c, peer;
+
+		c = linger_socket(secs, &peer);
+		hello(MVM_CTL_VERSION);
+		send_fds(&c, 1);
+		close(c);		/* the supervisor's copy is the last */
+		printf("passed\n");
+		wait_close(5000);
+		sleep(secs + 1);	/* the peer stays, not reading */
+		close(peer);
+		return (0);
+	} else if (strcmp(mode, "noread") == 0) {
+		struct imsg_hdr	 h;
+		struct pollfd	 pfd = { fd, POLLOUT, 0 };
+		uint64_t	 end, n = 0;
+		size_t		 off = 0;
+		ssize_t		 w;
+
+		hello(MVM_CTL_VERSION);
+		memset(&h, 0, sizeof(h));
+		h.type = IMSG_CTL_STATUS_REQ;
+		h.len = sizeof(h);
+		(void)fd_nonblock(fd);
+		for (end = mono_ms() + secs * 1000ULL; mono_ms() < end; ) {
+			w = write(fd, (char *)&h + off, sizeof(h) - off);
+			if (w > 0 && (off += w) == sizeof(h)) {
+				off = 0;
+				n++;
+			} else if (w == -1 && errno != EAGAIN)
+				break;
+			else if (w == -1)
+				(void)poll(&pfd, 1, 100);
+		}
+		printf("sent %llu\n", (unsigned long long)n);
+		return (0);
+	} else if (strcmp(mode, "manyfds") == 0) {
+		int	 fds[200], i;
+
+		for (i = 0; i < 200; i++)
+			if ((fds[i] = open("/dev/null", O_RDONLY)) == -1)
+				err(1, "/dev/null");
+		hello(MVM_CTL_VERSION);
+		send_fds(fds, 200);
+		for (i = 0; i < 200; i++)
+			close(fds[i]);
 	} else if (strcmp(mode, "hold") == 0) {
 		hello(MVM_CTL_VERSION);
 		wait_close(secs * 1000);

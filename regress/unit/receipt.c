@@ -488,8 +488,16 @@ test_predicate(void)
 	    "a member the format does not name: ok");
 	TAP_OK(change("predicate.invocation.add_dirs", json_pack("[{s:s, s:s, "
 	    "s:s, s:i, s:i}]", "guest_path", "/work", "mode", "rw",
-	    "host_path_sha256", HEX64, "files", 3, "bytes", 10)) == RV_OK,
+	    "host_path_tag", HEX64, "files", 3, "bytes", 10)) == RV_OK,
 	    "invocation.add_dirs well formed: ok");
+	TAP_OK(change("predicate.invocation.add_dirs", json_pack("[{s:s, s:s, "
+	    "s:s, s:i, s:i}]", "guest_path", "/work", "mode", "rw",
+	    "host_path_sha256", HEX64, "files", 3, "bytes", 10)) == RV_OK,
+	    "invocation.add_dirs of an older receipt (host_path_sha256): ok");
+	TAP_OK(change("predicate.invocation.add_dirs", json_pack("[{s:s, s:s, "
+	    "s:i, s:i}]", "guest_path", "/work", "mode", "rw",
+	    "files", 3, "bytes", 10)) == RV_PREDICATE,
+	    "invocation.add_dirs without the host path's tag: predicate");
 	TAP_OK(change("predicate.invocation.add_dirs", json_pack("[{s:s, s:s, "
 	    "s:s, s:i, s:i}]", "guest_path", "/home/u/src", "mode", "rwx",
 	    "host_path_sha256", HEX64, "files", 3, "bytes", 10)) ==
