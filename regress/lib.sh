@@ -250,6 +250,22 @@ run_until_stopped() {
 }
 
 # need_image: skip the test file unless the default guest image is built
+# guest_field NAME KEY: a member of guest NAME in ls --json (empty if
+# there is no such guest); wait_state NAME STATE [tenths]: until it is
+# in STATE (default 60 s)
+guest_field() {
+	$MVMCTL ls --json 2>/dev/null |
+	    jq -r --arg n "$1" ".[] | select(.name == \$n) | .$2"
+}
+wait_state() {
+	local i
+	for i in $(seq "${3:-600}"); do
+		[ "$(guest_field "$1" state)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 need_image() {
 	if [ ! -f "$MVM_IMAGES/default/manifest.json" ]; then
 		skip "$1: no guest image (make image)"

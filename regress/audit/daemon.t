@@ -27,6 +27,13 @@ check "a refused request is recorded with its code and who asked" \
     wait_for_line "$LOG" '"labels":\{"error":1013,"outcome":"refused","uid":0\},.*"subject":\{"guest":"nosuch"\}.*"type":"ctl.stop"'
 check "requests that only read (status, key) make no record" \
     not grep -qE '"type":"ctl\.(status|key)"' "$LOG"
+# a profile name that is no token, with a grant that policy denies:
+# the supervisor used to compose a policy.denied that auditd refused
+$MVMCTL run --profile 'no such' --allow 127.0.0.1:80 -- true 2>/dev/null
+is $? 2 "run --profile 'no such': refused as invalid (2)"
+check "... and recorded (ctl.run refused)" wait_for_line "$LOG" \
+    '"outcome":"refused","uid":0\},.*"type":"ctl.run"'
+unlike "$(cat "$SV_LOG")" "not a valid record" "auditd refused no record"
 POKE=$MVM_BUILD/regress/mvm-ctlpoke
 $POKE "$SV_DIR/control.sock" garbage >/dev/null
 check "a malformed client is recorded as ctl.malformed" \

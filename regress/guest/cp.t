@@ -39,18 +39,6 @@ LOG=$SV_DIR/audit/local/log
 $CTL image build liar --from "$MVM_TMP/liar" >/dev/null
 is $? 0 "image build liar (the test agent as /init)"
 
-field() {
-	$CTL ls --json | jq -r ".[] | select(.name==\"$1\") | .$2"
-}
-# wait_state GUEST STATE [tenths]
-wait_state() {
-	local i
-	for i in $(seq "${3:-600}"); do
-		[ "$(field "$1" state)" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # the labels of the last guest.file_get of GUEST
 get_audit() {
 	jq -c --arg g "$1" 'select(.type == "guest.file_get" and
@@ -129,7 +117,7 @@ ended() {
 # up GUEST: a guest of the lying image; its vmm in VPID, RSS at start
 up() {
 	$CTL up "$1" --image liar >/dev/null || nok "$1 starts"
-	VPID=$(field "$1" vmm_pid)
+	VPID=$(guest_field "$1" vmm_pid)
 	SV0=$(proc_field "$SV_PID" VmRSS)
 	VMM0=$(proc_field "$VPID" VmRSS)
 }
@@ -175,7 +163,7 @@ check "client stopped: the copy started" \
     stopped_cp a:/mvm-test/endless "$MVM_TMP/a.out"
 sample "$PUSH" $cpid "$MVM_TMP/a.out.mvmctl-*"
 bounded "client stopped"
-is "$(field a state)" running "client stopped: the guest waits, still running"
+is "$(guest_field a state)" running "client stopped: the guest waits, still running"
 kill -TERM $cpid
 kill -CONT $cpid
 { wait $cpid; } 2>/dev/null
@@ -184,7 +172,7 @@ is "$(leftovers a.out)" "" "SIGTERM mid-copy: no temporary file left"
 # the copy runs out without its client, up to the cap: then the vmm
 # fails the guest
 check "the guest goes on to the cap and fails" wait_state a failed
-like "$(field a reason)" "more than the $CAP bytes" \
+like "$(guest_field a reason)" "more than the $CAP bytes" \
     "its reason: the agent sent more than the cap"
 like "$(get_audit a)" '"outcome":"protocol"' \
     "guest.file_get is audited, outcome protocol"
@@ -243,7 +231,7 @@ for _ in $(seq 100); do
 done
 is "$(stat -c %s "$MVM_TMP/k.out" 2>/dev/null)" 1000 \
     "after the copies ran out, the guest copies again"
-is "$(field k state)" running "the guest whose clients went is still up"
+is "$(guest_field k state)" running "the guest whose clients went is still up"
 like "$(get_audit k)" '"outcome":"ok"' "the last copy: audited ok"
 is "$(jq -c 'select(.type == "guest.file_get" and .subject.guest == "k")
     | .labels.outcome' "$LOG" | grep -c cancelled)" 4 \
@@ -281,7 +269,7 @@ for c in vend:endless vsize:size/100/200; do
 	like "$(get_audit $g)" '"outcome":"protocol"' \
 	    "$p through a vmm gone bad: audited, outcome protocol"
 	check "$p through a vmm gone bad: the guest fails" wait_state $g failed
-	like "$(field $g reason)" "vmm" "$p: the reason names the vmm"
+	like "$(guest_field $g reason)" "vmm" "$p: the reason names the vmm"
 done
 like "$(cat "$SV_LOG")" "vend: cp from the guest: the vmm passed more" \
     "the supervisor log says the vmm passed more than the max"

@@ -15,22 +15,10 @@ sv_start lifetime || { nok "supervisor starts"; exit 1; }
 CTL=$MVMCTL
 LOG=$SV_DIR/audit/local/log
 
-state_of() {
-	$CTL ls --json 2>/dev/null |
-	    jq -r --arg n "$1" '.[] | select(.name == $n) | .state'
-}
-wait_state() {
-	local i
-	for i in $(seq "${3:-300}"); do
-		[ "$(state_of "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 gone() {
 	local i
 	for i in $(seq "${2:-100}"); do
-		[ -z "$(state_of "$1")" ] && return 0
+		[ -z "$(guest_field "$1" state)" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -75,7 +63,7 @@ check "the exec in it ends" wait_gone "$EX" 300
 rc=$(cat "$MVM_TMP/exec.rc" 2>/dev/null)
 check "... with an error, not a hang or success ($rc)" test -n "$rc" -a \
     "${rc:-0}" != 0
-is "$(state_of g2)" stopped "g2 is stopped"
+is "$(guest_field g2 state)" stopped "g2 is stopped"
 $CTL rm g2; is $? 0 "rm g2"
 $CTL stop g2 2>/dev/null; is $? 117 "stop of a removed guest: no such guest (117)"
 
