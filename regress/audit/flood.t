@@ -31,7 +31,9 @@ out=$(cat "$MVM_TMP/flood.out")
 like "$out" "^answered 100000 " "100,000 status and key requests answered"
 ms=$(awk '{print $4}' <<<"$out")
 diag "100,000 requests in $ms ms (rate limit 5000/s per client)"
-check "... at no more than the client's rate (>= 19 s)" test "$ms" -ge 19000
+# its burst of 5,000, then 5,000 a second: 19 s, less a timer's slack
+check "... at no more than the client's rate (>= 18.5 s)" \
+    test "$ms" -ge 18500
 ok_runs=0
 for i in $(seq 10); do
 	run=$(jq -r .run_id "$MVM_TMP/run$i.json" 2>/dev/null)

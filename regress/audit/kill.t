@@ -35,8 +35,10 @@ check "auditd restarts after the kills" test $? -eq 0
 
 n=$(wc -l < "$ACKS")
 check "some records were acknowledged ($n)" test "$n" -gt 0
-jq -r .seq "$D/log" | sort -n > "$MVM_TMP/seqs"
-missing=$(sort -n -u "$ACKS" | comm -23 - "$MVM_TMP/seqs" | wc -l)
+# a torn record a kill left is not JSON: skip it, not the rest; comm
+# needs the lexical order sort gives without -n
+jq -R -r 'fromjson? | .seq' "$D/log" | sort -u > "$MVM_TMP/seqs"
+missing=$(sort -u "$ACKS" | comm -23 - "$MVM_TMP/seqs" | wc -l)
 is "$missing" 0 "every acknowledged seq is in the log"
 "$MVM_BUILD/regress/mvm-keytool" pub "$D/host.key" > "$MVM_TMP/pub"
 out=$("$MVM_BUILD/mvmctl" -S "$(fake_state "$D")" audit verify \

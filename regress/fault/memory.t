@@ -55,7 +55,7 @@ check "cp: the client is held back (it read ${W_CP:-?} bytes)" \
 kill "$P_STDIN" 2>/dev/null
 wait "$P_NOREAD"
 n=$(awk '/^sent/ {print $2}' "$MVM_TMP/noread")
-diag "a client that reads nothing got $n requests in in $PUSH s"
+diag "a client that reads nothing got $n requests in, in $PUSH s"
 check "noread: the client is not read once its answers pile up ($n)" \
     test "${n:-0}" -gt 0 -a "${n:-0}" -le 100000
 kill -CONT "$QPID"
