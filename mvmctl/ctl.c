@@ -8,6 +8,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,47 @@ void
 ctl_send(uint32_t type, const void *data, size_t len)
 {
 	ctl_sendv2(type, data, len, NULL, 0);
+}
+
+/*
+ * For the relay of a command's stdin: queue a message without waiting
+ * for the socket, write what the socket takes now, and how much waits.
+ * The supervisor stops reading a client whose stdin its guest is not
+ * taking; a client blocked in a write then would not read the output,
+ * and a guest waiting for its output to be read takes no more stdin.
+ */
+void
+ctl_queue(uint32_t type, const void *data, size_t len)
+{
+	if (imsg_composev2(&ctl_ibuf, type, 0, -1, data, len, NULL, 0) == -1)
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0,
+		    "sending to the supervisor failed");
+}
+
+void
+ctl_write(void)
+{
+	if (imsgbuf_write(&ctl_ibuf) == -1)
+		ctl_fail(g.typed_exits ? EXIT_MVM : EXIT_ERR, 0,
+		    "sending to the supervisor failed");
+}
+
+size_t
+ctl_queued(void)
+{
+	return (ctl_ibuf.w.bytes);
+}
+
+/* The socket non-blocking (on) for the relay, or blocking again. */
+void
+ctl_nonblock(int on)
+{
+	int	 fl;
+
+	if ((fl = fcntl(ctl_fd_, F_GETFL)) == -1 ||
+	    fcntl(ctl_fd_, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) ==
+	    -1)
+		err(EXIT_ERR, "fcntl");
 }
 
 /* Typed errors as exit statuses, for the guest commands. */

@@ -115,6 +115,10 @@ void	 cmd_usage(const struct cmd *) __attribute__((noreturn));
 /* ctl.c: talking to the supervisor */
 void	 ctl_connect(void);
 void	 ctl_send(uint32_t, const void *, size_t);
+void	 ctl_queue(uint32_t, const void *, size_t);
+void	 ctl_write(void);
+size_t	 ctl_queued(void);
+void	 ctl_nonblock(int);
 void	 ctl_sendv2(uint32_t, const void *, size_t, const void *, size_t);
 void	 ctl_recv(struct imsg *);
 void	 ctl_expect(struct imsg *, uint32_t);

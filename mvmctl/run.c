@@ -519,10 +519,15 @@ relay(int forward_stdin)
 			}
 			imsg_free(&imsg);
 		}
+		/*
+		 * stdin is read only once what was read of it is sent:
+		 * the socket is never waited on, so output is read while
+		 * the supervisor holds stdin back (control_pace).
+		 */
 		pfd[0].fd = ctl_fd();
-		pfd[0].events = POLLIN;
+		pfd[0].events = POLLIN | (ctl_queued() > 0 ? POLLOUT : 0);
 		nfd = 1;
-		if (stdin_open) {
+		if (stdin_open && ctl_queued() == 0) {
 			pfd[1].fd = STDIN_FILENO;
 			pfd[1].events = POLLIN;
 			nfd = 2;
@@ -540,8 +545,11 @@ relay(int forward_stdin)
 				stdin_open = 0;
 				n = 0;		/* EOF for the guest */
 			}
-			ctl_send(IMSG_CTL_STDIN, buf, n);
+			ctl_queue(IMSG_CTL_STDIN, buf, n);
+			ctl_write();
 		}
+		if (pfd[0].revents & POLLOUT)
+			ctl_write();
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 			ctl_read();
 	}
@@ -827,7 +835,9 @@ run_common(int argc, char **argv, uint32_t mode, const struct cmd *self)
 		printf("%s: running\n", cr.cr_name);
 		return (EXIT_OK);
 	}
+	ctl_nonblock(1);
 	relay(fwd);
+	ctl_nonblock(0);
 	ctl_close();
 	return (run_finish(rfd));
 }
